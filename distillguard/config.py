@@ -1,0 +1,153 @@
+"""One typed configuration object, read from a TOML file and the environment.
+
+Precedence (highest first): explicit keyword arguments, environment variables
+(``DISTILLGUARD_<SECTION>__<FIELD>``, e.g. ``DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS``),
+the TOML file named by ``DISTILLGUARD_CONFIG`` (or ``./distillguard.toml`` when it
+exists), then the defaults below.
+
+>>> from distillguard.config import Settings
+>>> s = Settings(kafka={"bootstrap_servers": "broker:9092"})
+>>> s.kafka.bootstrap_servers
+'broker:9092'
+>>> s.kafka.topic_events
+'api-logs'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV_VAR = "DISTILLGUARD_CONFIG"
+DEFAULT_CONFIG_FILE = "distillguard.toml"
+
+
+class KafkaSettings(BaseModel):
+    """Where the log stream comes from and where alerts and rejects go."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_events: str = "api-logs"
+    topic_dead_letter: str = "api-logs.dead-letter"
+    topic_alerts: str = "distillguard.alerts"
+    topic_accounts: str = "accounts"
+    group_id: str = "distillguard-stream"
+    client_id: str = "distillguard"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_plain_username: str | None = None
+    sasl_plain_password: str | None = None
+    ssl_cafile: str | None = None
+    max_poll_records: int = 20_000
+    poll_timeout_ms: int = 500
+    max_poll_interval_ms: int = 300_000
+    session_timeout_ms: int = 10_000
+    retry_backoff_max_s: float = 30.0
+
+    def client_options(self) -> dict[str, Any]:
+        """kafka-python keyword arguments shared by producers and consumers."""
+        opts: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "client_id": self.client_id,
+            "security_protocol": self.security_protocol,
+        }
+        for key in ("sasl_mechanism", "sasl_plain_username", "sasl_plain_password", "ssl_cafile"):
+            value = getattr(self, key)
+            if value is not None:
+                opts[key] = value
+        return opts
+
+
+class StoreSettings(BaseModel):
+    """The DuckDB database analysts query, and the snapshot they read while writers run."""
+
+    db_path: Path = Path("distillguard.duckdb")
+    snapshot_path: Path | None = None
+    snapshot_interval_s: float = 60.0
+    event_retention_days: int = 30
+    prompt_retention_days: int = 30
+
+
+class DetectionSettings(BaseModel):
+    """Batch detection: feature windows, models and the flagging threshold."""
+
+    # Accounts whose combined suspicion exceeds this robust z-score of the population are flagged.
+    flag_threshold: float = 0.5
+    random_state: int = 7
+    min_requests: int = 20
+    ring_min_accounts: int = 3
+    ring_link_threshold: float = 2.0
+
+
+class StreamSettings(BaseModel):
+    """The always-on consumer: micro-batches, window state and alerting."""
+
+    checkpoint_dir: Path = Path("distillguard-checkpoints")
+    window_short_s: int = 300
+    window_long_s: int = 3600
+    alert_cooldown_s: int = 3600
+    alert_threshold: float = 0.5
+    max_batch_records: int = 20_000
+
+
+class PrivacySettings(BaseModel):
+    """What analysts see of personal data."""
+
+    hash_identifiers: bool = False
+    hash_key: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything distillguard reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DISTILLGUARD_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = config_file_path()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def config_file_path() -> Path | None:
+    """The TOML file to read: ``$DISTILLGUARD_CONFIG`` or ``./distillguard.toml``."""
+    named = os.environ.get(CONFIG_ENV_VAR)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV_VAR}={named} does not name a file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the configuration; keyword overrides win over file and environment."""
+    return Settings(**overrides)
