@@ -1,0 +1,127 @@
+"""The ``distillguard`` command line.
+
+Start with ``distillguard simulate --out traffic/`` to make labelled traffic, then
+``distillguard batch --logs traffic/ --accounts traffic/accounts.csv --db dg.duckdb`` and
+``distillguard evaluate --db dg.duckdb --truth traffic/truth.csv``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="Catch distillation attacks on a hosted LLM API from its gateway logs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def load(
+    logs: List[Path] = typer.Option(..., "--logs", help="Log files (JSONL, JSONL.gz, Parquet) or directories of them."),
+    db: Path = typer.Option(..., "--db", help="DuckDB database to write (created if missing)."),
+    accounts: Optional[Path] = typer.Option(None, "--accounts", help="Account metadata (CSV, JSONL or Parquet)."),
+) -> None:
+    """Validate log files and store them: good events in `events`, bad records in `rejected_events`."""
+    from distillguard.load import load_accounts, load_logs
+    from distillguard.logfiles import LogInputError
+    from distillguard.store import Store
+
+    with Store.open(db) as store:
+        try:
+            report = load_logs(logs, store)
+        except LogInputError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2)
+        if accounts is not None:
+            kept, bad = load_accounts(accounts, store)
+            console.print(f"accounts: {kept:,} stored, {bad:,} rejected")
+    console.print(report.summary())
+
+
+@app.command()
+def batch(
+    logs: List[Path] = typer.Option(..., "--logs", help="Log files (JSONL, JSONL.gz, Parquet) or directories of them."),
+    db: Path = typer.Option(..., "--db", help="DuckDB database to write (created if missing, updated if present)."),
+    accounts: Optional[Path] = typer.Option(None, "--accounts", help="Account metadata (CSV, JSONL or Parquet)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Run the whole batch pipeline: load, features, outlier models, rings, results into DuckDB."""
+    from distillguard.logfiles import LogInputError
+    from distillguard.pipeline import run_batch
+
+    try:
+        result = run_batch(logs, db, accounts=accounts, show_progress=not quiet)
+    except LogInputError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    console.print(result.summary())
+
+
+@app.command()
+def simulate(
+    out_dir: Path = typer.Option(Path("traffic"), "--out", help="Folder to write events, accounts.csv and truth.csv into."),
+    seed: int = typer.Option(0, help="Random seed: the same seed gives the same traffic."),
+    days: int = typer.Option(1, help="Days of traffic."),
+    mix: str = typer.Option("default", help="Population mix: default, ring_heavy, hard_negative_heavy."),
+    scale: float = typer.Option(1.0, help="Multiplies the number of accounts."),
+    volume: float = typer.Option(1.0, help="Multiplies per-account request rates."),
+    vocabulary: str = typer.Option("default", help="Surface vocabulary: default or alt."),
+    fmt: str = typer.Option("jsonl.gz", "--format", help="jsonl.gz, jsonl or parquet."),
+    garbage_rate: float = typer.Option(0.0, help="Share of malformed lines to inject (JSONL only)."),
+    to_kafka: Optional[str] = typer.Option(None, "--to-kafka", help="Replay into this Kafka topic instead of writing files."),
+    rate: float = typer.Option(5000.0, help="With --to-kafka: events per second."),
+) -> None:
+    """Write a seeded, labelled population of API traffic (benign, hard negatives and attacks)."""
+    from distillguard.simulator import SimulationConfig, simulate as run_simulation, write_traffic
+
+    config = SimulationConfig(seed=seed, n_days=days, mix=mix, scale=scale, volume=volume, vocabulary=vocabulary)
+    with console.status("simulating traffic"):
+        traffic = run_simulation(config)
+    if to_kafka:
+        from distillguard.config import load_settings
+        from distillguard.kafka_io import replay_to_kafka
+
+        sent = replay_to_kafka(traffic.events, to_kafka, load_settings().kafka, rate=rate)
+        console.print(f"sent {sent:,} events to {to_kafka}")
+        return
+    paths = write_traffic(traffic, out_dir, fmt=fmt, garbage_rate=garbage_rate, seed=seed)
+    console.print(
+        f"{traffic.events.height:,} events from {traffic.accounts.height:,} accounts written to {out_dir} "
+        f"({sum(traffic.truth['label'] == 'attack'):,} attack accounts)"
+    )
+    for key, value in paths.items():
+        console.print(f"  {key}: {value}")
+
+
+@app.command()
+def evaluate(
+    db: Path = typer.Option(..., "--db", help="DuckDB database written by batch/stream."),
+    truth: Path = typer.Option(..., "--truth", help="Ground-truth CSV from simulate."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the metrics as JSON here."),
+) -> None:
+    """Score the flags and rings in a database against the simulator's truth."""
+    from distillguard.evaluate import evaluate_store, metrics_json, read_truth, render_report
+    from distillguard.store import Store
+
+    with Store.open(db, read_only=True) as store:
+        metrics = evaluate_store(store, read_truth(truth))
+    out.print(render_report(metrics))
+    text = metrics_json(metrics)
+    if json_out:
+        json_out.write_text(text)
+    out.print_json(text)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
