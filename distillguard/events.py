@@ -320,24 +320,19 @@ def validate_frame(frame: pl.DataFrame, *, source: str) -> ParsedBatch:
     """Validate a columnar batch (e.g. a Parquet file) with the contract's rules, vectorised."""
     raw = frame.with_row_index("_pos")
     typed = normalise_event_frame(frame).with_columns(raw["_pos"].cast(pl.Int64))
-    reason_code = pl.lit(None, dtype=pl.String)
-    reason = pl.lit(None, dtype=pl.String)
-    # wrong type: a value present in the file that did not survive the cast
+    # First failing check wins: (code, reason, bad-when) in order of precedence.
+    checks: list[tuple[str, str, pl.Expr]] = []
     for name in EVENT_COLUMNS:
-        if name in frame.columns and name != "ts" and frame.schema[name] != EVENT_SCHEMA[name]:
-            lost = raw[name].is_not_null() & typed[name].is_null()
-            typed = typed.with_columns(pl.Series(f"_lost_{name}", lost))
-            reason_code = pl.when(reason_code.is_null() & pl.col(f"_lost_{name}")).then(pl.lit("wrong_type")).otherwise(reason_code)
-            reason = pl.when(reason.is_null() & pl.col(f"_lost_{name}")).then(pl.lit(f"`{name}` has the wrong type")).otherwise(reason)
-    if "ts" in frame.columns:
-        ts_lost = raw["ts"].is_not_null() & typed["ts"].is_null()
-        typed = typed.with_columns(pl.Series("_lost_ts", ts_lost))
-        reason_code = pl.when(reason_code.is_null() & pl.col("_lost_ts")).then(pl.lit("bad_timestamp")).otherwise(reason_code)
-        reason = pl.when(reason.is_null() & pl.col("_lost_ts")).then(pl.lit("`ts` is not an RFC 3339 date-time")).otherwise(reason)
-    for code, text, bad_when in _frame_violations():
-        hit = bad_when.fill_null(False)
-        reason_code = pl.when(reason_code.is_null() & hit).then(pl.lit(code)).otherwise(reason_code)
-        reason = pl.when(reason.is_null() & hit).then(pl.lit(text)).otherwise(reason)
+        if name in frame.columns and (name == "ts" or frame.schema[name] != EVENT_SCHEMA[name]):
+            # a value present in the file that did not survive the cast to the contract type
+            typed = typed.with_columns((raw[name].is_not_null() & typed[name].is_null()).alias(f"_lost_{name}"))
+            if name == "ts":
+                checks.append(("bad_timestamp", "`ts` is not an RFC 3339 date-time", pl.col("_lost_ts")))
+            else:
+                checks.append(("wrong_type", f"`{name}` has the wrong type", pl.col(f"_lost_{name}")))
+    checks.extend(_frame_violations())
+    reason_code = pl.coalesce([pl.when(bad.fill_null(False)).then(pl.lit(code)) for code, _, bad in checks])
+    reason = pl.coalesce([pl.when(bad.fill_null(False)).then(pl.lit(text)) for _, text, bad in checks])
     typed = typed.with_columns(reason_code.alias("_code"), reason.alias("_reason"))
     bad = typed.filter(pl.col("_code").is_not_null())
     good = typed.filter(pl.col("_code").is_null())

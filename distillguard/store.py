@@ -93,7 +93,7 @@ class Store:
         return applied
 
     def schema_version(self) -> int:
-        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
 
     # -- writes -------------------------------------------------------------------------
     @contextmanager
@@ -108,9 +108,9 @@ class Store:
         if frame.height == 0:
             return 0
         with self.registered(name, frame):
-            before = self.con.execute(f"SELECT count(*) FROM {_target_table(sql)}").fetchone()[0]
+            before = self.count(_target_table(sql))
             self.con.execute(sql, params or {})
-            after = self.con.execute(f"SELECT count(*) FROM {_target_table(sql)}").fetchone()[0]
+            after = self.count(_target_table(sql))
         return after - before
 
     def insert_events(self, events: pl.DataFrame, *, source: str) -> int:
@@ -146,10 +146,16 @@ class Store:
 
     # -- reads --------------------------------------------------------------------------
     def count(self, relation: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        return self.scalar(f"SELECT count(*) FROM {relation}")
+
+    def scalar(self, sql: str, params: list | dict | None = None) -> Any:
+        """The first value of the first row (the result is fully consumed)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
-        return self.con.execute(sql, params or []).pl()
+        """A query's result as a Polars frame (DuckDB 2 returns Arrow; no ``.pl()``)."""
+        return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
 
 
 def _target_table(sql: str) -> str:
