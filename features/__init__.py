@@ -1,1 +1,115 @@
+"""Per-account behavioural features over a window of API log events.
 
+The same definitions serve batch detection and the streaming path: both call
+:func:`account_features` on a frame of events (the stream on its sliding windows).
+
+>>> import polars as pl
+>>> from datetime import datetime, timedelta, timezone
+>>> t0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+>>> events = pl.DataFrame({
+...     "event_id": [f"e{i}" for i in range(30)], "ts": [t0 + timedelta(seconds=10 * i) for i in range(30)],
+...     "account_id": ["a"] * 30, "api_key_id": ["k"] * 30, "client_ip": ["198.51.100.4"] * 30,
+...     "endpoint": ["/v1/messages"] * 30, "model": ["m"] * 30, "status": [200] * 30,
+...     "prompt_tokens": [20] * 30, "completion_tokens": [800] * 30,
+...     "prompt": [f"Explain topic {i} step by step" for i in range(30)]})
+>>> row = account_features(events).row(0, named=True)
+>>> row["n_requests"], row["reasoning_share"], round(row["interarrival_cv"], 3)
+(30, 1.0, 0.0)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from distillguard.events import EVENT_SCHEMA
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME
+from distillguard.features.registry import Feature
+from distillguard.features.text import normalised_prompt, sample_prompts, template_features
+
+__all__ = ["account_features", "prepare_events", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
+
+TEXT_FEATURES = ["template_word_share", "top_skeleton_share", "slot_diversity"]
+METADATA_FEATURES = ["account_age_days"]
+
+
+def network_prefix(ip: pl.Expr) -> pl.Expr:
+    """The /24 of an IPv4 address or the /48 of an IPv6 address (as text)."""
+    v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$", 1) + ".0/24"
+    v6 = ip.str.to_lowercase().str.extract(r"^([0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4})", 1) + "::/48"
+    return pl.coalesce(v4, v6, ip)
+
+
+def _with_contract_columns(events: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in EVENT_SCHEMA.items() if c not in events.columns]
+    return events.with_columns(missing) if missing else events
+
+
+def prepare_events(events: pl.DataFrame) -> pl.LazyFrame:
+    """Events sorted per account by time, with the helper columns the features read."""
+    events = _with_contract_columns(events)
+    start, end = events.select(pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end")).row(0)
+    window_hours = max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
+    return (
+        events.lazy()
+        .sort("account_id", "ts")
+        .with_columns(
+            (pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0).alias("_gap_s"),
+            pl.col("ts").dt.truncate("1h").alias("_hour_bucket"),
+            pl.col("ts").dt.truncate("1m").alias("_minute"),
+            pl.col("ts").dt.hour().alias("_hour_of_day"),
+            pl.lit(window_hours).alias("_window_hours"),
+            normalised_prompt(pl.col("prompt")).alias("_norm"),
+            network_prefix(pl.col("client_ip")).alias("_prefix"),
+            pl.concat_str(
+                [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),
+                 pl.col("max_tokens").cast(pl.String).fill_null("-"), pl.col("response_format").fill_null("-")],
+                separator="|",
+            ).alias("_client_style"),
+        )
+    )
+
+
+def metadata_features(features: pl.DataFrame, accounts: pl.DataFrame | None) -> pl.DataFrame:
+    """Account age at first request, tier and payment/e-mail facts from the accounts file (null when absent)."""
+    cols = ["account_id", "created_at", "tier", "email_domain", "payment_fingerprint", "signup_ip"]
+    if accounts is None or accounts.height == 0:
+        meta = pl.DataFrame(schema={"account_id": pl.String, "created_at": pl.Datetime("us", "UTC"), "tier": pl.String,
+                                    "email_domain": pl.String, "payment_fingerprint": pl.String, "signup_ip": pl.String})
+    else:
+        meta = accounts.select([pl.col(c) if c in accounts.columns else pl.lit(None, dtype=pl.String).alias(c) for c in cols])
+        if meta.schema["created_at"] == pl.String:
+            meta = meta.with_columns(pl.col("created_at").str.to_datetime(strict=False, time_zone="UTC", time_unit="us"))
+        elif isinstance(meta.schema["created_at"], pl.Datetime) and meta.schema["created_at"].time_zone is None:
+            meta = meta.with_columns(pl.col("created_at").dt.replace_time_zone("UTC"))
+        meta = meta.with_columns(pl.col("created_at").dt.cast_time_unit("us"))
+    return features.join(meta, on="account_id", how="left").with_columns(
+        ((pl.col("first_seen") - pl.col("created_at")).dt.total_seconds() / 86400.0).clip(0).alias("account_age_days")
+    ).drop("created_at")
+
+
+def account_features(
+    events: pl.DataFrame,
+    accounts: pl.DataFrame | None = None,
+    features: list[Feature] | None = None,
+) -> pl.DataFrame:
+    """One row per account with every behavioural feature (see ``FEATURES_BY_NAME`` for meanings)."""
+    features = features or ALL_FEATURES
+    if events.height == 0:
+        return pl.DataFrame(schema={"account_id": pl.String})
+    prepared = prepare_events(events)
+    base = (
+        prepared.group_by("account_id")
+        .agg(
+            pl.col("ts").min().alias("first_seen"),
+            pl.col("ts").max().alias("last_seen"),
+            *[f.aggregation() for f in features],
+        )
+        .collect()
+    )
+    text = template_features(sample_prompts(events))
+    out = base.join(text, on="account_id", how="left").with_columns(
+        [pl.col(c).fill_null(0.0) for c in TEXT_FEATURES]
+    )
+    return metadata_features(out, accounts).sort("account_id")

@@ -1,0 +1,87 @@
+"""Per-account behavioural features, family by family, as named Polars aggregations.
+
+Each expression is evaluated inside ``group_by("account_id")`` over events sorted by time.
+The helper columns it reads (``_gap_s``, ``_hour``, ``_norm``...) are added by
+:func:`features.prepare_events`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from distillguard.features.registry import Feature, family, normalised_entropy, share
+from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
+
+_gap = pl.col("_gap_s").drop_nulls()
+
+VOLUME = family(
+    "volume",
+    Feature("n_requests", "requests in the window", pl.len(), "count"),
+    Feature("active_hours", "distinct clock hours with at least one request", pl.col("_hour_bucket").n_unique(), "count"),
+    Feature("requests_per_active_hour", "requests per hour the account was active", pl.len() / pl.col("_hour_bucket").n_unique(), "ratio"),
+    Feature("completion_tokens_total", "completion tokens received", pl.col("completion_tokens").sum(), "count"),
+    Feature("completion_prompt_ratio", "median completion tokens per prompt token", (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).median(), "ratio"),
+    Feature("rate_limited_share", "requests answered 429 (rate limited)", share(pl.col("status") == 429)),
+)
+
+TIMING = family(
+    "timing",
+    Feature("interarrival_cv", "variation of gaps between requests (low = scripted metronome)", (_gap.std() / (_gap.mean() + 1e-9)).fill_null(0.0), "ratio"),
+    Feature("hour_entropy", "spread of requests over the 24 hours of the day (1 = round the clock)", normalised_entropy(pl.col("_hour_of_day"), 24), "ratio"),
+    Feature("day_coverage", "share of the window's hours in which the account was active", pl.col("_hour_bucket").n_unique() / pl.col("_window_hours").first(), "share"),
+    Feature("burstiness", "burstiness of request gaps (-1 regular, 0 random, 1 bursty)", ((_gap.std() - _gap.mean()) / (_gap.std() + _gap.mean() + 1e-9)).fill_null(0.0), "ratio"),
+    Feature("peak_minute_share", "largest share of requests in a single minute", pl.col("_minute").value_counts().struct.field("count").max() / pl.len(), "share"),
+)
+
+PROMPTS = family(
+    "prompts",
+    Feature("distinct_prompt_share", "prompts not repeated (after normalising digits and case)", (pl.col("_norm").drop_nulls().n_unique() / pl.col("_norm").drop_nulls().len().clip(1)), "share"),
+    Feature("prompt_logged_share", "requests whose prompt was logged", share(pl.col("_norm").is_not_null())),
+)
+
+ELICITATION = family(
+    "elicitation",
+    Feature("reasoning_share", "prompts asking for reasoning traces or step-by-step work", share(REASONING.matches(pl.col("prompt")))),
+    Feature("fixed_format_share", "prompts or requests demanding a fixed answer format", share(FIXED_FORMAT.matches(pl.col("prompt")) | pl.col("response_format").is_in(["json_object", "json_schema"]))),
+    Feature("rubric_share", "grader / rubric prompts", share(RUBRIC.matches(pl.col("prompt")))),
+)
+
+SAMPLING = family(
+    "sampling",
+    Feature("logprobs_share", "requests for token log-probabilities", share(pl.col("logprobs") | (pl.col("top_logprobs") > 0))),
+    Feature("multi_sample_share", "requests for several completions (n > 1)", share(pl.col("n") > 1)),
+    Feature("length_cut_share", "answers cut at max_tokens (finish_reason = length)", share(pl.col("finish_reason") == "length")),
+    Feature("temperature_distinct", "distinct temperatures used", pl.col("temperature").n_unique(), "count"),
+)
+
+MODELS = family(
+    "models",
+    Feature("top_model_share", "share of requests on the account's most used model", pl.col("model").value_counts().struct.field("count").max() / pl.len()),
+)
+
+INFRASTRUCTURE = family(
+    "infrastructure",
+    Feature("n_ips", "distinct client IPs", pl.col("client_ip").n_unique(), "count"),
+    Feature("n_prefixes", "distinct /24 (IPv4) or /48 (IPv6) networks", pl.col("_prefix").n_unique(), "count"),
+    Feature("n_asns", "distinct autonomous systems", pl.col("asn").drop_nulls().n_unique(), "count"),
+    Feature("n_user_agents", "distinct user agents", pl.col("user_agent").drop_nulls().n_unique(), "count"),
+    Feature("n_api_keys", "distinct API keys", pl.col("api_key_id").n_unique(), "count"),
+)
+
+DOWNSTREAM = family(
+    "downstream",
+    Feature("n_end_users", "distinct caller-supplied end users", pl.col("end_user_id").drop_nulls().n_unique(), "count"),
+    Feature("n_system_prompts", "distinct system prompts", pl.col("system_prompt_hash").drop_nulls().n_unique(), "count"),
+    Feature("n_client_styles", "distinct client styles (user agent x sampling settings)", pl.col("_client_style").n_unique(), "count"),
+    Feature("system_prompt_entropy", "spread of traffic over system prompts (0 = one prompt)", normalised_entropy(pl.col("system_prompt_hash").fill_null(""), 64), "ratio"),
+)
+
+CONVERSATION = family(
+    "conversation",
+    Feature("mean_turn", "mean conversation turn of a request", pl.col("turn").fill_null(1).mean(), "ratio"),
+    Feature("single_turn_share", "requests that open a conversation (turn 1 or none)", share(pl.col("turn").fill_null(1) <= 1)),
+    Feature("tool_share", "requests sending tool definitions", share(pl.col("tools") > 0)),
+)
+
+ALL_FEATURES: list[Feature] = VOLUME + TIMING + PROMPTS + ELICITATION + SAMPLING + MODELS + INFRASTRUCTURE + DOWNSTREAM + CONVERSATION
+FEATURES_BY_NAME = {f.name: f for f in ALL_FEATURES}

@@ -1,0 +1,133 @@
+"""Prompt text: normalisation, elicitation lexicons and per-account template skeletons.
+
+Templates are learned per account, not from any list: a word that appears in at least a
+quarter of an account's prompts is part of its template, everything else is a slot value.
+
+>>> import polars as pl
+>>> df = pl.DataFrame({"prompt": ["Explain Photosynthesis step by step!", "What is 2+2?"]})
+>>> df.select(normalised_prompt(pl.col("prompt"))).to_series().to_list()
+['explain photosynthesis step by step', 'what is 0 0']
+>>> df.select(REASONING.matches(pl.col("prompt"))).to_series().to_list()
+[True, False]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+SAMPLE_PROMPTS_PER_ACCOUNT = 200
+TEMPLATE_WORD_MIN_SHARE = 0.25
+MIN_PROMPTS_FOR_TEMPLATES = 8
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Case-insensitive phrases that signal one kind of request."""
+
+    name: str
+    pattern: str
+
+    def matches(self, text: pl.Expr) -> pl.Expr:
+        return text.str.contains("(?i)" + self.pattern).fill_null(False)
+
+
+#: Requests for reasoning traces / worked solutions (what distillers harvest as training targets).
+REASONING = Lexicon(
+    "reasoning",
+    r"step[- ]by[- ]step|chain[- ]of[- ]thought|\breason(ing|ed)?\b|show (all )?(of )?(your|the) (work|steps|thinking)"
+    r"|think(ing)? (it |this )?through|explain (your|the|each) (thinking|logic|steps?|reasoning)|walk (me )?through"
+    r"|rationale|derivation|justify|thought process|intermediate steps|scratchpad|<think>|first principles"
+    r"|work(ing)? out loud|lay out (each|every|the) step|before (giving|stating|you give) (the|your) (final )?answer",
+)
+#: Demands for a fixed answer format.
+FIXED_FORMAT = Lexicon(
+    "fixed_format",
+    r"\bjson\b|\byaml\b|\bcsv\b|format:|respond only|answer only|output only|return only|in the following format"
+    r"|final answer:|answer:\s*$|using (this|the following) (schema|format|structure)|as a numbered list",
+)
+#: Grader / rubric prompts (preference and reward-model data).
+RUBRIC = Lexicon(
+    "rubric",
+    r"\bgrade\b|rubric|score (the|this|each|these)|rate (the|this|each) (answer|response|reply|output)"
+    r"|which (answer|response|reply) is better|evaluate (the|this) (answer|response)|as a judge",
+)
+
+
+def normalised_prompt(prompt: pl.Expr) -> pl.Expr:
+    """Lower-case, digits as 0, punctuation dropped, white space folded: near-duplicates become equal."""
+    return (
+        prompt.str.slice(0, 2000)
+        .str.to_lowercase()
+        .str.replace_all(r"\d+", "0")
+        .str.replace_all(r"[^\w\s]", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def sample_prompts(events: pl.DataFrame, per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> pl.DataFrame:
+    """A deterministic sample of each account's prompts (bounded text work per account)."""
+    return (
+        events.lazy()
+        .filter(pl.col("prompt").is_not_null())
+        .select("account_id", "event_id", normalised_prompt(pl.col("prompt")).alias("text"))
+        .filter(pl.col("text").str.len_chars() > 0)
+        .with_columns(pl.col("event_id").hash(seed=17).alias("_order"))
+        .sort("account_id", "_order")
+        .filter(pl.int_range(pl.len()).over("account_id") < per_account)
+        .drop("_order")
+        .collect()
+    )
+
+
+def template_features(sample: pl.DataFrame) -> pl.DataFrame:
+    """Per account: how templated its prompts are, and how broad the slot values are.
+
+    Columns: ``template_word_share`` (share of words that belong to the account's template),
+    ``top_skeleton_share`` (share of prompts with the most common skeleton),
+    ``slot_diversity`` (distinct slot words / slot words: systematic sweeps rarely repeat a slot),
+    ``dominant_skeleton`` (the most common skeleton, for linking accounts that share templates).
+    """
+    words = (
+        sample.lazy()
+        .with_columns(pl.int_range(pl.len()).alias("pid"), pl.col("text").str.split(" ").alias("word"))
+        .with_columns(pl.len().over("account_id").alias("n_prompts"))
+        .explode("word")
+        .with_columns(pl.int_range(pl.len()).over("pid").alias("pos"))
+    )
+    df = words.group_by("account_id", "word").agg(pl.col("pid").n_unique().alias("df"), pl.col("n_prompts").first())
+    words = words.join(df.select("account_id", "word", "df"), on=["account_id", "word"]).with_columns(
+        ((pl.col("df") >= TEMPLATE_WORD_MIN_SHARE * pl.col("n_prompts")) & (pl.col("n_prompts") >= MIN_PROMPTS_FOR_TEMPLATES)).alias("is_template")
+    )
+    per_prompt = (
+        words.sort("pid", "pos")
+        .group_by("pid", maintain_order=True)
+        .agg(
+            pl.col("account_id").first(),
+            pl.col("word").filter(pl.col("is_template")).str.join(" ").alias("skeleton"),
+            pl.col("is_template").mean().alias("template_share"),
+        )
+    )
+    skeleton_stats = (
+        per_prompt.group_by("account_id", "skeleton")
+        .agg(pl.len().alias("n"))
+        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("skeleton_share"))
+        .filter(pl.col("skeleton").str.len_chars() > 0)
+        .sort("account_id", "n", "skeleton", descending=[False, True, False])
+        .group_by("account_id", maintain_order=True)
+        .agg(pl.col("skeleton_share").first().alias("top_skeleton_share"), pl.col("skeleton").first().alias("dominant_skeleton"))
+    )
+    slots = (
+        words.filter(~pl.col("is_template"))
+        .group_by("account_id")
+        .agg((pl.col("word").n_unique() / pl.len()).alias("slot_diversity"))
+    )
+    shares = per_prompt.group_by("account_id").agg(pl.col("template_share").mean().alias("template_word_share"))
+    return (
+        shares.join(skeleton_stats, on="account_id", how="left")
+        .join(slots, on="account_id", how="left")
+        .with_columns(pl.col("top_skeleton_share").fill_null(0.0), pl.col("slot_diversity").fill_null(0.0))
+        .collect()
+    )
