@@ -12,15 +12,9 @@ from pathlib import Path
 from typing import Sequence
 
 from distillguard.config import Settings, load_settings
+from distillguard.detection import DetectionResult
 from distillguard.load import LoadReport, load_accounts, load_logs
 from distillguard.store import Store
-
-
-@dataclass
-class DetectionResult:
-    flagged: int = 0
-    rings: int = 0
-    accounts_scored: int = 0
 
 
 @dataclass

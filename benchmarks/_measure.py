@@ -1,0 +1,26 @@
+"""Shared measuring helpers for the benchmark scripts: wall time, throughput, peak RSS."""
+
+from __future__ import annotations
+
+import resource
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@contextmanager
+def stage(name: str, n_events: int | None = None) -> Iterator[dict]:
+    """Time a stage and print its figures when it ends."""
+    figures: dict = {}
+    start = time.perf_counter()
+    yield figures
+    seconds = time.perf_counter() - start
+    n = figures.get("events", n_events)
+    rate = f"{n / seconds:,.0f} events/s" if n else ""
+    print(f"{name:<36} {seconds:8.2f} s  {rate:>18}  peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
+    figures["seconds"] = seconds

@@ -1,0 +1,228 @@
+"""Batch detection over the stored events: features -> models -> rings -> flags with reasons.
+
+Plain functions; the CLI, the pipeline and the Prefect flows call :func:`run_detection`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+
+from distillguard.config import Settings
+from distillguard.features import account_features
+from distillguard.features.peers import peer_medians, with_peer_groups
+from distillguard.models.base import robust_standardise
+from distillguard.models.ensemble import OutlierEnsemble
+from distillguard.models.reasons import account_reasons
+from distillguard.models.rings import RingSettings, describe_rings, link_components, link_values
+from distillguard.models.signature import score_signature
+from distillguard.store import Store, sql_text
+
+#: Features the outlier ensemble sees (volume-like ones log-scaled).
+ENSEMBLE_COLUMNS = [
+    "n_requests", "requests_per_active_hour", "completion_prompt_ratio", "rate_limited_share", "interarrival_cv",
+    "hour_entropy", "day_coverage", "distinct_prompt_share", "reasoning_share", "fixed_format_share", "rubric_share",
+    "logprobs_share", "multi_sample_share", "length_cut_share", "n_ips", "n_user_agents", "n_end_users",
+    "n_system_prompts", "n_client_styles", "single_turn_share", "slot_diversity", "top_skeleton_share",
+]
+LOG_COLUMNS = ["n_requests", "requests_per_active_hour", "completion_prompt_ratio", "n_ips", "n_user_agents",
+               "n_end_users", "n_system_prompts", "n_client_styles"]
+PEER_COLUMNS = ["n_requests", "reasoning_share", "rubric_share", "length_cut_share", "logprobs_share",
+                "multi_sample_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv", "rate_limited_share",
+                "n_system_prompts"]
+ENSEMBLE_WEIGHT = 0.1
+
+
+@dataclass
+class DetectionResult:
+    flagged: int = 0
+    rings: int = 0
+    accounts_scored: int = 0
+
+
+def load_window(store: Store, horizon_hours: float | None) -> pl.DataFrame:
+    """Stored events within ``horizon_hours`` of the newest one (all of them when None)."""
+    if horizon_hours is None:
+        return store.frame("SELECT * EXCLUDE (source, ingested_at) FROM events")
+    return store.frame(
+        "SELECT * EXCLUDE (source, ingested_at) FROM events "
+        "WHERE ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST($h * 3600e6 AS BIGINT))",
+        {"h": horizon_hours},
+    )
+
+
+def _utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    dtype = frame.schema.get(column)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return frame.with_columns(pl.col(column).dt.replace_time_zone("UTC"))
+    return frame
+
+
+def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame:
+    """Per account: features, peer medians, signature parts, ensemble z and the combined ``score``."""
+    features = account_features(events, accounts)
+    features = peer_medians(with_peer_groups(features), PEER_COLUMNS)
+    signature = score_signature(features)
+    scored = features.join(signature, on="account_id")
+    if scored.height >= 20:
+        ensemble = OutlierEnsemble(ENSEMBLE_COLUMNS, LOG_COLUMNS, random_state=settings.detection.random_state)
+        z = robust_standardise(ensemble.fit(scored).score(scored))
+    else:
+        z = np.zeros(scored.height)
+    scored = scored.with_columns(pl.Series("ensemble_z", z))
+    boost = ENSEMBLE_WEIGHT * (pl.col("ensemble_z").clip(0, 10) / 10)
+    return scored.with_columns((pl.col("signature_score") + boost).alias("score"))
+
+
+def flag_threshold(scores: pl.Series, floor: float) -> float:
+    """The flagging bar: the fixed floor, raised when the bulk of the population scores high.
+
+    Most accounts are benign, so the median and MAD describe normal traffic; the bar is at least
+    eight robust deviations above the median, and never below ``floor``.
+    """
+    values = scores.to_numpy()
+    if values.size == 0:
+        return floor
+    median = float(np.median(values))
+    mad = float(1.4826 * np.median(np.abs(values - median)))
+    return max(floor, median + 8 * mad)
+
+
+def find_rings(events: pl.DataFrame, scored: pl.DataFrame, candidates: set[str], accounts: pl.DataFrame | None,
+               settings: Settings) -> tuple[list[dict], pl.DataFrame]:
+    ring_settings = RingSettings(min_accounts=settings.detection.ring_min_accounts)
+    links = link_values(events, scored, ring_settings)
+    groups = link_components(links, candidates, min_kinds=ring_settings.min_kinds)
+    created = None
+    if accounts is not None and "created_at" in accounts.columns and accounts.height:
+        created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")
+    scored_for_rings = scored.join(created, on="account_id", how="left") if created is not None else scored
+    return describe_rings(groups, links, scored_for_rings, events, ring_settings)
+
+
+def run_detection(
+    store: Store,
+    settings: Settings,
+    *,
+    run_id: str,
+    show_progress: bool = True,
+    horizon_hours: float | None = None,
+) -> DetectionResult:
+    """Score every account over the stored events and replace the current flags and rings."""
+    console = Console(stderr=True, quiet=not show_progress)
+    with console.status("reading events"):
+        events = _utc(load_window(store, horizon_hours), "ts")
+    if events.height == 0:
+        return DetectionResult()
+    accounts = store.frame("SELECT * FROM accounts")
+    accounts = _utc(accounts, "created_at") if accounts.height else None
+    with console.status(f"computing features and scoring {events['account_id'].n_unique():,} accounts"):
+        scored = score_accounts(events, accounts, settings)
+    threshold = flag_threshold(scored["score"], settings.detection.flag_threshold * 2)
+    candidate_bar = settings.detection.flag_threshold
+    candidates = set(scored.filter(pl.col("score") >= candidate_bar)["account_id"].to_list())
+    with console.status(f"linking {len(candidates):,} suspicious accounts into rings"):
+        ring_rows, members = find_rings(events, scored, candidates, accounts, settings)
+    ring_of = dict(zip(members["account_id"].to_list(), members["ring_id"].to_list()))
+    ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
+
+    flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of)))
+    flagged = apply_reviews(store, flagged)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    previous = store.frame("SELECT account_id, first_flagged FROM flagged_accounts")
+    first_flagged = dict(zip(previous["account_id"].to_list(), previous["first_flagged"].to_list()))
+    rows = []
+    for r in flagged.iter_rows(named=True):
+        reasons = account_reasons(r)
+        ring_id = ring_of.get(r["account_id"])
+        if ring_id:
+            reasons.insert(0, ring_reason[ring_id])
+        if r.get("review_note"):
+            reasons.insert(0, r["review_note"])
+        if not reasons:
+            reasons = [f"extraction signature {r['signature_score']:.2f} (flagging bar {threshold:.2f})"]
+        rows.append({
+            "account_id": r["account_id"], "score": float(r["score"]), "reasons": "\n".join(reasons), "ring_id": ring_id,
+            "severity": severity(float(r["score"])), "kind_guess": kind_guess(r, ring_id is not None),
+            "n_requests": int(r["n_requests"]), "first_seen": r["first_seen"].replace(tzinfo=None),
+            "last_seen": r["last_seen"].replace(tzinfo=None), "first_flagged": first_flagged.get(r["account_id"]) or now,
+            "last_flagged": now, "evidence": json.dumps(evidence(r), default=str), "run_id": run_id,
+        })
+    flagged_frame = pl.DataFrame(rows, schema=FLAGGED_SCHEMA)
+    rings_frame = pl.DataFrame(
+        [{**{k: v for k, v in r.items() if k != "shared"}, "shared": json.dumps(r["shared"], default=str), "run_id": run_id,
+          "first_seen": r["first_seen"].replace(tzinfo=None), "last_seen": r["last_seen"].replace(tzinfo=None)} for r in ring_rows],
+        schema=RINGS_SCHEMA,
+    )
+    with console.status("writing results"):
+        store.replace_table("flagged_accounts", flagged_frame)
+        store.replace_table("rings", rings_frame)
+        store.replace_table("ring_members", members)
+        write_account_features(store, scored, run_id)
+    return DetectionResult(flagged=flagged_frame.height, rings=rings_frame.height, accounts_scored=scored.height)
+
+
+FLAGGED_SCHEMA = {
+    "account_id": pl.String, "score": pl.Float64, "reasons": pl.String, "ring_id": pl.String, "severity": pl.String,
+    "kind_guess": pl.String, "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"),
+    "first_flagged": pl.Datetime("us"), "last_flagged": pl.Datetime("us"), "evidence": pl.String, "run_id": pl.String,
+}
+RINGS_SCHEMA = {
+    "ring_id": pl.String, "kind": pl.String, "n_accounts": pl.Int32, "score": pl.Float64, "reasons": pl.String,
+    "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"), "shared": pl.String, "run_id": pl.String,
+}
+
+
+def severity(score: float) -> str:
+    return "critical" if score >= 2.5 else "high" if score >= 1.6 else "medium" if score >= 1.2 else "low"
+
+
+def kind_guess(row: dict, in_ring: bool) -> str:
+    if float(row.get("sig_reseller") or 0) >= float(row.get("sig_extraction") or 0) and float(row.get("sig_reseller") or 0) > 0.5:
+        return "reseller"
+    if in_ring:
+        return "ring_member"
+    if float(row.get("rate_limited_share") or 0) >= 0.05 and (row.get("account_age_days") or 99) <= 3:
+        return "burner"
+    return "bulk_extractor"
+
+
+EVIDENCE_FIELDS = PEER_COLUMNS + ["sig_harvest", "sig_novelty", "sig_coverage", "sig_downstream", "signature_score",
+                                  "ensemble_z", "peer_group", "account_age_days", "n_end_users", "n_client_styles",
+                                  "n_user_agents", "n_ips", "hour_entropy"]
+
+
+def evidence(row: dict) -> dict:
+    out = {}
+    for name in EVIDENCE_FIELDS:
+        if name in row:
+            out[name] = row[name]
+            median = row.get(f"{name}_peer_median")
+            if median is not None:
+                out[f"{name}_peer_median"] = median
+    return out
+
+
+def apply_reviews(store: Store, flagged: pl.DataFrame) -> pl.DataFrame:
+    """Honour analysts' verdicts (dismissed stay out unless behaviour changed; confirmed stay in)."""
+    try:
+        from distillguard.reviews import apply_verdicts
+    except ImportError:
+        return flagged
+    return apply_verdicts(store, flagged)
+
+
+def write_account_features(store: Store, scored: pl.DataFrame, run_id: str) -> None:
+    """Rebuild ``account_features``: every scored account's features and peer medians, for analysts."""
+    keep = [c for c, t in scored.schema.items() if t != pl.Object and not isinstance(t, pl.List)]
+    frame = scored.select(keep).with_columns(pl.lit(run_id).alias("run_id"))
+    for c, t in frame.schema.items():
+        if isinstance(t, pl.Datetime) and t.time_zone is not None:
+            frame = frame.with_columns(pl.col(c).dt.replace_time_zone(None))
+    with store.registered("incoming_features", frame):
+        store.con.execute("CREATE OR REPLACE TABLE account_features AS SELECT * FROM incoming_features")
