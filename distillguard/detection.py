@@ -97,7 +97,7 @@ def find_rings(events: pl.DataFrame, scored: pl.DataFrame, candidates: set[str],
                settings: Settings) -> tuple[list[dict], pl.DataFrame]:
     ring_settings = RingSettings(min_accounts=settings.detection.ring_min_accounts)
     links = link_values(events, scored, ring_settings)
-    groups = link_components(links, candidates, min_kinds=ring_settings.min_kinds)
+    groups = link_components(links, candidates, min_kinds=ring_settings.min_kinds, min_purity=ring_settings.min_purity)
     created = None
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")

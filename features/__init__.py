@@ -60,7 +60,7 @@ def prepare_events(events: pl.DataFrame) -> pl.LazyFrame:
             pl.col("ts").dt.truncate("1m").alias("_minute"),
             pl.col("ts").dt.hour().alias("_hour_of_day"),
             pl.lit(window_hours).alias("_window_hours"),
-            normalised_prompt(pl.col("prompt")).alias("_norm"),
+            normalised_prompt(pl.col("prompt"), mask_digits=False).alias("_norm"),
             network_prefix(pl.col("client_ip")).alias("_prefix"),
             pl.concat_str(
                 [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),

@@ -55,12 +55,13 @@ RUBRIC = Lexicon(
 )
 
 
-def normalised_prompt(prompt: pl.Expr) -> pl.Expr:
-    """Lower-case, digits as 0, punctuation dropped, white space folded: near-duplicates become equal."""
+def normalised_prompt(prompt: pl.Expr, mask_digits: bool = True) -> pl.Expr:
+    """Lower-case, punctuation dropped, white space folded (and digits as 0): near-duplicates become equal."""
+    text = prompt.str.slice(0, 2000).str.to_lowercase()
+    if mask_digits:
+        text = text.str.replace_all(r"\d+", "0")
     return (
-        prompt.str.slice(0, 2000)
-        .str.to_lowercase()
-        .str.replace_all(r"\d+", "0")
+        text
         .str.replace_all(r"[^\w\s]", " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()

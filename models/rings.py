@@ -113,14 +113,21 @@ def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
 
-def link_components(links: pl.DataFrame, candidates: list[str] | set[str], *, min_kinds: int = 2, rounds: int = 3) -> list[list[str]]:
-    """Groups of suspicious accounts joined through shared values, each member sharing
+def link_components(
+    links: pl.DataFrame, candidates: list[str] | set[str], *, min_kinds: int = 2, min_purity: float = 0.6, rounds: int = 3
+) -> list[list[str]]:
+    """Groups of suspicious accounts joined through pure shared values, each member sharing
     ``min_kinds`` kinds of value with the rest of its group."""
-    pairs = links.filter(pl.col("account_id").is_in(list(candidates)))
+    candidates = set(candidates)
+    pure = pure_values(links, candidates, RingSettings(min_purity=min_purity))
+    pairs = links.filter(pl.col("account_id").is_in(list(candidates)) & pl.col("value").is_in(pure["value"].implode()))
     for _ in range(rounds):
+        if pairs.height == 0:
+            return []
         groups = _components(pairs)
         membership = pl.DataFrame(
-            [(a, root) for root, members in groups.items() for a in members], schema=["account_id", "group"], orient="row"
+            [(a, root) for root, members in groups.items() for a in members],
+            schema={"account_id": pl.String, "group": pl.String}, orient="row",
         )
         shared = (
             pairs.join(membership, on="account_id")
