@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 import polars as pl
@@ -124,6 +124,9 @@ def run_detection(
     with console.status(f"computing features and scoring {events['account_id'].n_unique():,} accounts"):
         scored = score_accounts(events, accounts, settings)
     threshold = flag_threshold(scored["score"], settings.detection.flag_threshold * 2)
+    calibrated = calibrated_bar(store)
+    if calibrated is not None:
+        threshold = max(threshold, calibrated)
     candidate_bar = settings.detection.flag_threshold
     candidates = set(scored.filter(pl.col("score") >= candidate_bar)["account_id"].to_list())
     with console.status(f"linking {len(candidates):,} suspicious accounts into rings"):
@@ -226,3 +229,47 @@ def write_account_features(store: Store, scored: pl.DataFrame, run_id: str) -> N
             frame = frame.with_columns(pl.col(c).dt.replace_time_zone(None))
     with store.registered("incoming_features", frame):
         store.con.execute("CREATE OR REPLACE TABLE account_features AS SELECT * FROM incoming_features")
+
+
+def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None = 168.0) -> dict:
+    """Refit the flagging bar on recent clean traffic, honouring analysts' verdicts.
+
+    Clean traffic: accounts neither flagged now nor confirmed abusive by an analyst; accounts
+    an analyst dismissed as false positives count as clean. The bar becomes the larger of the
+    configured floor and the clean population's 99.9th percentile plus a margin, and is
+    stored in ``calibration``; :func:`run_detection` reads the newest row.
+    """
+    events = _utc(load_window(store, horizon_hours), "ts")
+    if events.height == 0:
+        return {"accounts": 0}
+    accounts = store.frame("SELECT * FROM accounts")
+    scored = score_accounts(events, _utc(accounts, "created_at") if accounts.height else None, settings)
+    confirmed: set[str] = set()
+    dismissed: set[str] = set()
+    if store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"):
+        verdicts = store.frame(
+            "SELECT subject_id, arg_max(verdict, reviewed_at) AS verdict FROM reviews WHERE subject_type = 'account' GROUP BY subject_id"
+        )
+        confirmed = set(verdicts.filter(pl.col("verdict") == "confirmed")["subject_id"].to_list())
+        dismissed = set(verdicts.filter(pl.col("verdict") == "false_positive")["subject_id"].to_list())
+    flagged_now = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
+    clean = scored.filter(~pl.col("account_id").is_in(list((flagged_now - dismissed) | confirmed)))
+    values = clean["score"].to_numpy()
+    p999 = float(np.quantile(values, 0.999)) if values.size else 0.0
+    floor = settings.detection.flag_threshold * 2
+    bar = max(floor, p999 + 0.1)
+    row = {"calibrated_at": datetime.now(timezone.utc).replace(tzinfo=None), "clean_accounts": int(values.size),
+           "clean_median": float(np.median(values)) if values.size else 0.0, "clean_p999": p999,
+           "confirmed": len(confirmed), "dismissed": len(dismissed), "flag_bar": bar}
+    store.con.execute(sql_text("store/create_calibration.sql"))
+    store.con.execute(
+        "INSERT INTO calibration VALUES ($calibrated_at, $clean_accounts, $clean_median, $clean_p999, $confirmed, $dismissed, $flag_bar)", row
+    )
+    return row
+
+
+def calibrated_bar(store: Store) -> float | None:
+    """The newest calibrated flagging bar, if ``calibrate`` has run."""
+    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'calibration'"):
+        return None
+    return store.scalar("SELECT flag_bar FROM calibration ORDER BY calibrated_at DESC LIMIT 1")
