@@ -119,6 +119,34 @@ def evaluate(
     out.print_json(text)
 
 
+@app.command()
+def serve(
+    logs: Optional[List[Path]] = typer.Option(None, "--logs", help="Folder(s) where new log files arrive (batch flow input)."),
+    stream: bool = typer.Option(True, "--stream/--no-stream", help="Also run the Kafka consumer every minute as a bounded run."),
+    port: int = typer.Option(4200, "--port", help="Port of the local Prefect server (when PREFECT_API_URL is unset)."),
+) -> None:
+    """Serve the scheduled flows (batch hourly, rings daily, calibrate weekly, maintenance nightly, stream)."""
+    from distillguard.serve import ServerStartError, serve as run_serve
+
+    try:
+        run_serve(logs=logs, include_stream=stream, port=port)
+    except ServerStartError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the simulated traffic and the DuckDB file."),
+    seed: int = typer.Option(7, help="Seed of the simulated population."),
+    scale: float = typer.Option(0.5, help="Population size (1.0 is about 600 accounts)."),
+) -> None:
+    """Run the end-to-end demo: simulate, stream through an embedded Kafka broker, batch, rings, report."""
+    from distillguard.demo import run_demo
+
+    run_demo(out_dir, seed=seed, scale=scale)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -15,6 +15,7 @@ every production integration, so detection uses it only as one voice beside the 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,7 +53,10 @@ class OutlierEnsemble:
         ]
         self.centres_ = []
         for model in self.models_:
-            model.fit(X)
+            with warnings.catch_warnings():
+                # ECOD warns on near-constant columns (e.g. a feature nobody uses); the scores stay valid.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                model.fit(X)
             train = np.asarray(model.decision_scores_, dtype=float)
             median = float(np.median(train))
             mad = float(1.4826 * np.median(np.abs(train - median))) or float(train.std() or 1.0)
@@ -61,10 +65,12 @@ class OutlierEnsemble:
 
     def score(self, features: pl.DataFrame) -> np.ndarray:
         X = self._matrix(features)
-        parts = [
-            (np.asarray(model.decision_function(X), dtype=float) - median) / mad
-            for model, (median, mad) in zip(self.models_, self.centres_)
-        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            parts = [
+                (np.asarray(model.decision_function(X), dtype=float) - median) / mad
+                for model, (median, mad) in zip(self.models_, self.centres_)
+            ]
         return np.mean(parts, axis=0)
 
 
