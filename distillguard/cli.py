@@ -121,7 +121,7 @@ def evaluate(
 
 @app.command()
 def serve(
-    logs: Optional[List[Path]] = typer.Option(None, "--logs", help="Folder(s) where new log files arrive (batch flow input)."),
+    logs: Optional[List[Path]] = typer.Option(None, "--logs", help="Folder(s) where new log files arrive; without it the hourly batch re-detects over the last 24 h of stored events."),
     stream: bool = typer.Option(True, "--stream/--no-stream", help="Also run the Kafka consumer every minute as a bounded run."),
     port: int = typer.Option(4200, "--port", help="Port of the local Prefect server (when PREFECT_API_URL is unset)."),
 ) -> None:
