@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -65,19 +66,23 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
 
     with EmbeddedBroker() as broker:
         console.rule(f"[bold]2. Streaming through Kafka (Tansu at {broker.bootstrap})")
-        settings: Settings = load_settings(
-            kafka={"bootstrap_servers": broker.bootstrap, "max_poll_interval_ms": 10_000, "session_timeout_ms": 6_000},
-            store={"db_path": db},
-            stream={"checkpoint_dir": out_dir / "checkpoints"},
-        )
+        # Flows read their settings from the environment, as a deployed worker would.
+        os.environ.update({
+            "DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS": broker.bootstrap,
+            "DISTILLGUARD_KAFKA__MAX_POLL_INTERVAL_MS": "10000",
+            "DISTILLGUARD_KAFKA__SESSION_TIMEOUT_MS": "6000",
+            "DISTILLGUARD_STORE__DB_PATH": str(db),
+            "DISTILLGUARD_STREAM__CHECKPOINT_DIR": str((out_dir / "checkpoints").resolve()),
+        })
+        settings: Settings = load_settings()
         sent = replay_lines_to_kafka(sorted(traffic_dir.glob("events-*.jsonl.gz")), settings.kafka)
         console.print(f"produced {sent:,} records (valid and malformed) to topic {settings.kafka.topic_events!r}")
-        report = stream_flow(settings=settings, max_seconds=240, stop_when_idle_s=8)
+        report = stream_flow(db=str(db), max_seconds=240, stop_when_idle_s=8)
         console.print(f"stream: {report}")
 
     console.rule("[bold]3. Batch detection and ring clustering as Prefect flow runs")
-    batch_flow(logs=[str(traffic_dir)], accounts=str(paths["accounts"]), settings=settings)
-    rings_flow(settings=settings)
+    batch_flow(logs=[str(traffic_dir)], db=str(db), accounts=str(paths["accounts"]))
+    rings_flow(db=str(db))
 
     console.rule("[bold]4. What an analyst sees first")
     with Store.open(db, read_only=True) as store:
