@@ -113,18 +113,24 @@ def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
 
+#: Kinds of value that can join accounts on their own: shared infrastructure, payment, deployment.
+STRONG_KINDS = ("ip", "pay", "signup", "sys")
+#: Kinds that only corroborate: independent operations may share a template or a disposable mail domain.
+WEAK_KINDS = ("tmpl", "mail")
+
+
 def link_components(
     links: pl.DataFrame, candidates: list[str] | set[str], *, min_kinds: int = 2, min_purity: float = 0.6, rounds: int = 3
 ) -> list[list[str]]:
-    """Groups of suspicious accounts joined through pure shared values, each member sharing
-    ``min_kinds`` kinds of value with the rest of its group."""
+    """Groups of suspicious accounts joined through pure shared values of a strong kind, each
+    member sharing ``min_kinds`` kinds of value (one of them strong) with the rest of its group."""
     candidates = set(candidates)
     pure = pure_values(links, candidates, RingSettings(min_purity=min_purity))
     pairs = links.filter(pl.col("account_id").is_in(list(candidates)) & pl.col("value").is_in(pure["value"].implode()))
     for _ in range(rounds):
         if pairs.height == 0:
             return []
-        groups = _components(pairs)
+        groups = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
         membership = pl.DataFrame(
             [(a, root) for root, members in groups.items() for a in members],
             schema={"account_id": pl.String, "group": pl.String}, orient="row",
@@ -134,14 +140,17 @@ def link_components(
             .with_columns(pl.col("account_id").n_unique().over("group", "value").alias("holders"))
             .filter(pl.col("holders") >= 2)
         )
-        kinds = shared.group_by("account_id").agg(_kind(pl.col("value")).n_unique().alias("kinds"))
-        keep = set(kinds.filter(pl.col("kinds") >= min_kinds)["account_id"].to_list())
+        kinds = shared.group_by("account_id").agg(
+            _kind(pl.col("value")).n_unique().alias("kinds"),
+            _kind(pl.col("value")).is_in(STRONG_KINDS).any().alias("strong"),
+        )
+        keep = set(kinds.filter((pl.col("kinds") >= min_kinds) & pl.col("strong"))["account_id"].to_list())
         new_pairs = shared.filter(pl.col("account_id").is_in(list(keep))).select("account_id", "value")
         if new_pairs.height == pairs.height:
             pairs = new_pairs
             break
         pairs = new_pairs
-    return [members for members in _components(pairs).values() if len(members) >= 2]
+    return [members for members in _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS))).values() if len(members) >= 2]
 
 
 def ring_id_for(members: list[str]) -> str:
