@@ -48,10 +48,11 @@ class DetectionResult:
 def load_window(store: Store, horizon_hours: float | None) -> pl.DataFrame:
     """Stored events within ``horizon_hours`` of the newest one (all of them when None)."""
     if horizon_hours is None:
-        return store.frame("SELECT * EXCLUDE (source, ingested_at) FROM events")
+        return store.frame("SELECT * EXCLUDE (source, ingested_at) FROM events ORDER BY account_id, ts, event_id")
     return store.frame(
         "SELECT * EXCLUDE (source, ingested_at) FROM events "
-        "WHERE ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST($h * 3600e6 AS BIGINT))",
+        "WHERE ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST($h * 3600e6 AS BIGINT)) "
+        "ORDER BY account_id, ts, event_id",
         {"h": horizon_hours},
     )
 
@@ -68,7 +69,7 @@ def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings
     features = account_features(events, accounts)
     features = peer_medians(with_peer_groups(features), PEER_COLUMNS)
     signature = score_signature(features)
-    scored = features.join(signature, on="account_id")
+    scored = features.join(signature, on="account_id").sort("account_id")
     if scored.height >= 20:
         ensemble = OutlierEnsemble(ENSEMBLE_COLUMNS, LOG_COLUMNS, random_state=settings.detection.random_state)
         z = robust_standardise(ensemble.fit(scored).score(scored))

@@ -48,8 +48,15 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
         events.filter(pl.col("system_prompt_hash").is_not_null())
         .group_by("account_id", "system_prompt_hash").agg(pl.len().alias("n"))
         .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("share"))
-        .filter(pl.col("share") >= 0.2)
+        .filter((pl.col("share") >= 0.2) | (pl.col("n") >= 20))
         .select("account_id", pl.format("sys:{}", pl.col("system_prompt_hash")).alias("value"))
+    )
+    user_agents = (
+        events.filter(pl.col("user_agent").is_not_null())
+        .group_by("account_id", "user_agent").agg(pl.len().alias("n"))
+        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("share"))
+        .filter((pl.col("share") >= 0.2) | (pl.col("n") >= 20))
+        .select("account_id", pl.format("ua:{}", pl.col("user_agent")).alias("value"))
     )
     meta = []
     columns = features.columns
@@ -64,7 +71,7 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
             features.filter((pl.col("top_skeleton_share") >= 0.3) & (pl.col("dominant_skeleton").str.count_matches(" ") >= 2))
             .select("account_id", pl.format("tmpl:{}", pl.col("dominant_skeleton")).alias("value"))
         )
-    frames = [ips, system_prompts] + meta
+    frames = [ips, system_prompts, user_agents] + meta
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames]).drop_nulls().unique()
 
 
@@ -116,7 +123,7 @@ def _kind(value: pl.Expr) -> pl.Expr:
 #: Kinds of value that can join accounts on their own: shared infrastructure, payment, deployment.
 STRONG_KINDS = ("ip", "pay", "signup", "sys")
 #: Kinds that only corroborate: independent operations may share a template or a disposable mail domain.
-WEAK_KINDS = ("tmpl", "mail")
+WEAK_KINDS = ("tmpl", "mail", "ua")
 
 
 def link_components(
@@ -161,7 +168,7 @@ def ring_id_for(members: list[str]) -> str:
 def _value_label(value: str) -> str:
     kind, _, raw = value.partition(":")
     names = {"ip": "client IP", "sys": "system prompt", "pay": "payment fingerprint", "mail": "e-mail domain",
-             "signup": "signup network", "tmpl": "prompt template"}
+             "signup": "signup network", "tmpl": "prompt template", "ua": "user agent"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 
@@ -211,6 +218,14 @@ def describe_rings(
             member_minutes.group_by("minute").agg(pl.len().alias("k"))
             .select((pl.col("k") >= max(2, len(members) // 3)).mean()).item()
         ) if member_minutes.height else 0.0
+        if sync >= 0.2:
+            collective += 0.3
+        if kinds & {"tmpl", "sys"}:
+            collective += 0.2
+        joint = events.filter(pl.col("account_id").is_in(members) & pl.col("prompt").is_not_null())
+        joint_novelty = joint["prompt"].n_unique() / joint.height if joint.height else 0.0
+        if joint_novelty >= 0.95 and joint.height >= 200:
+            collective += 0.2
         score = mean_score + collective
         if score < settings.min_ring_score:
             continue
@@ -226,6 +241,8 @@ def describe_rings(
             reasons.append(f"accounts created within {staged_hours:.0f} hours of each other")
         if sync and sync >= 0.2:
             reasons.append(f"synchronised activity: in {100 * sync:.0f}% of active minutes a third or more of the members fire together")
+        if joint_novelty >= 0.95 and joint.height >= 200:
+            reasons.append(f"jointly a sweep: {100 * joint_novelty:.0f}% of the members' {joint.height:,} prompts are distinct (each covers its own slice)")
         if kind == "reseller":
             prompts = sum(int(r.get("n_system_prompts") or 0) for r in rows)
             reasons.append(f"{prompts:,} distinct system prompts across the members: many unrelated downstream customers behind shared egress")

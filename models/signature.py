@@ -69,8 +69,13 @@ def downstream_heterogeneity() -> pl.Expr:
     return prompts * pl.max_horizontal(styles, agents)
 
 
+def sustained() -> pl.Expr:
+    """Enough requests for the shares above to mean something (10 requests: 0, 50 or more: 1)."""
+    return _ramp(pl.col("n_requests").cast(pl.Float64).log10(), 1.0, 1.7)
+
+
 #: Weight of each part in the final score; parts are 0-1.
-WEIGHTS = {"extraction": 1.6, "reseller": 1.3}
+WEIGHTS = {"extraction": 1.9, "reseller": 1.3}
 
 
 def score_signature(features: pl.DataFrame) -> pl.DataFrame:
@@ -81,8 +86,11 @@ def score_signature(features: pl.DataFrame) -> pl.DataFrame:
         novelty().alias("sig_novelty"),
         coverage_or_scale().alias("sig_coverage"),
         downstream_heterogeneity().alias("sig_downstream"),
+        sustained().alias("sig_sustained"),
     )
-    extraction = pl.col("sig_harvest") * pl.col("sig_novelty") * (0.35 + 0.65 * pl.col("sig_coverage"))
+    # harvest intent on almost every never-repeated prompt, sustained, is extraction on its own;
+    # coverage (sweeps, scripted timing, fresh accounts, scale) makes it certain.
+    extraction = pl.col("sig_harvest") * pl.col("sig_novelty") * pl.col("sig_sustained") * (0.55 + 0.45 * pl.col("sig_coverage"))
     reseller = pl.col("sig_downstream") * (0.5 + 0.5 * pl.max_horizontal(pl.col("sig_harvest") * pl.col("sig_novelty"), _ramp(pl.col("sig_coverage"), 0.2, 0.8)))
     return parts.with_columns(
         (WEIGHTS["extraction"] * extraction).alias("sig_extraction"),
