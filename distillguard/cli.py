@@ -136,6 +136,51 @@ def serve(
 
 
 @app.command()
+def broker(port: int = typer.Option(0, help="Loopback port (0 picks a free one).")) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu) until Ctrl-C."""
+    import signal
+    import time
+
+    from distillguard.broker import EmbeddedBroker
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    with EmbeddedBroker(port or None) as running:
+        out.print(f"Tansu broker on {running.bootstrap} (in-memory storage). "
+                  f"export DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS={running.bootstrap}")
+        try:
+            while not stop["now"] and running.process and running.process.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    console.print("broker stopped")
+
+
+@app.command()
+def stream(
+    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB database (default: store.db_path from the configuration)."),
+    max_seconds: Optional[float] = typer.Option(None, help="Stop after this many seconds (default: run until stopped)."),
+    stop_when_idle: Optional[float] = typer.Option(None, help="Stop after this many seconds without new records."),
+) -> None:
+    """Consume the log topic: validate, store, score windows online and raise alerts."""
+    import logging
+
+    from distillguard.config import load_settings
+    from distillguard.stream import run_stream
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings()
+    if db is not None:
+        settings = settings.model_copy(update={"store": settings.store.model_copy(update={"db_path": db})})
+    try:
+        report = run_stream(settings, max_seconds=max_seconds, stop_when_idle_s=stop_when_idle)
+    except KeyboardInterrupt:
+        console.print("stopped")
+        return
+    console.print(str(report))
+
+
+@app.command()
 def demo(
     out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the simulated traffic and the DuckDB file."),
     seed: int = typer.Option(7, help="Seed of the simulated population."),

@@ -94,8 +94,9 @@ class StreamSettings(BaseModel):
     window_short_s: int = 300
     window_long_s: int = 3600
     alert_cooldown_s: int = 3600
-    alert_threshold: float = 0.5
-    max_batch_records: int = 20_000
+    score_every_s: int = 60            # event-time slice after which touched accounts are re-scored
+    alert_threshold: float = 1.0       # extraction-signature score at which an account alerts
+    max_batch_records: int = 5_000
 
 
 class PrivacySettings(BaseModel):
