@@ -42,6 +42,8 @@ def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataF
         "account_id": account,
         "client_ip": np.where(is_ring, ring_ip, benign_ip),
         "system_prompt_hash": np.where(is_ring, "sp-ring", None),
+        "prompt": np.where(is_ring, "Explain topic " + pl.Series(np.arange(n)).cast(pl.String).to_numpy(), "hello there"),
+        "user_agent": np.where(is_ring, "scraper/1.0", "browser/" + pl.Series(rng.integers(0, 50, n)).cast(pl.String).to_numpy()),
         "ts": [t0 + timedelta(seconds=int(s)) for s in rng.integers(0, 86400, n)],
     }).with_columns(pl.col("ts").dt.cast_time_unit("us"))
     is_ring_acct = np.isin(ids, list(ring))
