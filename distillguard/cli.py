@@ -136,6 +136,47 @@ def serve(
 
 
 @app.command()
+def sql(
+    query: Optional[str] = typer.Argument(None, help="SQL to run; omit for an interactive prompt."),
+    db: Path = typer.Option(Path("distillguard.duckdb"), "--db", help="DuckDB database to open read-only."),
+    param: List[str] = typer.Option([], "--param", help="Bind a named parameter: --param account_id=acct-00042 (use $account_id in SQL)."),
+) -> None:
+    """Query the analysts' relations read-only; parameters are bound, never pasted into SQL."""
+    import duckdb
+    import polars as pl
+
+    params = dict(p.split("=", 1) for p in param)
+    con = duckdb.connect(str(db), read_only=True)
+
+    def run(text: str) -> None:
+        result = con.sql(text, params=params or None)
+        if result is not None:
+            with pl.Config(tbl_rows=50, fmt_str_lengths=120, tbl_width_chars=200):
+                out.print(pl.from_arrow(result.to_arrow_table()))
+
+    try:
+        if query:
+            run(query)
+            return
+        console.print("relations: flagged_accounts, rings, ring_members, alerts, events, rejected_events, accounts, account_features, runs")
+        while True:
+            try:
+                text = input("distillguard> ").strip()
+            except EOFError:
+                break
+            if not text:
+                continue
+            if text in (".quit", "exit", "quit"):
+                break
+            try:
+                run(text)
+            except duckdb.Error as exc:
+                console.print(f"[red]{exc}[/red]")
+    finally:
+        con.close()
+
+
+@app.command()
 def broker(port: int = typer.Option(0, help="Loopback port (0 picks a free one).")) -> None:
     """Run the embedded Kafka-protocol broker (Tansu) until Ctrl-C."""
     import signal
@@ -164,19 +205,21 @@ def stream(
 ) -> None:
     """Consume the log topic: validate, store, score windows online and raise alerts."""
     import logging
+    import signal
+    import threading
 
     from distillguard.config import load_settings
     from distillguard.stream import run_stream
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     settings = load_settings()
     if db is not None:
         settings = settings.model_copy(update={"store": settings.store.model_copy(update={"db_path": db})})
-    try:
-        report = run_stream(settings, max_seconds=max_seconds, stop_when_idle_s=stop_when_idle)
-    except KeyboardInterrupt:
-        console.print("stopped")
-        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())     # finish the micro-batch, checkpoint, leave the group
+    report = run_stream(settings, max_seconds=max_seconds, stop_when_idle_s=stop_when_idle, stop=stop)
     console.print(str(report))
 
 
@@ -184,7 +227,7 @@ def stream(
 def demo(
     out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the simulated traffic and the DuckDB file."),
     seed: int = typer.Option(7, help="Seed of the simulated population."),
-    scale: float = typer.Option(0.5, help="Population size (1.0 is about 600 accounts)."),
+    scale: float = typer.Option(0.3, help="Population size (1.0 is about 650 accounts)."),
 ) -> None:
     """Run the end-to-end demo: simulate, stream through an embedded Kafka broker, batch, rings, report."""
     from distillguard.demo import run_demo

@@ -30,8 +30,8 @@ SAMPLE_QUERIES = [
 ]
 
 
-def _table(title: str, frame: pl.DataFrame, widths: dict[str, int] | None = None) -> Table:
-    table = Table(title=title, show_lines=True, title_justify="left")
+def _table(title: str, frame: pl.DataFrame, widths: dict[str, int] | None = None, lines: bool = True) -> Table:
+    table = Table(title=title, show_lines=lines, title_justify="left")
     for col in frame.columns:
         table.add_column(col, max_width=(widths or {}).get(col), overflow="fold")
     for row in frame.iter_rows():
@@ -39,8 +39,18 @@ def _table(title: str, frame: pl.DataFrame, widths: dict[str, int] | None = None
     return table
 
 
-def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float = 0.5, keep: bool = False) -> dict:
+def quiet_prefect(home: Path) -> None:
+    """A private Prefect home and no telemetry, before Prefect is first imported."""
+    os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float = 0.3, keep: bool = False) -> dict:
     """Run the whole demo; returns the detection metrics."""
+    quiet_prefect(out_dir / ".prefect")
     from distillguard.broker import EmbeddedBroker
     from distillguard.evaluate import evaluate_store, read_truth, render_report
     from distillguard.flows import batch_flow, rings_flow, stream_flow
@@ -53,6 +63,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     if out_dir.exists() and not keep:
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ".prefect").mkdir(exist_ok=True)
     traffic_dir = out_dir / "traffic"
     db = (out_dir / "distillguard.duckdb").resolve()
 
@@ -62,7 +73,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     kinds = traffic.truth.group_by("kind", "label").agg(pl.len().alias("accounts")).sort("label", "kind")
     console.print(f"{traffic.events.height:,} events from {traffic.accounts.height:,} accounts "
                   f"({(traffic.truth['label'] == 'attack').sum():,} attackers), plus malformed lines, in {traffic_dir}")
-    console.print(_table("population", kinds))
+    console.print(_table("population", kinds, lines=False))
 
     with EmbeddedBroker() as broker:
         console.rule(f"[bold]2. Streaming through Kafka (Tansu at {broker.bootstrap})")
@@ -98,7 +109,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     console.print(_table(f"first streaming alerts (of {counts['alerts'][0]:,})", alerts, {"reason": 70}))
     console.print(render_report(metrics))
     console.print(_table("store", counts))
-    lines = [f"DuckDB file: [bold]{db}[/bold]", "Open it with: distillguard sql --db " + str(db), ""]
+    lines = [f"DuckDB file: [bold]{db}[/bold]", f"Query it with: .venv/bin/distillguard sql --db {db} \"SELECT ...\"", ""]
     for question, sql in SAMPLE_QUERIES:
         lines += [f"-- {question}", sql, ""]
     console.print(Panel("\n".join(lines), title="Try next"))
