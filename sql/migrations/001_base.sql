@@ -1,8 +1,10 @@
 -- distillguard store, version 1: accepted events, rejects, accounts and the contract relations.
 -- Timestamps are UTC, stored as TIMESTAMP.
 
+-- event_id is unique: inserts anti-join on it (sql/store/insert_events.sql), which is far
+-- faster than maintaining an index over millions of ids.
 CREATE TABLE IF NOT EXISTS events (
-    event_id            VARCHAR PRIMARY KEY,
+    event_id            VARCHAR NOT NULL,
     ts                  TIMESTAMP NOT NULL,
     account_id          VARCHAR NOT NULL,
     api_key_id          VARCHAR NOT NULL,
