@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup system-deps clean
+.PHONY: demo test setup clean
 
 $(BIN)/distillguard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,16 +15,10 @@ $(BIN)/distillguard: pyproject.toml
 
 setup: $(BIN)/distillguard
 
-# Headless Chromium renders the HTML report in one test; install it where apt is available.
-system-deps:
-	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-	  echo "chromium not installed: the report screenshot test will be skipped"; }
-
 demo: setup
 	$(BIN)/distillguard demo
 
-test: setup system-deps
+test: setup
 	$(BIN)/python -m pytest -q
 
 clean:

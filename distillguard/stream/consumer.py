@@ -1,0 +1,314 @@
+"""``distillguard stream``: the Kafka consumer-group micro-batch loop.
+
+Each poll (up to ``stream.max_batch_records`` records) is one micro-batch, validated as Polars
+frames by the same reader as batch (:func:`distillguard.events.parse_records`). Its results
+are made durable in this order, and only then are its offsets committed:
+
+1. events into DuckDB (idempotent by event_id), bad records into ``rejected_events``
+   (idempotent by source and offset) and the partition offsets into ``stream_offsets``;
+2. bad records to the dead-letter topic (original bytes, reason in the headers), flushed;
+3. windows and online scoring in event-time slices; new alerts into DuckDB (deterministic
+   alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
+4. per-partition checkpoints (windows, online model) every few seconds, each recording the
+   offset it reflects (see :mod:`distillguard.stream.checkpoints`);
+5. the offsets are committed to the group.
+
+A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
+twice: events and rejects are keyed, and the alert policy is reloaded from the ``alerts``
+table, so an alert raised before the crash is not raised again. An alert stored but not yet
+published is published at the next start.
+
+Several ``stream`` processes in one group split the partitions. They share one DuckDB file:
+each opens it only while it writes a micro-batch and waits while another process holds it
+(:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
+is assigned a partition after a rebalance (or after its owner died) continues that partition's
+windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
+with backoff, logs it, and catches up from the committed offsets when the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import polars as pl
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from distillguard.config import Settings
+from distillguard.events import parse_records
+from distillguard.kafka_io import ensure_topics, make_producer
+from distillguard.stream.checkpoints import PartitionCheckpoint, load_checkpoint, save_checkpoint
+from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
+from distillguard.stream.scoring import StreamScorer
+from distillguard.stream.sink import (
+    ALERT_SCHEMA,
+    account_metadata,
+    alert_memory,
+    dismissed_accounts,
+    insert_alerts,
+    mark_published,
+    open_store,
+    record_offsets,
+    unpublished_alerts,
+)
+
+log = logging.getLogger("distillguard.stream")
+CHECKPOINT_EVERY_S = 5.0      # wall-clock seconds between periodic checkpoints
+MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
+
+
+@dataclass
+class StreamReport:
+    batches: int = 0
+    records: int = 0
+    inserted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    storms: int = 0
+    broker_errors: int = 0
+    seconds: float = 0.0
+    partitions: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.records:,} records in {self.batches} micro-batches: {self.inserted:,} new events, "
+                f"{self.rejected:,} dead-lettered, {self.duplicates:,} duplicates, {self.alerts:,} alerts ({self.seconds:.0f} s)")
+
+
+class StreamConsumer:
+    """One member of the consumer group: its scorer, its partitions' offsets, its producer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = settings.kafka.topic_events
+        self.scorer = StreamScorer(settings)
+        self.next_offset: dict[int, int] = {}          # partition -> first offset not yet in the state
+        self.max_event_ts: dict[int, object] = {}
+        self.report = StreamReport()
+        self.last_checkpoint = time.monotonic()
+        self.last_refresh = 0.0
+        self.assigned_at = time.monotonic()
+        self.consumer: KafkaConsumer | None = None
+        self.producer = None
+
+    # -- state shared through DuckDB --------------------------------------------------------
+    def refresh_memory(self) -> None:
+        with open_store(self.settings.store.db_path) as store:
+            memory = alert_memory(store)
+            dismissed = dismissed_accounts(store)
+            flagged = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
+            accounts = account_metadata(store)
+        self.scorer.load_memory(memory, dismissed, flagged, accounts)
+        self.last_refresh = time.monotonic()
+
+    # -- checkpoints and rebalances ------------------------------------------------------------
+    def checkpoint(self, partitions: list[int] | None = None) -> None:
+        for p in partitions if partitions is not None else list(self.next_offset):
+            if p not in self.next_offset:
+                continue
+            save_checkpoint(self.settings.stream.checkpoint_dir, PartitionCheckpoint(
+                self.topic, p, self.next_offset[p], self.scorer.windows.frame_of(p), self.scorer.models.get(p),
+                self.scorer.first_seen.get(p, {})))
+        self.last_checkpoint = time.monotonic()
+
+    def take_over(self, partitions: list[int]) -> None:
+        """Load the partitions' checkpoints and seek to where each one's state ends."""
+        self.assigned_at = time.monotonic()
+        for p in partitions:
+            ckpt = load_checkpoint(self.settings.stream.checkpoint_dir, self.topic, p)
+            if ckpt is None:
+                continue
+            self.scorer.windows.put(p, ckpt.window)
+            if ckpt.model is not None:
+                self.scorer.models[p] = ckpt.model
+            self.scorer.first_seen[p] = ckpt.first_seen
+            self.next_offset[p] = ckpt.next_offset
+            self.consumer.seek(TopicPartition(self.topic, p), ckpt.next_offset)
+        self.refresh_memory()
+        log.info("assigned partitions %s of %s (%d window rows from checkpoints)", partitions, self.topic, self.scorer.windows.rows)
+
+    def hand_over(self, partitions: list[int]) -> None:
+        self.checkpoint(partitions)
+        self.scorer.drop(partitions)
+        for p in partitions:
+            self.next_offset.pop(p, None)
+        log.info("partitions %s of %s handed over", partitions, self.topic)
+
+    # -- one micro-batch -----------------------------------------------------------------------
+    def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
+        settings = self.settings
+        parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
+        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        for tp, messages in polled.items():
+            source = f"kafka:{tp.topic}/{tp.partition}"
+            values = [m.value for m in messages]
+            offsets = [m.offset for m in messages]
+            parsed = parse_records(values, source=source, positions=offsets)
+            rejected = pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)])
+            if rejected.height:
+                dead.extend(dead_letter_messages(rejected, dict(zip(offsets, values))))
+            parsed_parts.append(parsed.events.with_columns(pl.lit(tp.partition, dtype=pl.Int32).alias("_partition")))
+            rejected_parts.append(rejected)
+            self.report.records += len(messages)
+            self.report.duplicates += parsed.duplicates
+            self.report.rejected += rejected.height
+            next_offset = offsets[-1] + 1
+            commits[tp] = OffsetAndMetadata(next_offset, "", -1)
+            max_ts = parsed.events["ts"].max() if parsed.events.height else None
+            offsets_rows.append({"group_id": settings.kafka.group_id, "topic": tp.topic, "partition": tp.partition,
+                                 "next_offset": next_offset, "max_event_ts": max_ts.replace(tzinfo=None) if max_ts else None})
+        events = pl.concat(parsed_parts, how="vertical")
+        rejected = pl.concat(rejected_parts, how="vertical")
+
+        # 1. durable in DuckDB
+        with open_store(settings.store.db_path) as store:
+            if events.height:
+                self.report.inserted += store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}")
+            store.insert_rejected(rejected)
+            record_offsets(store, pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
+                                                                     "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")}))
+        # 2. dead letters on their topic
+        for value, headers in dead:
+            self.producer.send(settings.kafka.topic_dead_letter, value=value, headers=headers)
+        if dead:
+            self.producer.flush(timeout=30)
+        # 3. windows, scoring, alerts (outbox first, then the topic)
+        if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
+            self.refresh_memory()
+        alerts = self.scorer.ingest(events)
+        self.report.storms = self.scorer.storms
+        if alerts:
+            with open_store(settings.store.db_path) as store:
+                self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
+            self.publish_alerts()
+        for tp in polled:
+            self.next_offset[tp.partition] = commits[tp].offset
+        # 4. checkpoints
+        if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
+            self.checkpoint()
+        self.report.batches += 1
+        return commits
+
+    def publish_alerts(self) -> int:
+        """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
+        with open_store(self.settings.store.db_path) as store:
+            pending = unpublished_alerts(store)
+        if pending.height == 0:
+            return 0
+        try:
+            for row in pending.iter_rows(named=True):
+                value = pl.DataFrame([row]).with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson()
+                self.producer.send(self.settings.kafka.topic_alerts, key=row["account_id"].encode(), value=value.strip().encode())
+            self.producer.flush(timeout=30)
+        except KafkaError as exc:
+            log.warning("alerts topic unreachable (%s); %d alerts stay in the outbox and are retried", exc, pending.height)
+            return 0
+        with open_store(self.settings.store.db_path) as store:
+            mark_published(store, pending["alert_id"].to_list())
+        return pending.height
+
+
+def _listener(owner: StreamConsumer) -> ConsumerRebalanceListener:
+    class Handover(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            owner.hand_over([tp.partition for tp in revoked if tp.topic == owner.topic])
+
+        def on_partitions_assigned(self, assigned):
+            owner.take_over([tp.partition for tp in assigned if tp.topic == owner.topic])
+
+    return Handover()
+
+
+def _until_ready(action, what: str, settings: Settings, stop: threading.Event, report: StreamReport):
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return action()
+        except KafkaError as exc:
+            report.broker_errors += 1
+            log.warning("%s: Kafka at %s unreachable (%s); retrying in %.1f s", what, settings.kafka.bootstrap_servers, exc, delay)
+            stop.wait(delay)
+            delay = min(settings.kafka.retry_backoff_max_s, delay * 2)
+    return None
+
+
+def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_when_idle_s: float | None = None,
+               stop: threading.Event | None = None) -> StreamReport:
+    """Consume the log topic in micro-batches until ``stop`` is set (or idle / out of time when bounded)."""
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    owner = StreamConsumer(settings)
+    report = owner.report
+    with open_store(settings.store.db_path):
+        pass                                                        # create / migrate before anything else
+    _until_ready(lambda: ensure_topics(settings.kafka), "creating topics", settings, stop, report)
+    owner.producer = _until_ready(lambda: make_producer(settings.kafka, linger_ms=5), "connecting a producer", settings, stop, report)
+    consumer = _until_ready(lambda: KafkaConsumer(
+        **settings.kafka.client_options(),
+        group_id=settings.kafka.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.stream.max_batch_records,
+        max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
+        session_timeout_ms=settings.kafka.session_timeout_ms,
+        heartbeat_interval_ms=max(500, settings.kafka.session_timeout_ms // 3),
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    ), "connecting the consumer", settings, stop, report)
+    if consumer is None or owner.producer is None:
+        return report
+    owner.consumer = consumer
+    owner.refresh_memory()
+    owner.publish_alerts()                                          # an outbox left by a crash
+    consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner))
+    last_data = time.monotonic()
+    backoff = 0.5
+    try:
+        while not stop.is_set():
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                break
+            try:
+                polled = consumer.poll(timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records)
+            except KafkaError as exc:
+                report.broker_errors += 1
+                log.warning("poll failed (%s); retrying in %.1f s", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
+                continue
+            if not polled:
+                quiet_since = max(last_data, owner.assigned_at)
+                if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and consumer.assignment():
+                    break
+                continue
+            last_data = time.monotonic()
+            try:
+                commits = owner.process(polled)
+                consumer.commit(offsets=commits)
+                backoff = 0.5
+            except CommitFailedError as exc:
+                # The group rebalanced while this batch ran: the partitions' new owner replays it
+                # from the last commit, and idempotent writes keep that exact.
+                log.warning("offset commit rejected after a rebalance (%s); the new owner replays the batch", exc)
+            except KafkaError as exc:
+                # Dead letters could not be flushed or the commit failed: replay this batch when Kafka is back.
+                report.broker_errors += 1
+                log.warning("Kafka unavailable mid-batch (%s); the batch is replayed in %.1f s", exc, backoff)
+                for tp, messages in polled.items():
+                    consumer.seek(tp, messages[0].offset)
+                stop.wait(backoff)
+                backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
+    finally:
+        report.partitions = sorted(owner.next_offset)
+        try:
+            owner.checkpoint()
+        finally:
+            try:
+                owner.producer.close(timeout=5)
+            finally:
+                consumer.close()
+        report.seconds = time.monotonic() - started
+    return report

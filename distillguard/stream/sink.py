@@ -1,0 +1,100 @@
+"""Durable writes of the streaming path into DuckDB, shared with the batch flows.
+
+A DuckDB file has one writer process at a time. The stream therefore does not hold the file:
+each micro-batch opens it, writes (events, rejects, alerts, offsets; all idempotent) and closes
+it, and while another process (a second ``stream`` replica of the group, a batch flow) holds
+the lock it waits with backoff. Replicas of one consumer group thus share one database file
+without a separate writer service; analysts read the snapshot (``store.snapshot_path``) or
+open the file read-only between writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from distillguard.store import Store, sql_text
+
+log = logging.getLogger("distillguard.stream")
+
+ALERT_SCHEMA = {
+    "alert_id": pl.String, "ts": pl.Datetime("us"), "account_id": pl.String, "score": pl.Float64,
+    "reasons": pl.String, "severity": pl.String, "first_event_ts": pl.Datetime("us"), "raised_at": pl.Datetime("us"),
+}
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "already open" in text
+
+
+@contextmanager
+def open_store(path: Path, *, warn_after_s: float = 30.0) -> Iterator[Store]:
+    """The store at ``path``, waiting (with backoff, without limit) while another process writes it."""
+    started = time.monotonic()
+    delay, warned = 0.02, False
+    while True:
+        try:
+            store = Store.open(path)
+            break
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise
+            if not warned and time.monotonic() - started > warn_after_s:
+                log.warning("DuckDB file %s has been locked by another process for %.0f s; still waiting", path, warn_after_s)
+                warned = True
+            time.sleep(delay)
+            delay = min(1.0, delay * 2)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def insert_alerts(store: Store, alerts: pl.DataFrame) -> int:
+    """Store new alerts (ignoring ids already there); returns how many were new."""
+    if alerts.height == 0:
+        return 0
+    with store.registered("incoming_alerts", alerts.select(list(ALERT_SCHEMA)).cast(ALERT_SCHEMA)):
+        before = store.count("alerts")
+        store.con.execute(sql_text("store/stream_insert_alerts.sql"))
+        return store.count("alerts") - before
+
+
+def unpublished_alerts(store: Store) -> pl.DataFrame:
+    return store.frame(sql_text("store/stream_unpublished_alerts.sql"))
+
+
+def mark_published(store: Store, alert_ids: list[str]) -> None:
+    if alert_ids:
+        with store.registered("published_alerts", pl.DataFrame({"alert_id": alert_ids}, schema={"alert_id": pl.String})):
+            store.con.execute(sql_text("store/stream_mark_published.sql"))
+
+
+def record_offsets(store: Store, offsets: pl.DataFrame) -> None:
+    """``offsets``: group_id, topic, partition, next_offset, max_event_ts."""
+    if offsets.height:
+        with store.registered("incoming_offsets", offsets):
+            store.con.execute(sql_text("store/stream_upsert_offsets.sql"))
+
+
+def alert_memory(store: Store) -> pl.DataFrame:
+    return store.frame(sql_text("store/stream_alert_memory.sql"))
+
+
+def dismissed_accounts(store: Store) -> pl.DataFrame:
+    """Accounts an analyst dismissed (empty when the ``reviews`` relation does not exist yet)."""
+    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"):
+        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64, "severity": pl.String})
+    return store.frame(sql_text("store/stream_dismissed_accounts.sql"))
+
+
+def account_metadata(store: Store) -> pl.DataFrame | None:
+    accounts = store.frame("SELECT * FROM accounts")
+    return accounts if accounts.height else None
