@@ -111,6 +111,54 @@ def evaluate_store(store: Store, truth: pl.DataFrame) -> dict[str, Any]:
     return evaluate_frames(truth, flagged, rings, members)
 
 
+#: Kinds the stream must alert on quickly: one account extracting on its own.
+FAST_ALERT_KINDS = ("bulk_extractor", "burner")
+ALERT_DEADLINE_S = 600
+
+
+def evaluate_alerts(truth: pl.DataFrame, alerts: pl.DataFrame, first_seen: pl.DataFrame,
+                    deadline_s: float = ALERT_DEADLINE_S) -> dict[str, Any]:
+    """Streaming alert quality: how fast single-account extractors are alerted, and who else is.
+
+    ``alerts``: account_id, ts (event time the alert was raised at); ``first_seen``:
+    account_id, first_ts (the account's first event). Delays are in event time.
+
+    >>> from datetime import datetime, timedelta
+    >>> t = datetime(2026, 11, 2)
+    >>> truth = pl.DataFrame({"account_id": ["x", "y", "b", "h"], "kind": ["bulk_extractor", "burner", "casual_chat", "benchmark_runner"],
+    ...     "label": ["attack", "attack", "benign", "benign"], "hard_negative": [False, False, False, True]})
+    >>> alerts = pl.DataFrame({"account_id": ["x", "y", "h"], "ts": [t + timedelta(minutes=3), t + timedelta(minutes=30), t]})
+    >>> first = pl.DataFrame({"account_id": ["x", "y", "b", "h"], "first_ts": [t, t, t, t]})
+    >>> m = evaluate_alerts(truth, alerts, first)
+    >>> m["fast_kinds_within_deadline"], m["benign_alert_rate"], m["hard_negative_alert_rate"]
+    (0.5, 0.0, 1.0)
+    """
+    first_alert = alerts.group_by("account_id").agg(pl.col("ts").min().alias("alert_ts"))
+    joined = (truth.join(first_seen, on="account_id", how="left").join(first_alert, on="account_id", how="left")
+              .with_columns((pl.col("alert_ts") - pl.col("first_ts")).dt.total_seconds().alias("delay_s")))
+    fast = joined.filter(pl.col("kind").is_in(FAST_ALERT_KINDS) & pl.col("first_ts").is_not_null())
+    on_time = fast.filter(pl.col("delay_s") <= deadline_s)
+    benign = joined.filter((pl.col("label") != "attack") & ~pl.col("hard_negative"))
+    hard = joined.filter((pl.col("label") != "attack") & pl.col("hard_negative"))
+    attacks = joined.filter(pl.col("label") == "attack")
+    per_kind = (joined.group_by("kind", "label").agg(
+        pl.len().alias("accounts"), pl.col("alert_ts").is_not_null().sum().alias("alerted"),
+        pl.col("delay_s").median().alias("median_delay_s"), pl.col("delay_s").max().alias("max_delay_s"))
+        .sort("label", "kind"))
+    return {
+        "fast_kind_accounts": fast.height,
+        "fast_kinds_within_deadline": _ratio(on_time.height, fast.height),
+        "fast_kind_delay_p50_s": fast["delay_s"].median(),
+        "fast_kind_delay_max_s": fast["delay_s"].max(),
+        "attack_alert_rate": _ratio(attacks["alert_ts"].is_not_null().sum(), attacks.height),
+        "benign_alert_rate": _ratio(benign["alert_ts"].is_not_null().sum(), benign.height),
+        "hard_negative_alert_rate": _ratio(hard["alert_ts"].is_not_null().sum(), hard.height),
+        "late_or_missed": fast.filter(~pl.col("account_id").is_in(on_time["account_id"].implode()))
+                              .select("account_id", "kind", "delay_s").to_dicts(),
+        "per_kind": per_kind.to_dicts(),
+    }
+
+
 HEADLINE = [
     ("account_recall", ">= 0.95"), ("precision", ">= 0.90"), ("benign_fpr", "<= 0.005"),
     ("hard_negative_fpr", "<= 0.02"), ("ring_recall", ">= 0.9"), ("mean_best_jaccard", ">= 0.8"),

@@ -28,7 +28,7 @@ from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME
 from distillguard.features.registry import Feature
 from distillguard.features.text import normalised_prompt, sample_prompts, template_features
 
-__all__ = ["account_features", "prepare_events", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
+__all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
 
 TEXT_FEATURES = ["template_word_share", "top_skeleton_share", "slot_diversity"]
 METADATA_FEATURES = ["account_age_days"]
@@ -46,11 +46,39 @@ def _with_contract_columns(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(missing) if missing else events
 
 
-def prepare_events(events: pl.DataFrame) -> pl.LazyFrame:
-    """Events sorted per account by time, with the helper columns the features read."""
+def event_derived_columns() -> dict[str, pl.Expr]:
+    """Helper columns that depend on one event alone (costly text work, done once per event)."""
+    return {
+        "_norm": normalised_prompt(pl.col("prompt"), mask_digits=False),
+        "_text": normalised_prompt(pl.col("prompt")),
+        "_prefix": network_prefix(pl.col("client_ip")),
+        "_client_style": pl.concat_str(
+            [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),
+             pl.col("max_tokens").cast(pl.String).fill_null("-"), pl.col("response_format").fill_null("-")],
+            separator="|",
+        ),
+    }
+
+
+def with_event_derived(events: pl.DataFrame) -> pl.DataFrame:
+    """``events`` with the per-event helper columns added (those already there are kept): the
+    stream derives them once when an event joins its window, not at every re-scoring."""
     events = _with_contract_columns(events)
-    start, end = events.select(pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end")).row(0)
-    window_hours = max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
+    missing = [expr.alias(name) for name, expr in event_derived_columns().items() if name not in events.columns]
+    return events.with_columns(missing) if missing else events
+
+
+def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> pl.LazyFrame:
+    """Events sorted per account by time, with the helper columns the features read.
+
+    ``window_hours``: the span the features describe (default: the events' own span, at least 1 h).
+    """
+    events = _with_contract_columns(events)
+    if window_hours is None:
+        start, end = events.select(pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end")).row(0)
+        window_hours = max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
+    derived = [expr.alias(name) for name, expr in event_derived_columns().items()
+               if name not in events.columns and name != "_text"]
     return (
         events.lazy()
         .sort("account_id", "ts")
@@ -60,13 +88,7 @@ def prepare_events(events: pl.DataFrame) -> pl.LazyFrame:
             pl.col("ts").dt.truncate("1m").alias("_minute"),
             pl.col("ts").dt.hour().alias("_hour_of_day"),
             pl.lit(window_hours).alias("_window_hours"),
-            normalised_prompt(pl.col("prompt"), mask_digits=False).alias("_norm"),
-            network_prefix(pl.col("client_ip")).alias("_prefix"),
-            pl.concat_str(
-                [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),
-                 pl.col("max_tokens").cast(pl.String).fill_null("-"), pl.col("response_format").fill_null("-")],
-                separator="|",
-            ).alias("_client_style"),
+            *derived,
         )
     )
 
@@ -93,12 +115,16 @@ def account_features(
     events: pl.DataFrame,
     accounts: pl.DataFrame | None = None,
     features: list[Feature] | None = None,
+    window_hours: float | None = None,
 ) -> pl.DataFrame:
-    """One row per account with every behavioural feature (see ``FEATURES_BY_NAME`` for meanings)."""
+    """One row per account with every behavioural feature (see ``FEATURES_BY_NAME`` for meanings).
+
+    ``window_hours``: the span the window features describe (default: the events' own span).
+    """
     features = features or ALL_FEATURES
     if events.height == 0:
         return pl.DataFrame(schema={"account_id": pl.String})
-    prepared = prepare_events(events)
+    prepared = prepare_events(events, window_hours)
     base = (
         prepared.group_by("account_id")
         .agg(

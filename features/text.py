@@ -69,11 +69,15 @@ def normalised_prompt(prompt: pl.Expr, mask_digits: bool = True) -> pl.Expr:
 
 
 def sample_prompts(events: pl.DataFrame, per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> pl.DataFrame:
-    """A deterministic sample of each account's prompts (bounded text work per account)."""
+    """A deterministic sample of each account's prompts (bounded text work per account).
+
+    Reads the normalised text from a ``_text`` column when the caller derived it already.
+    """
+    text = pl.col("_text") if "_text" in events.columns else normalised_prompt(pl.col("prompt"))
     return (
         events.lazy()
         .filter(pl.col("prompt").is_not_null())
-        .select("account_id", "event_id", normalised_prompt(pl.col("prompt")).alias("text"))
+        .select("account_id", "event_id", text.alias("text"))
         .filter(pl.col("text").str.len_chars() > 0)
         .with_columns(pl.col("event_id").hash(seed=17).alias("_order"))
         .sort("account_id", "_order")

@@ -1,15 +1,21 @@
 """Online scoring of the accounts a micro-batch touched, in event-time order.
 
-A micro-batch is cut into slices of ``stream.score_every_s`` seconds of event time. After
-each slice joins the windows, the accounts it touched are scored on their whole window with
-the *same* feature definitions as batch (:func:`distillguard.features.account_features`),
+A micro-batch is cut into slices of ``stream.score_every_s`` seconds of event time. At the end
+of each slice the accounts that are *due* are judged on their whole window as of that moment,
+with the *same* feature definitions as batch (:func:`distillguard.features.account_features`),
 the transparent extraction signature (:func:`distillguard.models.signature.score_signature`)
 and the partition's river model (:mod:`distillguard.models.online`), so a backlog or a replay
-is judged as it would have been live. Re-scoring an account's whole window is the costly part,
-so an account is re-scored only when it is *due*: its window grew by a quarter since it was last
-scored (early in an account's life that is every few requests, so new attackers are judged
-quickly) or five minutes of event time passed. Accounts that look suspicious (signature >= 0.5, an
-alert already raised, currently flagged by batch) never teach the online model.
+is judged as it would have been live. An account is due when its event count grew by half
+since it was last judged (early in its life that is every few requests, so a new attacker is
+judged within minutes) or ten minutes of event time passed and it was active again. Every due
+point of a micro-batch is computed in one vectorised Polars pass (each point's window under its
+own key), and text normalisation is done once per event when it joins the window.
+
+Alerts: a score at or above ``stream.alert_threshold``. A long-standing customer (older than
+:data:`ESTABLISHED_DAYS` by the accounts file) needs :data:`ESTABLISHED_EXTRA` more and the
+behaviour sustained for :data:`ESTABLISHED_SPAN_S` of its window: a benchmark run or a batch
+burst lasts minutes, an extraction goes on. Accounts that look suspicious (signature >= 0.5,
+an alert already raised, currently flagged by batch) never teach the online model.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from distillguard.config import Settings
-from distillguard.features import account_features
+from distillguard.features import account_features, with_event_derived
 from distillguard.models.online import OnlineOutlierModel
 from distillguard.models.reasons import account_reasons
 from distillguard.models.signature import score_signature
@@ -31,23 +37,30 @@ log = logging.getLogger("distillguard.stream")
 
 LEARN_BELOW = 0.5            # signature under which an account-window may teach the online model
 ONLINE_WEIGHT = 0.3          # most the online model adds to an already suspicious signature
-ESTABLISHED_DAYS = 60.0      # accounts older than this need ...
-ESTABLISHED_EXTRA = 0.6      # ... this much more signature to alert (long-standing customers)
+ESTABLISHED_DAYS = 30.0      # accounts older than this (per the accounts file) need ...
+ESTABLISHED_EXTRA = 0.6      # ... this much more signature to alert, and ...
+ESTABLISHED_SPAN_S = 1800    # ... the behaviour sustained this long in the window: a customer's benchmark
+                             # run or batch burst lasts minutes, extraction goes on (fresh accounts: no wait)
 MIN_WINDOW_REQUESTS = 10     # below this many requests in the window the shares mean nothing yet
-RESCORE_GROWTH = 0.25        # an account is re-scored once its window gained this share of new events ...
+RESCORE_GROWTH = 0.5         # an account is re-scored once its window gained this share of new events ...
 RESCORE_MIN_NEW = 5          # ... (at least this many), or
-RESCORE_MAX_S = 300          # ... this much event time after it was last scored, if anything arrived
+RESCORE_MAX_S = 600          # ... this much event time after it was last scored, if anything arrived
 
 
 def _ramp(x: float, low: float, high: float) -> float:
     return min(1.0, max(0.0, (x - low) / (high - low)))
 
 
-def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None) -> pl.DataFrame:
+def established(row: dict) -> bool:
+    """A long-standing customer (by the accounts file; unknown age counts as not established)."""
+    return (row.get("account_age_days") or 0.0) >= ESTABLISHED_DAYS
+
+
+def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None) -> pl.DataFrame:
     """Batch's feature definitions and extraction signature over window events."""
     if window.height == 0:
         return pl.DataFrame()
-    features = account_features(window, accounts)
+    features = account_features(window, accounts, window_hours=window_hours)
     return features.join(score_signature(features), on="account_id")
 
 
@@ -63,7 +76,7 @@ class StreamScorer:
         self.accounts: pl.DataFrame | None = None
         self.flagged: set[str] = set()
         self.storms = 0
-        self.pending: dict[str, tuple[int, int, float]] = {}   # account -> (new events, window size then, ts then)
+        self.pending: dict[str, tuple[int, int, float | None]] = {}   # account -> (events since judged, events seen, ts judged)
 
     def model(self, partition: int) -> OnlineOutlierModel:
         if partition not in self.models:
@@ -81,19 +94,15 @@ class StreamScorer:
         """``events``: accepted events of a micro-batch with a ``_partition`` column. Returns new alerts."""
         if events.height == 0:
             return []
-        every = f"{max(1, self.settings.stream.score_every_s)}s"
-        events = events.with_columns(pl.col("ts").dt.truncate(every).alias("_slice")).sort("ts")
-        alerts: list[dict] = []
+        events = with_event_derived(events.sort("ts"))
         partitions = []
         for (partition,), chunk in events.group_by("_partition"):
-            chunk = chunk.drop("_partition", "_slice")
+            chunk = chunk.drop("_partition")
             self.windows.add(chunk, int(partition), evict=False)
             self._note_first_seen(int(partition), chunk)
             partitions.append(int(partition))
-        for (_,), part in events.group_by("_slice", maintain_order=True):
-            touched = part.select("account_id", "_partition").unique()
-            counts = part.group_by("account_id").agg(pl.len(), pl.col("ts").max())
-            alerts.extend(self._score(touched, counts, until=part["ts"].max()))
+        points = self.due_points(events)
+        alerts = self._judge(self.score_points(points)) if points.height else []
         self.windows.evict(partitions)
         return alerts
 
@@ -108,57 +117,89 @@ class StreamScorer:
 
     def score_frame(self, accounts: list[str], until: datetime | None = None) -> pl.DataFrame:
         """Features and signature of ``accounts`` over their windows (as of ``until``)."""
-        return features_and_signature(self.windows.events_of(accounts, until), self.accounts)
+        return features_and_signature(self.windows.events_of(accounts, until), self.accounts, self.window_hours)
 
-    def _due(self, slice_counts: pl.DataFrame) -> list[str]:
-        """Accounts of this slice whose window changed enough to be scored again."""
+    @property
+    def window_hours(self) -> float:
+        return max(1.0, self.settings.stream.window_long_s / 3600.0)
+
+    def due_points(self, events: pl.DataFrame) -> pl.DataFrame:
+        """``(account_id, until, _partition)``: when, inside this micro-batch, each account is judged.
+
+        The batch is cut into slices of ``stream.score_every_s`` seconds of event time; an account
+        is due at the end of a slice when it gained enough events since it was last judged
+        (:data:`RESCORE_GROWTH` of its events so far, at least :data:`RESCORE_MIN_NEW`) or when
+        :data:`RESCORE_MAX_S` of event time passed and it was active again.
+        """
+        every = f"{max(1, self.settings.stream.score_every_s)}s"
+        per_slice = (events.group_by(pl.col("ts").dt.truncate(every).alias("_slice"), "account_id")
+                     .agg(pl.len().alias("n"), pl.col("ts").max().alias("last"), pl.col("_partition").first())
+                     .with_columns(pl.col("last").max().over("_slice").alias("until"))
+                     .sort("_slice", "account_id"))
         due = []
-        for account, new, last_ts in slice_counts.iter_rows():
-            added, size_then, ts_then = self.pending.get(account, (0, 0, None))
-            added += new
-            stamp = last_ts.timestamp()
-            if added >= max(RESCORE_MIN_NEW, RESCORE_GROWTH * size_then) or (ts_then is not None and stamp - ts_then >= RESCORE_MAX_S):
-                due.append(account)
-                self.pending[account] = (0, 0, stamp)          # size filled in after scoring
+        for account, new, last_ts, until, partition in per_slice.select("account_id", "n", "last", "until", "_partition").iter_rows():
+            added, total, ts_then = self.pending.get(account, (0, 0, None))
+            added, total, stamp = added + new, total + new, last_ts.timestamp()
+            if added >= max(RESCORE_MIN_NEW, RESCORE_GROWTH * (total - added)) or (ts_then is not None and stamp - ts_then >= RESCORE_MAX_S):
+                due.append((account, until, partition))
+                self.pending[account] = (0, total, stamp)
             else:
-                self.pending[account] = (added, size_then, ts_then if ts_then is not None else stamp)
-        return due
+                self.pending[account] = (added, total, ts_then if ts_then is not None else stamp)
+        return pl.DataFrame(due, schema={"account_id": pl.String, "until": events.schema["ts"], "_partition": pl.Int32}, orient="row")
 
-    def _score(self, touched: pl.DataFrame, slice_counts: pl.DataFrame, until: datetime) -> list[dict]:
-        partition_of = dict(touched.iter_rows())
-        due = self._due(slice_counts)
-        if not due:
+    def score_points(self, points: pl.DataFrame) -> pl.DataFrame:
+        """Features and signature of every due point in one vectorised pass, in event-time order.
+
+        Each point is scored on its account's window as of ``until`` (the last ``window_long_s``
+        of event time up to its newest event then), exactly as :meth:`score_frame` would.
+        """
+        key = pl.format("{}#{}", pl.col("account_id"), pl.col("_point"))
+        points = points.with_row_index("_point").with_columns(key.alias("_key"))
+        window = self.windows.events_of(points["account_id"].unique().to_list(), trim=False)
+        if window.height == 0:
+            return pl.DataFrame()
+        span = pl.duration(seconds=self.settings.stream.window_long_s)
+        evaluated = (window.join(points.select("account_id", "until", "_point", "_key"), on="account_id")
+                     .filter(pl.col("ts") <= pl.col("until"))
+                     .filter(pl.col("ts") >= pl.col("ts").max().over("_point") - span)
+                     .filter(pl.len().over("_point") >= MIN_WINDOW_REQUESTS))
+        if evaluated.height == 0:
+            return pl.DataFrame()
+        as_key = pl.col("_key").alias("account_id")
+        meta = None
+        if self.accounts is not None:
+            meta = self.accounts.join(points.select("account_id", "_key"), on="account_id").drop("account_id").with_columns(as_key)
+        window_rows = evaluated.drop("account_id", "until", "_point").with_columns(as_key).drop("_key")
+        scored = features_and_signature(window_rows, meta, self.window_hours)
+        return scored.rename({"account_id": "_key"}).join(points, on="_key").sort("_point")
+
+    def _judge(self, scored: pl.DataFrame) -> list[dict]:
+        """Online model and alert policy over scored points, in event-time order (per slice for storms)."""
+        if scored.height == 0:
             return []
-        window = self.windows.events_of(due, until)
-        window_sizes = window.group_by("account_id").len()
-        for account, size in window_sizes.iter_rows():
-            added, _, ts_then = self.pending[account]
-            self.pending[account] = (added, size, ts_then)
-        ready = window_sizes.filter(pl.col("len") >= MIN_WINDOW_REQUESTS)["account_id"].to_list()
-        if not ready:
-            return []
-        window = window.filter(pl.col("account_id").is_in(pl.Series(ready, dtype=pl.String).implode()))
-        scored = features_and_signature(window, self.accounts)
         bar = self.settings.stream.alert_threshold
-        candidates = []
-        for row in scored.iter_rows(named=True):
-            model = self.model(partition_of[row["account_id"]])
-            unusual = model.score_one(row)
-            signature = float(row["signature_score"] or 0.0)
-            suspicious = signature >= LEARN_BELOW or row["account_id"] in self.policy.last or row["account_id"] in self.flagged
-            extreme = model.extreme_features(row) if signature >= bar else []
-            if not suspicious:
-                model.learn_one(row)
-            score = signature + ONLINE_WEIGHT * _ramp(unusual, 0.8, 1.0) * min(1.0, signature)
-            established = (row.get("account_age_days") or 0.0) >= ESTABLISHED_DAYS
-            if score >= bar + (ESTABLISHED_EXTRA if established else 0.0):
-                candidates.append((row, score, unusual, extreme))
-        if is_storm(len(candidates), scored.height):
-            self.storms += 1
-            log.warning("population shift: %d of %d accounts crossed the alert bar in one slice; alerting only the extreme ones",
-                        len(candidates), scored.height)
-            candidates = [c for c in candidates if c[1] >= 2 * bar]
-        return [a for a in (self._alert(*c) for c in candidates) if a is not None]
+        alerts: list[dict] = []
+        for (_,), part in scored.group_by("until", maintain_order=True):
+            candidates = []
+            for row in part.iter_rows(named=True):
+                model = self.model(row["_partition"])
+                unusual = model.score_one(row)
+                signature = float(row["signature_score"] or 0.0)
+                suspicious = signature >= LEARN_BELOW or row["account_id"] in self.policy.last or row["account_id"] in self.flagged
+                extreme = model.extreme_features(row) if signature >= bar else []
+                if not suspicious:
+                    model.learn_one(row)
+                score = signature + ONLINE_WEIGHT * _ramp(unusual, 0.8, 1.0) * min(1.0, signature)
+                if score >= bar and (not established(row) or (
+                        score >= bar + ESTABLISHED_EXTRA and (row["last_seen"] - row["first_seen"]).total_seconds() >= ESTABLISHED_SPAN_S)):
+                    candidates.append((row, score, unusual, extreme))
+            if is_storm(len(candidates), part.height):
+                self.storms += 1
+                log.warning("population shift: %d of %d accounts crossed the alert bar in one slice; alerting only the extreme ones",
+                            len(candidates), part.height)
+                candidates = [c for c in candidates if c[1] >= 2 * bar]
+            alerts.extend(a for a in (self._alert(*c) for c in candidates) if a is not None)
+        return alerts
 
     def _alert(self, row: dict, score: float, unusual: float, extreme: list[str]) -> dict | None:
         bar = self.settings.stream.alert_threshold

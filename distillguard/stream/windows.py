@@ -61,9 +61,9 @@ class WindowState:
                     pl.int_range(pl.len()).over("account_id") >= pl.len().over("account_id") - self.max_per_account)
             self.partitions[p] = frame
 
-    def events_of(self, accounts: list[str], until: datetime | None = None) -> pl.DataFrame:
+    def events_of(self, accounts: list[str], until: datetime | None = None, *, trim: bool = True) -> pl.DataFrame:
         """The window events of ``accounts``: each account's last ``window_s`` of event time, as of
-        its newest event (at or before ``until`` when given)."""
+        its newest event (at or before ``until`` when given); ``trim=False``: every event held."""
         frames = list(self.partitions.values())
         if not frames:
             return pl.DataFrame()
@@ -71,6 +71,8 @@ class WindowState:
         frame = frame.filter(pl.col("account_id").is_in(pl.Series(accounts, dtype=pl.String).implode()))
         if until is not None:
             frame = frame.filter(pl.col("ts") <= until)
+        if not trim:
+            return frame.sort("account_id", "ts")
         return (frame.filter(pl.col("ts") >= pl.col("ts").max().over("account_id") - pl.duration(seconds=self.window_s))
                 .sort("account_id", "ts"))
 
