@@ -57,7 +57,7 @@ def batch(
     from distillguard.pipeline import run_batch
 
     try:
-        result = run_batch(logs, db, accounts=accounts, show_progress=not quiet)
+        result = run_batch(logs, db, accounts=accounts, settings=_settings_or_exit(), show_progress=not quiet)
     except LogInputError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
@@ -135,21 +135,55 @@ def serve(
         raise typer.Exit(2)
 
 
+def _settings_or_exit():
+    """The configuration, or a clear error and exit code 2 when it is invalid (e.g. hashing without a key)."""
+    from pydantic import ValidationError
+    from rich.markup import escape
+
+    from distillguard.config import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        console.print(f"[red]configuration error:[/red] {escape(messages)}")
+        raise typer.Exit(2)
+
+
 @app.command()
 def sql(
     query: Optional[str] = typer.Argument(None, help="SQL to run; omit for an interactive prompt."),
-    db: Path = typer.Option(Path("distillguard.duckdb"), "--db", help="DuckDB database to open read-only."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Database (default: store.db_path); its analyst snapshot is opened when one exists, else the database itself, read-only."),
     param: List[str] = typer.Option([], "--param", help="Bind a named parameter: --param account_id=acct-00042 (use $account_id in SQL)."),
 ) -> None:
-    """Query the analysts' relations read-only; parameters are bound, never pasted into SQL."""
+    """Query the analysts' relations read-only; parameters are bound, never pasted into SQL.
+
+    Reads the analyst snapshot (published by batch and stream, see distillguard.snapshot), so it
+    works while a writer holds the database; `.refresh` reopens the newest snapshot.
+    """
     import duckdb
     import polars as pl
+    from rich.markup import escape
+
+    from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
 
     params = dict(p.split("=", 1) for p in param)
-    con = duckdb.connect(str(db), read_only=True)
+    settings = _settings_or_exit()
+    db = db or settings.store.db_path
+
+    def reopen():
+        try:
+            opened = open_analyst_store(db, settings)
+        except SnapshotUnavailable as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2)
+        console.print(f"reading {opened.describe()}", markup=False)
+        return opened
+
+    source = [reopen()]
 
     def run(text: str) -> None:
-        result = con.sql(text, params=params or None)
+        result = source[0].store.con.sql(text, params=params or None)
         if result is not None:
             with pl.Config(tbl_rows=50, fmt_str_lengths=120, tbl_width_chars=200):
                 out.print(pl.from_arrow(result.to_arrow_table()))
@@ -158,7 +192,7 @@ def sql(
         if query:
             run(query)
             return
-        console.print("relations: flagged_accounts, rings, ring_members, alerts, events, rejected_events, accounts, account_features, runs")
+        console.print("relations: flagged_accounts, rings, ring_members, alerts, events, rejected_events, accounts, account_features, runs, snapshot_info")
         while True:
             try:
                 text = input("distillguard> ").strip()
@@ -168,12 +202,52 @@ def sql(
                 continue
             if text in (".quit", "exit", "quit"):
                 break
+            if text == ".refresh":
+                source[0].store.close()
+                source[0] = reopen()
+                continue
             try:
                 run(text)
             except duckdb.Error as exc:
-                console.print(f"[red]{exc}[/red]")
+                console.print(f"[red]{escape(str(exc))}[/red]")
     finally:
-        con.close()
+        source[0].store.close()
+
+
+@app.command()
+def report(
+    db: Optional[Path] = typer.Option(None, "--db", help="Database (default: store.db_path); its analyst snapshot is read when one exists."),
+    account: Optional[str] = typer.Option(None, "--account", help="Report on this account."),
+    ring: Optional[str] = typer.Option(None, "--ring", help="Report on this ring."),
+    out_file: Path = typer.Option(..., "--out", help="HTML file to write."),
+) -> None:
+    """Write a static HTML report (inline SVG, no JavaScript) for the whole run, one account or one ring."""
+    from rich.markup import escape
+
+    from distillguard.report import ReportError, write_report
+    from distillguard.snapshot import SnapshotUnavailable
+
+    settings = _settings_or_exit()
+    try:
+        path, source = write_report(db or settings.store.db_path, out_file, account=account, ring=ring, settings=settings)
+    except (ReportError, SnapshotUnavailable) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    console.print(f"report written to {path} (from {source})", markup=False)
+
+
+@app.command()
+def snapshot(
+    db: Optional[Path] = typer.Option(None, "--db", help="Database to snapshot (default: store.db_path)."),
+) -> None:
+    """Publish the analyst snapshot now (batch and stream publish it themselves as they write)."""
+    from distillguard.snapshot import publish_snapshot
+
+    settings = _settings_or_exit()
+    info = publish_snapshot(db or settings.store.db_path, settings)
+    hashed = " with identifiers hashed" if info.hashed_identifiers else ""
+    console.print(f"analyst snapshot {info.path}{hashed}: {info.events:,} events, newest {info.source_max_event_ts}, "
+                  f"published in {info.seconds:.1f} s", markup=False)
 
 
 @app.command()
@@ -208,12 +282,11 @@ def stream(
     import signal
     import threading
 
-    from distillguard.config import load_settings
     from distillguard.stream import run_stream
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    settings = load_settings()
+    settings = _settings_or_exit()
     if db is not None:
         settings = settings.model_copy(update={"store": settings.store.model_copy(update={"db_path": db})})
     stop = threading.Event()

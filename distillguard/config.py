@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -100,10 +100,17 @@ class StreamSettings(BaseModel):
 
 
 class PrivacySettings(BaseModel):
-    """What analysts see of personal data."""
+    """What analysts see of personal data (see :mod:`distillguard.privacy`)."""
 
     hash_identifiers: bool = False
     hash_key: str = ""
+
+    @model_validator(mode="after")
+    def _key_when_hashing(self) -> "PrivacySettings":
+        from distillguard.privacy import require_key
+
+        require_key(self.hash_identifiers, self.hash_key)
+        return self
 
 
 class Settings(BaseSettings):

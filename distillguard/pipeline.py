@@ -14,6 +14,7 @@ from typing import Sequence
 from distillguard.config import Settings, load_settings
 from distillguard.detection import DetectionResult
 from distillguard.load import LoadReport, load_accounts, load_logs
+from distillguard.snapshot import maybe_publish_snapshot
 from distillguard.store import Store
 
 
@@ -53,7 +54,8 @@ def run_batch(
     settings: Settings | None = None,
     show_progress: bool = True,
 ) -> BatchResult:
-    """The contract's ``distillguard batch``: load the files, detect, write results to ``db``."""
+    """The contract's ``distillguard batch``: load the files, detect, write results to ``db``,
+    then publish the analyst snapshot (:mod:`distillguard.snapshot`)."""
     settings = settings or load_settings()
     run_id = uuid.uuid4().hex[:12]
     started = _now()
@@ -79,4 +81,5 @@ def run_batch(
             [_now(), result.load.records, result.load.accepted, result.load.inserted, result.load.rejected,
              result.load.duplicates, result.detection.flagged, result.detection.rings, run_id],
         )
+        maybe_publish_snapshot(store, settings, force=True)       # analysts see the new flags at once
     return result

@@ -56,11 +56,13 @@ def redetect(db: str, hours: float | None) -> dict:
     """Score the accounts seen in the last ``hours`` of stored events and replace flags and rings."""
     from distillguard.detection import run_detection
     from distillguard.flows.stages import recorded_run
+    from distillguard.snapshot import maybe_publish_snapshot
 
     settings = flow_settings(db)
     with open_store(db) as store, recorded_run(store, "detect") as run:
         result = run_detection(store, settings, run_id=run["run_id"], show_progress=False, horizon_hours=hours)
         run.update(flagged=result.flagged, rings=result.rings, message=f"{result.accounts_scored} accounts scored")
+    maybe_publish_snapshot(db, settings, force=True)                 # analysts see the new flags at once
     get_run_logger().info(
         "re-detected over %s: %d accounts scored, %d flagged, %d rings",
         f"the last {hours:g} h" if hours else "all stored events", result.accounts_scored, result.flagged, result.rings,

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from distillguard.flows.retry import IO_TASK_OPTIONS
 from distillguard.flows.settings import flow_settings
 from distillguard.flows.stages import apply_retention, checkpoint, open_store, recorded_run
+from distillguard.snapshot import maybe_publish_snapshot
 
 
 @task(name="apply retention", **IO_TASK_OPTIONS)
@@ -31,6 +32,7 @@ def retention(db: str, as_of: datetime | None) -> dict:
             f"{report.rejected_deleted} dead letters deleted"
         )
     get_run_logger().info(run["message"])
+    maybe_publish_snapshot(db, settings, force=True)        # the analysts' copy loses the cleared prompts too
     return {"run_id": run["run_id"], **asdict(report)}
 
 

@@ -42,6 +42,7 @@ from kafka.structs import OffsetAndMetadata
 from distillguard.config import Settings
 from distillguard.events import parse_records
 from distillguard.kafka_io import ensure_topics, make_producer
+from distillguard.snapshot import maybe_publish_snapshot
 from distillguard.stream.checkpoints import PartitionCheckpoint, load_checkpoint, save_checkpoint
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
 from distillguard.stream.scoring import StreamScorer
@@ -191,6 +192,8 @@ class StreamConsumer:
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
             self.checkpoint()
+        # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
+        maybe_publish_snapshot(settings.store.db_path, settings)
         self.report.batches += 1
         return commits
 

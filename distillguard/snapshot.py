@@ -1,0 +1,293 @@
+"""The analyst snapshot: a read-only copy of the database that analysts query while writers run.
+
+A DuckDB file has one writing process, and while it has the file open no other process can
+open it, not even read-only. The stream holds the file for every micro-batch and a batch run
+for minutes, so analysts would mostly see "could not set lock". Instead the writers publish a
+snapshot: while holding the database they copy it into a temporary DuckDB file (``ATTACH`` +
+``COPY FROM DATABASE``), checkpoint and close it, then ``rename`` it over
+``store.snapshot_path`` (default: ``<db stem>.analyst.duckdb`` beside the database). The rename
+is atomic, so a reader opens either the previous or the new complete file, and a reader that
+already has the old file open keeps reading it undisturbed. Readers never take the writer's lock.
+
+The stream publishes at most every ``store.snapshot_interval_s`` (:func:`maybe_publish_snapshot`,
+judged by the snapshot file's age, so replicas of a consumer group share the budget); a batch
+run publishes when it finishes. ``snapshot_info`` inside the snapshot records when it was
+taken and the newest event it holds, so staleness can be measured. With
+``privacy.hash_identifiers`` the snapshot carries keyed hashes instead of IPs and end-user ids
+(:mod:`distillguard.privacy`); the database itself keeps them for the detectors.
+
+>>> import tempfile, pathlib
+>>> from distillguard.config import Settings
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> settings = Settings(store={"db_path": folder / "dg.duckdb"})
+>>> info = publish_snapshot(folder / "dg.duckdb", settings)
+>>> info.path.name
+'dg.analyst.duckdb'
+>>> with open_analyst_store(folder / "dg.duckdb", settings) as source:
+...     source.kind, source.store.count("flagged_accounts")
+('snapshot', 0)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.config import Settings, load_settings
+from distillguard.privacy import DROPPED_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMN_PATTERN, KeyedHasher, require_key
+from distillguard.store import Store
+
+log = logging.getLogger("distillguard.snapshot")
+
+SNAPSHOT_ALIAS = "dg_analyst_snapshot"
+INFO_TABLE = "snapshot_info"
+
+
+class SnapshotUnavailable(RuntimeError):
+    """Neither a snapshot nor the database itself can be opened for analysts right now."""
+
+
+@dataclass
+class SnapshotInfo:
+    path: Path
+    published_at: datetime            # UTC: the data is as of this moment
+    source_max_event_ts: datetime | None
+    events: int
+    hashed_identifiers: bool
+    seconds: float                    # how long publishing took
+
+
+def snapshot_path_for(db_path: Path | str, settings: Settings | None = None) -> Path:
+    """``store.snapshot_path`` when configured, else ``<db stem>.analyst.duckdb`` beside ``db_path``."""
+    settings = settings or load_settings()
+    if settings.store.snapshot_path is not None:
+        return Path(settings.store.snapshot_path)
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.stem}.analyst.duckdb")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def snapshot_age_s(path: Path) -> float | None:
+    """Seconds since the snapshot at ``path`` was published (None when there is none)."""
+    try:
+        return max(0.0, time.time() - path.stat().st_mtime)
+    except FileNotFoundError:
+        return None
+
+
+def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None, *,
+                           force: bool = False) -> SnapshotInfo | None:
+    """Publish unless the current snapshot is younger than ``store.snapshot_interval_s`` (or ``force``).
+
+    Given a path, the database is opened (waiting while another process writes) only when a
+    snapshot is due, so calling this after every micro-batch is cheap. A failure to publish
+    (disk full, say) is logged, not raised: the writer's own work is done and must not be
+    replayed for it; the snapshot just ages, which ``snapshot_info`` shows.
+    """
+    settings = settings or load_settings()
+    db_path = store_or_path.path if isinstance(store_or_path, Store) else Path(store_or_path)
+    age = snapshot_age_s(snapshot_path_for(db_path, settings))
+    if not force and age is not None and age < settings.store.snapshot_interval_s:
+        return None
+    try:
+        return publish_snapshot(store_or_path, settings)
+    except (OSError, duckdb.Error) as exc:
+        log.warning("could not publish the analyst snapshot of %s (%s); analysts keep the previous one", db_path, exc)
+        return None
+
+
+def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None) -> SnapshotInfo:
+    """Copy the database into a fresh DuckDB file and atomically rename it to the snapshot path."""
+    settings = settings or load_settings()
+    require_key(settings.privacy.hash_identifiers, settings.privacy.hash_key)
+    if not isinstance(store_or_path, Store):
+        from distillguard.stream.sink import open_store     # waits while another process writes
+
+        with open_store(Path(store_or_path)) as store:
+            return publish_snapshot(store, settings)
+    store = store_or_path
+    target = snapshot_path_for(store.path, settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    started = time.monotonic()
+    published_at = _now()
+    hasher = KeyedHasher(settings.privacy.hash_key) if settings.privacy.hash_identifiers else None
+    info = SnapshotInfo(target, published_at, store.scalar("SELECT max(ts) FROM events"),
+                        store.scalar("SELECT count(*) FROM events"), hasher is not None, 0.0)
+    try:
+        _copy_into(store, tmp, hasher, info)
+        info.seconds = time.monotonic() - started
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    log.info("analyst snapshot %s published in %.2f s (%d events)", target, info.seconds, info.events)
+    return info
+
+
+def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: SnapshotInfo) -> None:
+    con = store.con
+    source = store.scalar("SELECT current_database()")
+    con.execute(f"ATTACH '{_sql_string(tmp)}' AS {SNAPSHOT_ALIAS}")
+    functions: list[str] = []
+    try:
+        if hasher is None:
+            con.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_ALIAS}')
+        else:
+            functions = _register_hash_functions(con, hasher)
+            con.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_ALIAS} (SCHEMA)')
+            for table, select in _private_selects(store, source):
+                con.execute(f'INSERT INTO {SNAPSHOT_ALIAS}.main."{table}" SELECT {select} FROM "{source}".main."{table}"')
+        con.execute(
+            f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} (published_at TIMESTAMP, source_path VARCHAR, "
+            "source_schema_version INTEGER, source_max_event_ts TIMESTAMP, events BIGINT, hashed_identifiers BOOLEAN)"
+        )
+        con.execute(f"INSERT INTO {SNAPSHOT_ALIAS}.main.{INFO_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                    [info.published_at, str(Path(store.path).resolve()), store.schema_version(), info.source_max_event_ts, info.events,
+                     info.hashed_identifiers])
+        con.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
+    finally:
+        con.execute(f"DETACH {SNAPSHOT_ALIAS}")
+        for name in functions:
+            con.remove_function(name)
+
+
+def _private_selects(store: Store, source: str) -> list[tuple[str, str]]:
+    """Per table, a select list with identifiers hashed, quoted IPs hashed and raw rejects blanked."""
+    columns = store.frame(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = $db AND schema_name = 'main' "
+        "AND table_name IN (SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main') "
+        "ORDER BY table_name, column_index",
+        {"db": source},
+    )
+    selects: dict[str, list[str]] = {}
+    for table, column, dtype in columns.iter_rows():
+        quoted = f'"{column}"'
+        text = dtype in ("VARCHAR", "JSON")
+        if text and (table, column) in DROPPED_COLUMNS:
+            expr = f"NULL AS {quoted}"
+        elif text and column in IDENTIFIER_COLUMNS:
+            expr = f"dg_hash_identifier({quoted}) AS {quoted}"
+        elif text and TEXT_COLUMN_PATTERN.search(column):
+            expr = f"dg_hash_ips_in_text(CAST({quoted} AS VARCHAR)) AS {quoted}"
+        else:
+            expr = quoted
+        selects.setdefault(table, []).append(expr)
+    return [(table, ", ".join(exprs)) for table, exprs in selects.items()]
+
+
+def _register_hash_functions(con: duckdb.DuckDBPyConnection, hasher: KeyedHasher) -> list[str]:
+    def vectorised(fn):
+        def apply(column: pa.Array) -> pa.Array:
+            distinct = pc.unique(column)
+            mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()], pa.string())
+            return pc.take(mapped, pc.index_in(column, value_set=distinct))
+        return apply
+
+    names = {"dg_hash_identifier": hasher.hash, "dg_hash_ips_in_text": hasher.hash_ips_in_text}
+    for name, fn in names.items():
+        con.create_function(name, vectorised(fn), ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+    return list(names)
+
+
+def _sql_string(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+@dataclass
+class AnalystSource:
+    """What an analyst tool opened: the snapshot (preferred) or the database itself, read-only."""
+
+    store: Store
+    kind: str                         # "snapshot" | "database"
+    path: Path
+    published_at: datetime | None = None
+    source_max_event_ts: datetime | None = None
+    hashed_identifiers: bool = False
+
+    def __enter__(self) -> "AnalystSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.store.close()
+
+    def describe(self) -> str:
+        if self.kind == "database":
+            return f"database {self.path} (read-only; no analyst snapshot published yet)"
+        age = (_now() - self.published_at).total_seconds() if self.published_at else float("nan")
+        newest = f", newest event {self.source_max_event_ts:%Y-%m-%d %H:%M:%S}" if self.source_max_event_ts else ""
+        hashed = ", identifiers hashed" if self.hashed_identifiers else ""
+        return f"analyst snapshot {self.path} (published {self.published_at:%Y-%m-%d %H:%M:%S} UTC, {age:.0f} s ago{newest}{hashed})"
+
+
+def open_analyst_store(db_path: Path | str, settings: Settings | None = None) -> AnalystSource:
+    """The snapshot of ``db_path`` read-only when one exists, else ``db_path`` itself read-only.
+
+    With ``privacy.hash_identifiers`` on there is no fallback: the database holds raw identifiers.
+    """
+    settings = settings or load_settings()
+    db_path = Path(db_path)
+    snapshot = snapshot_path_for(db_path, settings)
+    if snapshot.exists():
+        store = _open_snapshot(snapshot)
+        info = read_snapshot_info(store)
+        return AnalystSource(store, "snapshot", snapshot, info.get("published_at"), info.get("source_max_event_ts"),
+                             bool(info.get("hashed_identifiers")))
+    if settings.privacy.hash_identifiers:
+        raise SnapshotUnavailable(
+            f"no analyst snapshot at {snapshot} yet, and identifiers are hashed for analysts (privacy.hash_identifiers), "
+            f"so {db_path} is not opened directly; run `distillguard snapshot --db {db_path}` or wait for a writer to publish one"
+        )
+    if not db_path.exists():
+        raise SnapshotUnavailable(f"no database at {db_path} (and no analyst snapshot at {snapshot})")
+    try:
+        store = Store.open(db_path, read_only=True)
+    except duckdb.Error as exc:
+        raise SnapshotUnavailable(
+            f"{db_path} is being written by another process and no analyst snapshot exists yet ({exc}); "
+            f"run `distillguard snapshot --db {db_path}` or retry shortly"
+        ) from exc
+    return AnalystSource(store, "database", db_path)
+
+
+def _open_snapshot(path: Path) -> Store:
+    """The snapshot read-only, in a fresh in-memory DuckDB instance.
+
+    ``duckdb.connect(path)`` would hand back a cached instance while another connection of this
+    process still has the path open, i.e. the *previous* snapshot after a rename; attaching
+    into a new instance always opens the file that is at ``path`` now.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{_sql_string(path)}' AS analyst (READ_ONLY)")
+        con.execute("USE analyst")
+    except Exception:
+        con.close()
+        raise
+    return Store(con, path)
+
+
+def read_snapshot_info(store: Store) -> dict:
+    """The ``snapshot_info`` row of a snapshot (empty for a database that is not one)."""
+    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": INFO_TABLE}):
+        return {}
+    rows = store.frame(f"SELECT * FROM {INFO_TABLE} ORDER BY published_at DESC LIMIT 1").to_dicts()
+    return rows[0] if rows else {}
