@@ -308,6 +308,115 @@ def demo(
     run_demo(out_dir, seed=seed, scale=scale)
 
 
+@app.command()
+def query(
+    name: Optional[str] = typer.Argument(None, help="Query name (a file of sql/queries/); omit to list them."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Database (default: store.db_path); its analyst snapshot is read when one exists, else the database itself, read-only."),
+    param: List[str] = typer.Option([], "--param", help="Bind a parameter the query declares: --param account_id=acct-00042."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    show_sql: bool = typer.Option(False, "--sql", help="Print the query's SQL instead of running it."),
+) -> None:
+    """Run a named analyst query (new flags, account profile/timeline/prompts, ring profile, similar accounts...)."""
+    import duckdb
+    import polars as pl
+    from rich.markup import escape
+
+    from distillguard.queries import QueryError, query_info, query_names, run_query
+    from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
+
+    if name is None:
+        for known in query_names():
+            info = query_info(known)
+            params = " ".join(f"--param {p}=..." for p in info.params)
+            typer.echo(f"{known} {params}".rstrip())
+            typer.echo(f"    {info.description}")
+        return
+    try:
+        info = query_info(name)
+    except QueryError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    if show_sql:
+        typer.echo(info.sql)
+        return
+    if fmt not in ("table", "csv", "json"):
+        console.print("[red]error:[/red] --format must be table, csv or json")
+        raise typer.Exit(2)
+    bad = [p for p in param if "=" not in p]
+    if bad:
+        console.print(f"[red]error:[/red] --param needs NAME=VALUE, got {escape(bad[0])!r}")
+        raise typer.Exit(2)
+    params = dict(p.split("=", 1) for p in param)
+    settings = _settings_or_exit()
+    try:
+        with open_analyst_store(db or settings.store.db_path, settings) as source:
+            console.print(f"reading {source.describe()}", markup=False)
+            result = run_query(source.store, info.name, params)
+    except (QueryError, SnapshotUnavailable) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    except duckdb.Error as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1)
+    if fmt == "json":
+        typer.echo(result.write_json())
+    elif fmt == "csv":
+        flat = result.with_columns(
+            [pl.col(c).cast(pl.List(pl.String)).list.join("; ") for c, t in result.schema.items() if isinstance(t, pl.List)])
+        typer.echo(flat.write_csv(), nl=False)
+    else:
+        with pl.Config(tbl_rows=60, fmt_str_lengths=120, tbl_width_chars=220, tbl_cols=-1):
+            typer.echo(str(result))
+        console.print(f"{result.height:,} row(s)")
+
+
+@app.command()
+def review(
+    subject: str = typer.Argument(..., help="Account id, or ring id with --ring."),
+    verdict: str = typer.Option(..., "--verdict", help="confirmed, false_positive or needs_info."),
+    analyst: str = typer.Option(..., "--analyst", help="Who decides (kept in the audit trail)."),
+    note: Optional[str] = typer.Option(None, "--note", help="Why: what the analyst checked or knows."),
+    ring: bool = typer.Option(False, "--ring", help="SUBJECT is a ring: the verdict covers its current members."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Database to write (default: store.db_path)."),
+) -> None:
+    """Record an analyst's verdict (append-only) with the evidence at review time; the next detection run honours it."""
+    from rich.markup import escape
+
+    from distillguard.reviews import RATE_JUMP, SCORE_JUMP, ReviewError, record_review
+    from distillguard.snapshot import maybe_publish_snapshot, snapshot_path_for
+    from distillguard.stream.sink import open_store
+
+    settings = _settings_or_exit()
+    db = Path(db or settings.store.db_path)
+    if not db.exists():
+        console.print(f"[red]error:[/red] no database at {escape(str(db))}")
+        raise typer.Exit(2)
+    try:
+        with open_store(db) as store:                  # waits while a batch or stream micro-batch writes
+            row = record_review(store, "ring" if ring else "account", subject, verdict, analyst, note)
+            if snapshot_path_for(db, settings).exists():
+                maybe_publish_snapshot(store, settings, force=True)      # analysts' queries see the verdict at once
+    except ReviewError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    evidence = []
+    if row["score_at_review"] is not None:
+        evidence.append(f"score {row['score_at_review']:.2f}")
+    if row["n_requests_at_review"] is not None:
+        evidence.append(f"{row['n_requests_at_review']:,} requests")
+    if row["rate_at_review"] is not None:
+        evidence.append(f"{row['rate_at_review']:,.0f} requests per active hour")
+    covered = f"; covers {row['accounts_covered']} account(s)" if ring else ""
+    typer.echo(f"review {row['review_id']} recorded: {row['subject_type']} {row['subject_id']} {row['verdict']} by "
+               f"{row['analyst']} at {row['reviewed_at']:%Y-%m-%d %H:%M:%S} UTC"
+               f"{'; evidence: ' + ', '.join(evidence) if evidence else ''}{covered}")
+    if verdict == "false_positive":
+        typer.echo(f"from the next detection run it stays unflagged unless its score reaches {SCORE_JUMP}x or its requests "
+                   f"per active hour {RATE_JUMP}x the figures above")
+    elif verdict == "confirmed":
+        typer.echo("from the next detection run it stays flagged even if its evidence falls below the bar")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -130,13 +130,15 @@ def run_detection(
         threshold = max(threshold, calibrated)
     candidate_bar = settings.detection.flag_threshold
     candidates = set(scored.filter(pl.col("score") >= candidate_bar)["account_id"].to_list())
+    confirmed, dismissed = reviewed_accounts(store, scored)
+    candidates = (candidates | confirmed) - dismissed          # dismissed accounts join no ring
     with console.status(f"linking {len(candidates):,} suspicious accounts into rings"):
         ring_rows, members = find_rings(events, scored, candidates, accounts, settings)
     ring_of = dict(zip(members["account_id"].to_list(), members["ring_id"].to_list()))
     ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
 
-    flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of)))
-    flagged = apply_reviews(store, flagged)
+    flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))
+    flagged = apply_reviews(store, flagged, threshold)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     previous = store.frame("SELECT account_id, first_flagged FROM flagged_accounts")
     first_flagged = dict(zip(previous["account_id"].to_list(), previous["first_flagged"].to_list()))
@@ -212,13 +214,23 @@ def evidence(row: dict) -> dict:
     return out
 
 
-def apply_reviews(store: Store, flagged: pl.DataFrame) -> pl.DataFrame:
+def apply_reviews(store: Store, flagged: pl.DataFrame, threshold: float | None = None) -> pl.DataFrame:
     """Honour analysts' verdicts (dismissed stay out unless behaviour changed; confirmed stay in)."""
     try:
         from distillguard.reviews import apply_verdicts
     except ImportError:
         return flagged
-    return apply_verdicts(store, flagged)
+    return apply_verdicts(store, flagged, threshold=threshold)
+
+
+def reviewed_accounts(store: Store, scored: pl.DataFrame) -> tuple[set[str], set[str]]:
+    """``(confirmed, dismissed)``: accounts analysts confirmed, and dismissed ones whose behaviour
+    has not changed materially since (see :mod:`distillguard.reviews`)."""
+    try:
+        from distillguard.reviews import review_sets
+    except ImportError:
+        return set(), set()
+    return review_sets(store, scored)
 
 
 def write_account_features(store: Store, scored: pl.DataFrame, run_id: str) -> None:
@@ -248,8 +260,8 @@ def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None =
     confirmed: set[str] = set()
     dismissed: set[str] = set()
     if store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"):
-        verdicts = store.frame(
-            "SELECT subject_id, arg_max(verdict, reviewed_at) AS verdict FROM reviews WHERE subject_type = 'account' GROUP BY subject_id"
+        verdicts = store.frame(                    # account verdicts, ring verdicts counted for their members
+            "SELECT account_id AS subject_id, verdict FROM account_verdicts"
         )
         confirmed = set(verdicts.filter(pl.col("verdict") == "confirmed")["subject_id"].to_list())
         dismissed = set(verdicts.filter(pl.col("verdict") == "false_positive")["subject_id"].to_list())

@@ -10,11 +10,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from distillguard.config import Settings
 from distillguard.evaluate import evaluate_alerts
 from distillguard.kafka_io import event_records
 from distillguard.simulator import SimulationConfig, simulate
 from distillguard.store import Store
+from distillguard.reviews import record_review
 from distillguard.stream import run_stream
+from distillguard.stream.scoring import StreamScorer
+from distillguard.stream.sink import ALERT_SCHEMA, alert_memory, dismissed_accounts, insert_alerts
 
 from tests.test_stream import produce, read_store, stream_settings
 
@@ -39,3 +43,54 @@ def test_extractors_alerted_within_ten_minutes_and_few_false_alerts(tmp_path, ka
     assert m["hard_negative_alert_rate"] < 0.03, m["per_kind"]
     # every alert explains itself
     assert alerts.height > 0 and alerts["reasons"].str.contains("extraction signature").all()
+
+
+def _streamed_alerts(events: pl.DataFrame, accounts: pl.DataFrame, store: Store) -> pl.DataFrame:
+    """Alerts of one stream scorer (real river models) fed ``events`` in micro-batches, with the
+    memory a consumer reads from ``store``: raised alerts, dismissals, account metadata."""
+    scorer = StreamScorer(Settings())
+    scorer.load_memory(alert_memory(store), dismissed_accounts(store), set(), accounts)
+    partitioned = events.with_columns((pl.col("account_id").hash() % 4).cast(pl.Int32).alias("_partition"))
+    alerts: list[dict] = []
+    for chunk in partitioned.sort("ts").iter_slices(5000):
+        alerts.extend(scorer.ingest(chunk))
+    return pl.DataFrame(alerts, schema=ALERT_SCHEMA)
+
+
+def test_a_dismissed_account_is_not_realerted_until_its_volume_jumps(tmp_path):
+    sim = simulate(SimulationConfig(seed=33, scale=0.2, n_days=1))
+    events = sim.events
+    with Store.open(tmp_path / "dg.duckdb") as store:
+        store.upsert_accounts(sim.accounts)
+        store.insert_events(events, source="test")
+        first = _streamed_alerts(events, sim.accounts, store)
+        extractors = set(sim.truth.filter(pl.col("kind") == "bulk_extractor")["account_id"].to_list())
+        alerted = sorted(set(first["account_id"].to_list()) & extractors)
+        assert alerted, "the stream should alert on bulk extractors"
+        target = alerted[0]
+        insert_alerts(store, first)
+
+        # the analyst dismisses it (say, a customer's sanctioned data-generation job)
+        record_review(store, "account", target, "false_positive", "alice", "sanctioned synthetic-data job")
+        dismissed = dismissed_accounts(store)
+        assert dismissed["account_id"].to_list() == [target] and dismissed["rate"][0] > 0
+
+        # replayed with the same behaviour (a restarted group, fresh memory of alerts): not again,
+        # while everything else the stream alerted on still is
+        store.con.execute("DELETE FROM alerts WHERE account_id <> ?", [target])
+        second = _streamed_alerts(events, sim.accounts, store)
+        assert target not in set(second["account_id"].to_list())
+        assert set(first["account_id"].to_list()) - {target} <= set(second["account_id"].to_list())
+
+        # the next day the same account triples its request rate with fresh prompts (the traffic of
+        # two other alerted extractors runs through it too): alerted again, and the alert shows it
+        others = (first.filter(pl.col("account_id") != target).group_by("account_id").agg(pl.col("n_requests").max())
+                  .sort("n_requests", "account_id", descending=True)["account_id"].head(2).to_list())
+        assert len(others) == 2
+        next_day = (events.filter(pl.col("account_id").is_in([target, *others]))
+                    .with_columns(pl.col("ts") + pl.duration(days=1), pl.col("event_id") + "-d2",
+                                  pl.lit(target).alias("account_id")))
+        third = _streamed_alerts(next_day, sim.accounts, store)
+        again = third.filter(pl.col("account_id") == target)
+        assert again.height >= 1
+        assert again["requests_per_active_hour"].max() >= 2 * dismissed["rate"][0]

@@ -2,9 +2,10 @@
 
 * one open alert per account per cooldown (``stream.alert_cooldown_s`` of event time);
 * a new alert when the severity rises (escalation), whatever the cooldown;
-* never again on an account an analyst dismissed (a ``false_positive`` review) unless its
-  behaviour changed materially: a score at least ``material_factor`` times the one the analyst
-  saw *and* a higher severity;
+* never again on an account an analyst dismissed (a ``false_positive`` review, of the account
+  or of a ring it was in) unless its behaviour changed materially: a score at least
+  ``material_factor`` times the one the analyst saw, or requests per active hour at least
+  ``rate_factor`` times the rate at review time (the same rule as batch, :mod:`distillguard.reviews`);
 * a population shift (many accounts crossing the bar in the same minute) alerts only the
   extreme accounts, and is logged once, instead of paging an analyst for everyone.
 
@@ -18,9 +19,11 @@ True
 False
 >>> policy.decide("a", "critical", 2.6, t + timedelta(minutes=6))  # escalation
 True
->>> policy.dismiss("b", "high", 1.7)
->>> policy.decide("b", "high", 1.9, t), policy.decide("b", "critical", 3.6, t)
-(False, True)
+>>> policy.dismiss("b", "high", 1.7, rate=400.0)
+>>> policy.decide("b", "high", 1.9, t, rate=450.0)                 # same behaviour: stays dismissed
+False
+>>> policy.decide("b", "critical", 2.6, t), policy.decide("b", "high", 1.9, t, rate=900.0)
+(True, True)
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-STORM_SHARE = 0.25     # more than this share of the accounts scored in one slice crossing the bar ...
+STORM_SHARE = 0.25     # more than this share of the active accounts crossing the bar in one slice ...
 STORM_MIN = 25         # ... and at least this many: a population shift, not 25 attackers at once
 
 
@@ -49,21 +52,28 @@ def alert_id(account_id: str, level: str, ts: datetime, cooldown_s: int) -> str:
 class AlertPolicy:
     cooldown_s: int = 3600
     material_factor: float = 1.5
+    rate_factor: float = 2.0
     last: dict[str, tuple[str, float, datetime]] = field(default_factory=dict)
-    dismissed: dict[str, tuple[str, float]] = field(default_factory=dict)
+    dismissed: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 
     def remember(self, account_id: str, level: str, score: float, ts: datetime) -> None:
         self.last[account_id] = (level, score, ts)
 
-    def dismiss(self, account_id: str, level: str, score: float) -> None:
-        """An analyst judged the account a false positive after seeing ``level`` / ``score``."""
-        self.dismissed[account_id] = (level, score)
+    def dismiss(self, account_id: str, level: str, score: float, rate: float | None = None) -> None:
+        """An analyst judged the account a false positive after seeing ``score`` (at severity
+        ``level``) and ``rate`` requests per active hour."""
+        self.dismissed[account_id] = (score, rate)
 
-    def decide(self, account_id: str, level: str, score: float, ts: datetime) -> bool:
-        if account_id in self.dismissed:
-            seen_level, seen_score = self.dismissed[account_id]
-            if score < self.material_factor * seen_score or SEVERITY_ORDER[level] <= SEVERITY_ORDER[seen_level]:
-                return False
+    def changed_materially(self, account_id: str, score: float, rate: float | None = None) -> bool:
+        """Whether a dismissed account's behaviour moved enough to be looked at again."""
+        seen_score, seen_rate = self.dismissed[account_id]
+        if score >= self.material_factor * seen_score:
+            return True
+        return bool(rate and seen_rate and rate >= self.rate_factor * seen_rate)
+
+    def decide(self, account_id: str, level: str, score: float, ts: datetime, rate: float | None = None) -> bool:
+        if account_id in self.dismissed and not self.changed_materially(account_id, score, rate):
+            return False
         previous = self.last.get(account_id)
         if previous is None:
             return True
@@ -73,6 +83,12 @@ class AlertPolicy:
         return (ts - prev_ts).total_seconds() >= self.cooldown_s
 
 
-def is_storm(n_crossing: int, n_scored: int) -> bool:
-    """Too many accounts crossed the bar at once to be individually suspicious."""
-    return n_crossing >= STORM_MIN and n_crossing > STORM_SHARE * n_scored
+def is_storm(n_crossing: int, n_active: int) -> bool:
+    """Too many of the active accounts crossed the bar at once to be individually suspicious
+    (a model release or a client change moving everyone). A ring of 40 accounts starting their
+    job together, among thousands of active accounts, is not a storm and is alerted.
+
+    >>> is_storm(40, 5000), is_storm(900, 2000)
+    (False, True)
+    """
+    return n_crossing >= STORM_MIN and n_crossing > STORM_SHARE * n_active

@@ -43,6 +43,7 @@ from distillguard.config import Settings
 from distillguard.events import parse_records
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
+from distillguard.store import Store
 from distillguard.stream.checkpoints import PartitionCheckpoint, load_checkpoint, save_checkpoint
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
 from distillguard.stream.scoring import StreamScorer
@@ -59,7 +60,8 @@ from distillguard.stream.sink import (
 )
 
 log = logging.getLogger("distillguard.stream")
-CHECKPOINT_EVERY_S = 5.0      # wall-clock seconds between periodic checkpoints
+CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
+HOLD_STORE_S = 1.0            # a busy consumer keeps the DuckDB file open across micro-batches this long
 MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
 
 
@@ -75,6 +77,16 @@ class StreamReport:
     broker_errors: int = 0
     seconds: float = 0.0
     partitions: list[int] = field(default_factory=list)
+    busy_seconds: float = 0.0                                  # time spent processing micro-batches
+    first_batch_at: float | None = None                        # monotonic clock at the first / last micro-batch
+    last_batch_at: float | None = None
+    latency_ms: list[float] = field(default_factory=list)     # broker arrival -> results durable, per record (last 200k)
+
+    def note_latencies(self, arrival_ms: list[int]) -> None:
+        now_ms = time.time() * 1000.0
+        self.latency_ms.extend(now_ms - t for t in arrival_ms if t and t > 0)
+        if len(self.latency_ms) > 400_000:
+            del self.latency_ms[:-200_000]
 
     def __str__(self) -> str:
         return (f"{self.records:,} records in {self.batches} micro-batches: {self.inserted:,} new events, "
@@ -96,14 +108,36 @@ class StreamConsumer:
         self.assigned_at = time.monotonic()
         self.consumer: KafkaConsumer | None = None
         self.producer = None
+        self._store: Store | None = None
+        self._store_cm = None
+        self._store_opened = 0.0
+
+    # -- the DuckDB session ---------------------------------------------------------------------
+    def store(self) -> Store:
+        """The open store, opened (waiting while another process writes) when none is.
+
+        A busy consumer keeps the file for up to :data:`HOLD_STORE_S` across micro-batches
+        (opening and closing a DuckDB file costs a tenth of a second), then lets it go so other
+        replicas and batch flows get their turn; an idle consumer lets it go at once.
+        """
+        if self._store is None:
+            self._store_cm = open_store(self.settings.store.db_path)
+            self._store = self._store_cm.__enter__()
+            self._store_opened = time.monotonic()
+        return self._store
+
+    def release_store(self, *, unless_younger_than: float = 0.0) -> None:
+        if self._store is not None and time.monotonic() - self._store_opened >= unless_younger_than:
+            cm, self._store, self._store_cm = self._store_cm, None, None
+            cm.__exit__(None, None, None)
 
     # -- state shared through DuckDB --------------------------------------------------------
-    def refresh_memory(self) -> None:
-        with open_store(self.settings.store.db_path) as store:
-            memory = alert_memory(store)
-            dismissed = dismissed_accounts(store)
-            flagged = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
-            accounts = account_metadata(store)
+    def refresh_memory(self, store: Store | None = None) -> None:
+        store = store or self.store()
+        memory = alert_memory(store)
+        dismissed = dismissed_accounts(store)
+        flagged = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
+        accounts = account_metadata(store)
         self.scorer.load_memory(memory, dismissed, flagged, accounts)
         self.last_refresh = time.monotonic()
 
@@ -142,6 +176,7 @@ class StreamConsumer:
 
     # -- one micro-batch -----------------------------------------------------------------------
     def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
+        started = time.monotonic()
         settings = self.settings
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -166,13 +201,13 @@ class StreamConsumer:
         events = pl.concat(parsed_parts, how="vertical")
         rejected = pl.concat(rejected_parts, how="vertical")
 
-        # 1. durable in DuckDB
-        with open_store(settings.store.db_path) as store:
-            if events.height:
-                self.report.inserted += store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}")
-            store.insert_rejected(rejected)
-            record_offsets(store, pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
-                                                                     "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")}))
+        # 1. durable in DuckDB (each statement commits; the file stays open across busy batches)
+        store = self.store()
+        if events.height:
+            self.report.inserted += store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}")
+        store.insert_rejected(rejected)
+        record_offsets(store, pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
+                                                                 "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")}))
         # 2. dead letters on their topic
         for value, headers in dead:
             self.producer.send(settings.kafka.topic_dead_letter, value=value, headers=headers)
@@ -180,27 +215,31 @@ class StreamConsumer:
             self.producer.flush(timeout=30)
         # 3. windows, scoring, alerts (outbox first, then the topic)
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
-            self.refresh_memory()
+            self.refresh_memory(store)
         alerts = self.scorer.ingest(events)
         self.report.storms = self.scorer.storms
         if alerts:
-            with open_store(settings.store.db_path) as store:
-                self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
-            self.publish_alerts()
+            self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
+            self.publish_alerts(store)
         for tp in polled:
             self.next_offset[tp.partition] = commits[tp].offset
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
             self.checkpoint()
         # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
-        maybe_publish_snapshot(settings.store.db_path, settings)
+        maybe_publish_snapshot(self.store(), settings)
+        self.release_store(unless_younger_than=HOLD_STORE_S)
         self.report.batches += 1
+        self.report.busy_seconds += time.monotonic() - started
+        self.report.first_batch_at = self.report.first_batch_at or started
+        self.report.last_batch_at = time.monotonic()
+        self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
 
-    def publish_alerts(self) -> int:
+    def publish_alerts(self, store: Store | None = None) -> int:
         """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
-        with open_store(self.settings.store.db_path) as store:
-            pending = unpublished_alerts(store)
+        store = store or self.store()
+        pending = unpublished_alerts(store)
         if pending.height == 0:
             return 0
         try:
@@ -211,8 +250,7 @@ class StreamConsumer:
         except KafkaError as exc:
             log.warning("alerts topic unreachable (%s); %d alerts stay in the outbox and are retried", exc, pending.height)
             return 0
-        with open_store(self.settings.store.db_path) as store:
-            mark_published(store, pending["alert_id"].to_list())
+        mark_published(store, pending["alert_id"].to_list())
         return pending.height
 
 
@@ -261,6 +299,10 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         session_timeout_ms=settings.kafka.session_timeout_ms,
         heartbeat_interval_ms=max(500, settings.kafka.session_timeout_ms // 3),
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        # kafka-python checks CRC32C in pure Python (a fifth of the fetch cost); librdkafka and the
+        # Java client's defaults skip or accelerate it too. TCP and the broker guard integrity; a
+        # corrupt value would still be rejected by validation and dead-lettered, never crash us.
+        check_crcs=False,
     ), "connecting the consumer", settings, stop, report)
     if consumer is None or owner.producer is None:
         return report
@@ -283,6 +325,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
                 backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
                 continue
             if not polled:
+                owner.release_store()
                 quiet_since = max(last_data, owner.assigned_at)
                 if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and consumer.assignment():
                     break
@@ -308,6 +351,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         report.partitions = sorted(owner.next_offset)
         try:
             owner.checkpoint()
+            owner.release_store()
         finally:
             try:
                 owner.producer.close(timeout=5)

@@ -42,9 +42,9 @@ ESTABLISHED_EXTRA = 0.6      # ... this much more signature to alert, and ...
 ESTABLISHED_SPAN_S = 1800    # ... the behaviour sustained this long in the window: a customer's benchmark
                              # run or batch burst lasts minutes, extraction goes on (fresh accounts: no wait)
 MIN_WINDOW_REQUESTS = 10     # below this many requests in the window the shares mean nothing yet
-RESCORE_GROWTH = 0.5         # an account is re-scored once its window gained this share of new events ...
+RESCORE_GROWTH = 1.0         # an account is re-scored once its window gained this share of new events ...
 RESCORE_MIN_NEW = 5          # ... (at least this many), or
-RESCORE_MAX_S = 600          # ... this much event time after it was last scored, if anything arrived
+RESCORE_MAX_S = 900          # ... this much event time after it was last scored, if anything arrived
 
 
 def _ramp(x: float, low: float, high: float) -> float:
@@ -179,6 +179,7 @@ class StreamScorer:
             return []
         bar = self.settings.stream.alert_threshold
         alerts: list[dict] = []
+        active = self.windows.accounts        # a population shift moves most of the active accounts, a ring only its own
         for (_,), part in scored.group_by("until", maintain_order=True):
             candidates = []
             for row in part.iter_rows(named=True):
@@ -193,10 +194,10 @@ class StreamScorer:
                 if score >= bar and (not established(row) or (
                         score >= bar + ESTABLISHED_EXTRA and (row["last_seen"] - row["first_seen"]).total_seconds() >= ESTABLISHED_SPAN_S)):
                     candidates.append((row, score, unusual, extreme))
-            if is_storm(len(candidates), part.height):
+            if is_storm(len(candidates), max(part.height, active)):
                 self.storms += 1
-                log.warning("population shift: %d of %d accounts crossed the alert bar in one slice; alerting only the extreme ones",
-                            len(candidates), part.height)
+                log.warning("population shift: %d of %d active accounts crossed the alert bar in one slice; alerting only the extreme ones",
+                            len(candidates), max(part.height, active))
                 candidates = [c for c in candidates if c[1] >= 2 * bar]
             alerts.extend(a for a in (self._alert(*c) for c in candidates) if a is not None)
         return alerts
@@ -206,7 +207,8 @@ class StreamScorer:
         account = row["account_id"]
         level = severity(score, bar)
         ts = row["last_seen"].astimezone(timezone.utc).replace(tzinfo=None)
-        if not self.policy.decide(account, level, score, ts):
+        rate = row.get("requests_per_active_hour")
+        if not self.policy.decide(account, level, score, ts, rate=float(rate) if rate is not None else None):
             return None
         self.policy.remember(account, level, score, ts)
         window_min = self.settings.stream.window_long_s // 60
@@ -224,6 +226,8 @@ class StreamScorer:
             "alert_id": alert_id(account, level, ts, self.settings.stream.alert_cooldown_s),
             "ts": ts, "account_id": account, "score": round(score, 4), "reasons": "\n".join(reasons), "severity": level,
             "first_event_ts": first, "raised_at": datetime.now(timezone.utc).replace(tzinfo=None),
+            "n_requests": int(row["n_requests"]), "requests_per_active_hour": float(rate) if rate is not None else None,
+            "signature_score": round(float(row["signature_score"] or 0.0), 4),
         }
 
     # -- memory shared through DuckDB ----------------------------------------------------------
@@ -236,6 +240,7 @@ class StreamScorer:
         self.policy.dismissed.clear()
         bar = self.settings.stream.alert_threshold
         for r in dismissed.iter_rows(named=True):
-            self.policy.dismiss(r["account_id"], r["severity"] or "medium", float(r["score"] if r["score"] is not None else bar))
+            self.policy.dismiss(r["account_id"], r["severity"] or "medium", float(r["score"] if r["score"] is not None else bar),
+                                rate=r.get("rate"))
         self.flagged = flagged
         self.accounts = accounts

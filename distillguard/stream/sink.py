@@ -1,9 +1,10 @@
 """Durable writes of the streaming path into DuckDB, shared with the batch flows.
 
-A DuckDB file has one writer process at a time. The stream therefore does not hold the file:
-each micro-batch opens it, writes (events, rejects, alerts, offsets; all idempotent) and closes
-it, and while another process (a second ``stream`` replica of the group, a batch flow) holds
-the lock it waits with backoff. Replicas of one consumer group thus share one database file
+A DuckDB file has one writer process at a time. The stream therefore does not hold the file for
+long: a consumer opens it, writes micro-batches (events, rejects, alerts, offsets; all
+idempotent), and closes it when idle or at the latest about a second after opening it
+(``HOLD_STORE_S`` in :mod:`distillguard.stream.consumer`), and while another process (a second
+``stream`` replica of the group, a batch flow) holds the lock it waits with backoff. Replicas of one consumer group thus share one database file
 without a separate writer service; analysts read the snapshot (``store.snapshot_path``) or
 open the file read-only between writes.
 """
@@ -26,6 +27,7 @@ log = logging.getLogger("distillguard.stream")
 ALERT_SCHEMA = {
     "alert_id": pl.String, "ts": pl.Datetime("us"), "account_id": pl.String, "score": pl.Float64,
     "reasons": pl.String, "severity": pl.String, "first_event_ts": pl.Datetime("us"), "raised_at": pl.Datetime("us"),
+    "n_requests": pl.Int64, "requests_per_active_hour": pl.Float64, "signature_score": pl.Float64,
 }
 
 
@@ -91,7 +93,7 @@ def alert_memory(store: Store) -> pl.DataFrame:
 def dismissed_accounts(store: Store) -> pl.DataFrame:
     """Accounts an analyst dismissed (empty when the ``reviews`` relation does not exist yet)."""
     if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"):
-        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64, "severity": pl.String})
+        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64, "severity": pl.String, "rate": pl.Float64})
     return store.frame(sql_text("store/stream_dismissed_accounts.sql"))
 
 

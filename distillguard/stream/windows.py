@@ -90,5 +90,10 @@ class WindowState:
             self.partitions.pop(p, None)
 
     @property
+    def accounts(self) -> int:
+        """Accounts with at least one event in their window."""
+        return sum(f["account_id"].n_unique() for f in self.partitions.values())
+
+    @property
     def rows(self) -> int:
         return sum(f.height for f in self.partitions.values())

@@ -1,0 +1,137 @@
+"""Throughput and latency of one ``distillguard stream`` process against a real Kafka (embedded Tansu).
+
+1. **Sustained throughput**: a backlog of simulated traffic (every kind of account, bad records
+   mixed in by the simulator's writer are not needed here) sits in the log topic; one consumer
+   drains it. Printed: events/s over the draining (first to last micro-batch) and per second of
+   processing, peak RSS.
+2. **Latency at a steady rate**: the consumer runs while a producer sends at ``--rate`` events/s.
+   Printed: p50/p95/p99 from a record's arrival at the broker to its micro-batch being durable
+   (events, alerts, offsets), and from the arrival of the record that triggered an alert to the
+   alert's arrival on the alerts topic.
+
+    python benchmarks/stream_throughput.py --scale 1.0 --rate 5000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from kafka import KafkaConsumer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import peak_rss_mb  # noqa: E402
+
+from distillguard.broker import EmbeddedBroker  # noqa: E402
+from distillguard.config import Settings  # noqa: E402
+from distillguard.kafka_io import ensure_topics, event_records, make_producer, send_records  # noqa: E402
+from distillguard.simulator import SimulationConfig, simulate  # noqa: E402
+from distillguard.store import Store  # noqa: E402
+from distillguard.stream import run_stream  # noqa: E402
+
+
+def settings_for(bootstrap: str, folder: Path, name: str) -> Settings:
+    return Settings(
+        kafka={"bootstrap_servers": bootstrap, "topic_events": f"{name}-logs", "topic_dead_letter": f"{name}-dlq",
+               "topic_alerts": f"{name}-alerts", "group_id": f"{name}-group", "max_poll_interval_ms": 30000,
+               "session_timeout_ms": 10000, "poll_timeout_ms": 100},
+        store={"db_path": folder / f"{name}.duckdb"},
+        stream={"checkpoint_dir": folder / f"{name}-ckpt"},
+    )
+
+
+def percentiles(values) -> str:
+    if len(values) == 0:
+        return "n/a"
+    p50, p95, p99 = np.percentile(np.asarray(values, dtype=float), [50, 95, 99])
+    return f"p50 {p50:,.0f} ms  p95 {p95:,.0f} ms  p99 {p99:,.0f} ms  (n={len(values):,})"
+
+
+def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
+    settings = settings_for(bootstrap, folder, "throughput")
+    with Store.open(settings.store.db_path) as store:
+        store.upsert_accounts(sim.accounts)
+    ensure_topics(settings.kafka, partitions=4)
+    started = time.perf_counter()
+    sent = send_records(settings.kafka, settings.kafka.topic_events, event_records(sim.events))
+    print(f"backlog: {sent:,} events produced in {time.perf_counter() - started:.1f} s", flush=True)
+    report = run_stream(settings, stop_when_idle_s=3)
+    span = (report.last_batch_at or 0) - (report.first_batch_at or 0)
+    print(f"sustained throughput: {report.records:,} events in {span:.1f} s of draining = {report.records / max(span, 1e-9):,.0f} events/s "
+          f"({report.records / max(report.busy_seconds, 1e-9):,.0f} events per second of processing); "
+          f"{report.batches} micro-batches, {report.alerts} alerts; peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
+
+
+def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float) -> None:
+    settings = settings_for(bootstrap, folder, "latency")
+    with Store.open(settings.store.db_path) as store:
+        store.upsert_accounts(sim.accounts)
+    ensure_topics(settings.kafka, partitions=4)
+    records = event_records(sim.events)[: int(rate * seconds)]
+    stop = threading.Event()
+    result: dict = {}
+    consumer = threading.Thread(target=lambda: result.update(report=run_stream(settings, stop=stop)), daemon=True)
+    consumer.start()
+    time.sleep(6)                                               # the consumer joins its group first
+    producer = make_producer(settings.kafka, linger_ms=5)
+    sent_ms = np.zeros(len(records))
+    start = time.monotonic()
+    for i, (key, value) in enumerate(records):
+        if i % 100 == 0:
+            ahead = i / rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+        sent_ms[i] = time.time() * 1000.0
+        producer.send(settings.kafka.topic_events, key=key, value=value)
+    producer.flush()
+    producer.close()
+    achieved = len(records) / (time.monotonic() - start)
+    time.sleep(5)
+    stop.set()
+    consumer.join(timeout=60)
+    report = result["report"]
+    print(f"steady rate: {len(records):,} events at {achieved:,.0f} events/s; consumer kept up: {report.records:,} consumed", flush=True)
+    print(f"arrival -> micro-batch durable: {percentiles(report.latency_ms)}", flush=True)
+
+    sent = pl.DataFrame({"account_id": [k.decode() for k, _ in records],
+                         "ts": [json.loads(v)["ts"] for _, v in records], "sent_ms": sent_ms})
+    reader = KafkaConsumer(settings.kafka.topic_alerts, bootstrap_servers=[bootstrap], auto_offset_reset="earliest",
+                           consumer_timeout_ms=3000)
+    alerts = [(json.loads(m.value), m.timestamp) for m in reader]
+    reader.close()
+    if alerts:
+        frame = pl.DataFrame({"account_id": [a["account_id"] for a, _ in alerts], "ts": [a["ts"] for a, _ in alerts],
+                              "alert_ms": [float(t) for _, t in alerts]})
+        sent = sent.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).group_by("account_id", "ts").agg(pl.col("sent_ms").max())
+        joined = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).join(sent, on=["account_id", "ts"])
+        print(f"trigger arrival -> alert on its topic: {percentiles((joined['alert_ms'] - joined['sent_ms']).to_list())}", flush=True)
+    else:
+        print("no alerts in the latency run", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=5000.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    sim = simulate(SimulationConfig(seed=args.seed, scale=args.scale, n_days=1))
+    print(f"simulated {sim.events.height:,} events of {sim.accounts.height:,} accounts", flush=True)
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_throughput:
+            sustained_throughput(broker.bootstrap, Path(tmp), sim)
+        steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds)
+    print(f"peak RSS {peak_rss_mb():,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
