@@ -236,7 +236,8 @@ def test_alerts_by_severity_counts_alerts_accounts_flags_and_dismissals(world):
             for k in range(1 + i % 3):                              # one to three alerts per account
                 rows.append({"alert_id": f"a-{account}-{k}", "ts": t0 + timedelta(minutes=10 * i + k), "account_id": account,
                              "score": 1.0 + i / 10 + k / 100, "reasons": "test alert", "severity": severity,
-                             "first_event_ts": t0, "raised_at": t0 + timedelta(minutes=10 * i + k)})
+                             "first_event_ts": t0, "raised_at": t0 + timedelta(minutes=10 * i + k),
+                             "n_requests": 200 + i, "requests_per_active_hour": 100.0 + i, "signature_score": 1.0 + i / 10})
         alerts = pl.DataFrame(rows)
         with store.registered("incoming_alerts", alerts):
             store.con.execute(sql_text("store/stream_insert_alerts.sql"))     # the stream's own statement

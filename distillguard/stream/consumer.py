@@ -19,8 +19,8 @@ table, so an alert raised before the crash is not raised again. An alert stored 
 published is published at the next start.
 
 Several ``stream`` processes in one group split the partitions. They share one DuckDB file:
-each opens it only while it writes a micro-batch and waits while another process holds it
-(:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
+each holds it only while it writes micro-batches (about a second at most, then lets go) and
+waits while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
 is assigned a partition after a rebalance (or after its owner died) continues that partition's
 windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
 with backoff, logs it, and catches up from the committed offsets when the broker is back.
