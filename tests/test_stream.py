@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
 
 from distillguard.config import Settings
 from distillguard.features import account_features
@@ -166,6 +166,23 @@ def _wait_for_stored(settings: Settings, at_least: int, timeout_s: float = 60) -
     raise AssertionError(f"fewer than {at_least} events stored after {timeout_s} s")
 
 
+def _wait_for_committed(settings: Settings, at_least: int, timeout_s: float = 60) -> int:
+    """Offsets the group committed (summed over partitions), read from the broker: unlike the
+    DuckDB file, which a busy consumer keeps locked, they can be watched while it works."""
+    admin = KafkaAdminClient(bootstrap_servers=[settings.kafka.bootstrap_servers])
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            committed = admin.list_group_offsets(settings.kafka.group_id).get(settings.kafka.group_id, {})
+            n = sum(meta.offset for tp, meta in committed.items() if tp.topic == settings.kafka.topic_events and meta.offset > 0)
+            if n >= at_least:
+                return n
+            time.sleep(0.05)
+    finally:
+        admin.close()
+    raise AssertionError(f"fewer than {at_least} offsets committed after {timeout_s} s")
+
+
 def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path, kafka_broker):
     settings = stream_settings(tmp_path, kafka_broker, max_batch_records=500)
     events = sample_events()
@@ -173,13 +190,14 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path, kaf
 
     proc = _stream_process(settings)
     try:
-        stored = _wait_for_stored(settings, at_least=events.height // 4)
+        _wait_for_committed(settings, at_least=events.height // 5)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert stored < events["event_id"].n_unique(), "the run finished before it could be killed; the test proves nothing"
+    stored = read_store(settings, "SELECT count(*) AS n FROM events")["n"][0]
+    assert 0 < stored < events["event_id"].n_unique(), "the run finished before it could be killed; the test proves nothing"
 
     run_stream(settings, max_seconds=120, stop_when_idle_s=3)
 
