@@ -50,6 +50,9 @@ def quiet_prefect(home: Path) -> None:
 
 def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float = 0.3, keep: bool = False) -> dict:
     """Run the whole demo; returns the detection metrics."""
+    if out_dir.exists() and not keep:
+        shutil.rmtree(out_dir)
+    (out_dir / ".prefect").mkdir(parents=True, exist_ok=True)     # before Prefect is imported, which creates its home
     quiet_prefect(out_dir / ".prefect")
     from distillguard.broker import EmbeddedBroker
     from distillguard.evaluate import evaluate_store, read_truth, render_report
@@ -60,10 +63,6 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
 
     console = Console()
     started = time.perf_counter()
-    if out_dir.exists() and not keep:
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / ".prefect").mkdir(exist_ok=True)
     traffic_dir = out_dir / "traffic"
     db = (out_dir / "distillguard.duckdb").resolve()
 
@@ -89,7 +88,9 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
         sent = replay_lines_to_kafka(sorted(traffic_dir.glob("events-*.jsonl.gz")), settings.kafka)
         console.print(f"produced {sent:,} records (valid and malformed) to topic {settings.kafka.topic_events!r}")
         report = stream_flow(db=str(db), max_seconds=240, stop_when_idle_s=8)
-        console.print(f"stream: {report}")
+        console.print(f"stream: {report['records']:,} records in {report['batches']} micro-batches -> {report['inserted']:,} new "
+                      f"events, {report['rejected']:,} dead-lettered, {report['duplicates']:,} duplicate event ids, "
+                      f"{report['alerts']:,} alerts ({report['seconds']:.0f} s)")
 
     console.rule("[bold]3. Batch detection and ring clustering as Prefect flow runs")
     batch_flow(logs=[str(traffic_dir)], db=str(db), accounts=str(paths["accounts"]))

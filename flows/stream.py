@@ -28,7 +28,7 @@ def consume(db: str | None, max_seconds: float, stop_when_idle_s: float) -> dict
     from distillguard.stream import run_stream
 
     result = run_stream(flow_settings(db), max_seconds=max_seconds, stop_when_idle_s=stop_when_idle_s)
-    summary = _as_dict(result)
+    summary = result.summary() if hasattr(result, "summary") else _as_dict(result)
     get_run_logger().info("stream run: %s", summary)
     return summary
 

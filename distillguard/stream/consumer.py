@@ -88,6 +88,18 @@ class StreamReport:
         if len(self.latency_ms) > 400_000:
             del self.latency_ms[:-200_000]
 
+    def summary(self) -> dict:
+        """The figures a flow run logs and returns: counts, throughput, latency percentiles (ms)."""
+        out = {name: getattr(self, name) for name in
+               ("batches", "records", "inserted", "rejected", "duplicates", "alerts", "storms", "broker_errors", "partitions")}
+        out["seconds"] = round(self.seconds, 1)
+        out["events_per_busy_second"] = round(self.records / self.busy_seconds) if self.busy_seconds else None
+        if self.latency_ms:
+            ordered = sorted(self.latency_ms)
+            for q in (50, 95, 99):
+                out[f"latency_p{q}_ms"] = round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))])
+        return out
+
     def __str__(self) -> str:
         return (f"{self.records:,} records in {self.batches} micro-batches: {self.inserted:,} new events, "
                 f"{self.rejected:,} dead-lettered, {self.duplicates:,} duplicates, {self.alerts:,} alerts ({self.seconds:.0f} s)")
