@@ -93,6 +93,7 @@ class StreamSettings(BaseModel):
     checkpoint_dir: Path = Path("distillguard-checkpoints")
     window_short_s: int = 300
     window_long_s: int = 3600
+    prompt_history_s: int = 172_800    # prompts an account sent up to this long ago count as repeats (daily runs)
     alert_cooldown_s: int = 3600
     score_every_s: int = 60            # event-time slice after which touched accounts are re-scored
     alert_threshold: float = 1.0       # extraction-signature score at which an account alerts

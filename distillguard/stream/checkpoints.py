@@ -1,7 +1,7 @@
 """Per-partition checkpoints: the state a consumer needs to carry on with one partition.
 
 One file per (topic, partition) in ``stream.checkpoint_dir`` holds the partition's account
-windows, its online model, the first event time of each of its accounts, and ``next_offset``:
+windows, its prompt history, its online model, the first event time of each of its accounts, and ``next_offset``:
 the offset of the first record *not* reflected in that state. Files are replaced atomically
 (write to a temporary name, then rename), so a crash leaves the previous checkpoint intact.
 
@@ -45,6 +45,7 @@ class PartitionCheckpoint:
     window: pl.DataFrame | None = None
     model: OnlineOutlierModel | None = None
     first_seen: dict[str, str] = field(default_factory=dict)
+    history: pl.DataFrame | None = None          # the partition's prompt history (distillguard.stream.history)
 
 
 def checkpoint_path(folder: Path, topic: str, partition: int) -> Path:
@@ -58,11 +59,15 @@ def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint) -> None:
     window = io.BytesIO()
     if ckpt.window is not None:
         ckpt.window.write_parquet(window)
+    history = io.BytesIO()
+    if ckpt.history is not None:
+        ckpt.history.write_parquet(history)
     payload = {
         "version": FORMAT_VERSION, "topic": ckpt.topic, "partition": ckpt.partition, "next_offset": ckpt.next_offset,
         "window": window.getvalue() if ckpt.window is not None else None,
         "model": ckpt.model.dumps() if ckpt.model is not None else None,
         "first_seen": ckpt.first_seen,
+        "history": history.getvalue() if ckpt.history is not None else None,
     }
     path = checkpoint_path(folder, ckpt.topic, ckpt.partition)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -81,7 +86,8 @@ def load_checkpoint(folder: Path, topic: str, partition: int) -> PartitionCheckp
             raise ValueError(f"format version {payload.get('version')}, expected {FORMAT_VERSION}")
         window = pl.read_parquet(io.BytesIO(payload["window"])) if payload["window"] else None
         model = OnlineOutlierModel.loads(payload["model"]) if payload["model"] else None
+        history = pl.read_parquet(io.BytesIO(payload["history"])) if payload.get("history") else None   # absent in older files
     except Exception as exc:  # a damaged checkpoint means a replay from the committed offset, not a crash
         log.warning("ignoring unreadable checkpoint %s (%s); partition state restarts from the committed offset", path, exc)
         return None
-    return PartitionCheckpoint(topic, partition, int(payload["next_offset"]), window, model, dict(payload["first_seen"]))
+    return PartitionCheckpoint(topic, partition, int(payload["next_offset"]), window, model, dict(payload["first_seen"]), history)

@@ -160,7 +160,7 @@ class StreamConsumer:
                 continue
             save_checkpoint(self.settings.stream.checkpoint_dir, PartitionCheckpoint(
                 self.topic, p, self.next_offset[p], self.scorer.windows.frame_of(p), self.scorer.models.get(p),
-                self.scorer.first_seen.get(p, {})))
+                self.scorer.first_seen.get(p, {}), self.scorer.history.frame_of(p)))
         self.last_checkpoint = time.monotonic()
 
     def take_over(self, partitions: list[int]) -> None:
@@ -171,6 +171,7 @@ class StreamConsumer:
             if ckpt is None:
                 continue
             self.scorer.windows.put(p, ckpt.window)
+            self.scorer.history.put(p, ckpt.history)
             if ckpt.model is not None:
                 self.scorer.models[p] = ckpt.model
             self.scorer.first_seen[p] = ckpt.first_seen

@@ -31,6 +31,7 @@ from distillguard.models.online import OnlineOutlierModel
 from distillguard.models.reasons import account_reasons
 from distillguard.models.signature import score_signature
 from distillguard.stream.alerts import AlertPolicy, alert_id, is_storm, severity
+from distillguard.stream.history import PromptHistory
 from distillguard.stream.windows import WindowState
 
 log = logging.getLogger("distillguard.stream")
@@ -64,12 +65,27 @@ def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None, 
     return features.join(score_signature(features), on="account_id")
 
 
+def discount_repeats(features: pl.DataFrame, repeats: pl.DataFrame) -> pl.DataFrame:
+    """Prompts the account already sent earlier in the day (before this window) are not new:
+    ``distinct_prompt_share`` (the novelty the signature reads) is scaled by the share of the
+    window's prompts that are new to the account's history; ``history_repeat_share`` is kept.
+
+    >>> f = pl.DataFrame({"account_id": ["a", "b"], "distinct_prompt_share": [1.0, 1.0]})
+    >>> r = pl.DataFrame({"account_id": ["a"], "history_repeat_share": [0.75]})
+    >>> discount_repeats(f, r)["distinct_prompt_share"].to_list()
+    [0.25, 1.0]
+    """
+    joined = features.join(repeats, on="account_id", how="left").with_columns(pl.col("history_repeat_share").fill_null(0.0))
+    return joined.with_columns(pl.col("distinct_prompt_share") * (1.0 - pl.col("history_repeat_share")))
+
+
 class StreamScorer:
     """Windows, per-partition online models and the alert policy of one consumer."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.windows = WindowState(settings.stream.window_long_s)
+        self.history = PromptHistory(settings.stream.prompt_history_s)
         self.models: dict[int, OnlineOutlierModel] = {}
         self.first_seen: dict[int, dict[str, str]] = {}
         self.policy = AlertPolicy(cooldown_s=settings.stream.alert_cooldown_s)
@@ -85,6 +101,7 @@ class StreamScorer:
 
     def drop(self, partitions: list[int]) -> None:
         self.windows.drop(partitions)
+        self.history.drop(partitions)
         for p in partitions:
             self.models.pop(p, None)
             self.first_seen.pop(p, None)
@@ -99,6 +116,7 @@ class StreamScorer:
         for (partition,), chunk in events.group_by("_partition"):
             chunk = chunk.drop("_partition")
             self.windows.add(chunk, int(partition), evict=False)
+            self.history.add(chunk, int(partition))
             self._note_first_seen(int(partition), chunk)
             partitions.append(int(partition))
         points = self.due_points(events)
@@ -170,7 +188,10 @@ class StreamScorer:
         if self.accounts is not None:
             meta = self.accounts.join(points.select("account_id", "_key"), on="account_id").drop("account_id").with_columns(as_key)
         window_rows = evaluated.drop("account_id", "until", "_point").with_columns(as_key).drop("_key")
-        scored = features_and_signature(window_rows, meta, self.window_hours)
+        features = account_features(window_rows, meta, window_hours=self.window_hours)
+        repeats = self.history.repeat_share(evaluated).join(points.select("_point", "_key"), on="_point")
+        features = discount_repeats(features, repeats.select(pl.col("_key").alias("account_id"), "history_repeat_share"))
+        scored = features.join(score_signature(features), on="account_id")
         return scored.rename({"account_id": "_key"}).join(points, on="_key").sort("_point")
 
     def _judge(self, scored: pl.DataFrame) -> list[dict]:
@@ -215,6 +236,11 @@ class StreamScorer:
         reasons = [f"extraction signature {row['signature_score']:.2f} (alert bar {bar:.2f}) over {row['n_requests']:,} requests "
                    f"in the last {window_min} minutes of event time"]
         reasons += account_reasons(row)
+        repeated = row.get("history_repeat_share") or 0.0
+        if repeated >= 0.1:
+            hours = self.settings.stream.prompt_history_s / 3600
+            reasons.append(f"{repeated:.0%} of these prompts the account already sent in the {hours:g} h before this window "
+                           "(counted as repeats, not new prompts)")
         if extreme:
             reasons.append(f"online model (river HalfSpaceTrees, {unusual:.2f}): above the 99th percentile of clean traffic in "
                            + ", ".join(name.replace("_", " ") for name in extreme))
