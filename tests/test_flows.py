@@ -365,6 +365,34 @@ def test_stream_flow_fails_naming_an_unreachable_broker(prefect_server, tmp_path
         state.result()
 
 
+@pytest.mark.kafka
+def test_stream_flow_consumes_the_topic_into_duckdb_and_the_next_run_resumes(prefect_server, tmp_path, settings_env, kafka_broker):
+    from tests.test_stream import BAD_RECORDS, produce, sample_events, stream_settings, traffic_with_bad_records
+
+    settings = stream_settings(tmp_path, kafka_broker)
+    for key, value in {"BOOTSTRAP_SERVERS": kafka_broker, "TOPIC_EVENTS": settings.kafka.topic_events,
+                       "TOPIC_DEAD_LETTER": settings.kafka.topic_dead_letter, "TOPIC_ALERTS": settings.kafka.topic_alerts,
+                       "GROUP_ID": settings.kafka.group_id, "MAX_POLL_INTERVAL_MS": "8000", "SESSION_TIMEOUT_MS": "6000"}.items():
+        settings_env.setenv(f"DISTILLGUARD_KAFKA__{key}", value)
+    settings_env.setenv("DISTILLGUARD_STREAM__CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    events = sample_events()
+    produce(settings, traffic_with_bad_records(events))
+    db = tmp_path / "dg.duckdb"
+
+    first = stream_flow(db=str(db), max_seconds=120, stop_when_idle_s=3)
+
+    valid = events["event_id"].n_unique()
+    assert first["inserted"] == valid and first["rejected"] == len(BAD_RECORDS)
+    assert rows(db, "SELECT count(*), count(DISTINCT event_id) FROM events")[0] == (valid, valid)
+    assert rows(db, "SELECT count(*) FROM rejected_events")[0][0] == len(BAD_RECORDS)
+    alerts = rows(db, "SELECT count(*) FROM alerts WHERE reasons <> ''")[0][0]
+    assert alerts == first["alerts"] > 0
+    # the next scheduled run starts from the committed offsets: nothing new, nothing twice
+    second = stream_flow(db=str(db), max_seconds=30, stop_when_idle_s=2)
+    assert second["inserted"] == 0 and second["alerts"] == 0
+    assert rows(db, "SELECT count(*) FROM events")[0][0] == valid
+
+
 # -- deployments ----------------------------------------------------------------------------
 def test_deployments_carry_the_schedules_and_the_configured_paths(tmp_path):
     settings = Settings(store={"db_path": str(tmp_path / "store" / "dg.duckdb")})
