@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -54,6 +55,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
         shutil.rmtree(out_dir)
     (out_dir / ".prefect").mkdir(parents=True, exist_ok=True)     # before Prefect is imported, which creates its home
     quiet_prefect(out_dir / ".prefect")
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)   # kafka-python's event-loop timing chatter
     from distillguard.broker import EmbeddedBroker
     from distillguard.evaluate import evaluate_store, read_truth, render_report
     from distillguard.flows import batch_flow, rings_flow, stream_flow
