@@ -115,11 +115,7 @@ class Store:
 
     def insert_events(self, events: pl.DataFrame, *, source: str) -> int:
         """Store accepted events; returns how many were new (repeated event_ids are ignored)."""
-        if events.height == 0:
-            return 0
-        ts = pl.col("ts").dt.replace_time_zone(None) if events.schema["ts"].time_zone else pl.col("ts")
-        lo, hi = events.select((ts.min() - pl.duration(days=1)).alias("lo"), (ts.max() + pl.duration(days=1)).alias("hi")).row(0)
-        return self._changes(sql_text("store/insert_events.sql"), "incoming_events", events, {"source": source, "lo": lo, "hi": hi})
+        return self._changes(sql_text("store/insert_events.sql"), "incoming_events", events, {"source": source})
 
     def insert_rejected(self, rejected: pl.DataFrame) -> int:
         return self._changes(sql_text("store/insert_rejected.sql"), "incoming_rejected", rejected)

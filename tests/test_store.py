@@ -8,6 +8,7 @@ import json
 import duckdb
 import pytest
 
+from distillguard.events import parse_records
 from distillguard.load import load_logs, read_accounts
 from distillguard.store import Store, migrations
 from tests.helpers import valid_event
@@ -91,3 +92,13 @@ def test_accounts_file_later_record_wins_and_bad_rows_are_rejected(tmp_path):
     assert accounts["account_id"].to_list() == ["a"]
     assert accounts["tier"].to_list() == ["paid"]
     assert sorted(rejected["reason_code"].to_list()) == ["bad_timestamp", "missing_field"]
+
+
+def test_a_repeated_event_id_counts_once_whatever_its_timestamp(tmp_path):
+    """The event_id is the identity: a resend days later (or with a rewritten ts) is no new event."""
+    first = json.dumps(valid_event(event_id="same", ts="2026-11-02T10:00:00Z")).encode()
+    later = json.dumps(valid_event(event_id="same", ts="2026-11-05T10:00:00Z")).encode()
+    with Store.open(tmp_path / "dg.duckdb") as store:
+        assert store.insert_events(parse_records([first], source="a").events, source="a") == 1
+        assert store.insert_events(parse_records([later], source="b").events, source="b") == 0
+        assert store.count("events") == 1
