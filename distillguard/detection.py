@@ -21,6 +21,7 @@ from distillguard.models.ensemble import OutlierEnsemble
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import RingSettings, describe_rings, link_components, link_values
 from distillguard.models.signature import score_signature
+from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
 #: Features the outlier ensemble sees (volume-like ones log-scaled).
@@ -130,7 +131,8 @@ def run_detection(
         threshold = max(threshold, calibrated)
     candidate_bar = settings.detection.flag_threshold
     candidates = set(scored.filter(pl.col("score") >= candidate_bar)["account_id"].to_list())
-    confirmed, dismissed = reviewed_accounts(store, scored)
+    verdicts = decisions(store, scored)                       # analysts' verdicts in force, judged on this run
+    confirmed, dismissed = review_sets(verdicts)
     candidates = (candidates | confirmed) - dismissed          # dismissed accounts join no ring
     with console.status(f"linking {len(candidates):,} suspicious accounts into rings"):
         ring_rows, members = find_rings(events, scored, candidates, accounts, settings)
@@ -138,7 +140,7 @@ def run_detection(
     ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
 
     flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))
-    flagged = apply_reviews(store, flagged, threshold)
+    flagged = apply_verdicts(flagged, verdicts, threshold=threshold)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     previous = store.frame("SELECT account_id, first_flagged FROM flagged_accounts")
     first_flagged = dict(zip(previous["account_id"].to_list(), previous["first_flagged"].to_list()))
@@ -214,25 +216,6 @@ def evidence(row: dict) -> dict:
     return out
 
 
-def apply_reviews(store: Store, flagged: pl.DataFrame, threshold: float | None = None) -> pl.DataFrame:
-    """Honour analysts' verdicts (dismissed stay out unless behaviour changed; confirmed stay in)."""
-    try:
-        from distillguard.reviews import apply_verdicts
-    except ImportError:
-        return flagged
-    return apply_verdicts(store, flagged, threshold=threshold)
-
-
-def reviewed_accounts(store: Store, scored: pl.DataFrame) -> tuple[set[str], set[str]]:
-    """``(confirmed, dismissed)``: accounts analysts confirmed, and dismissed ones whose behaviour
-    has not changed materially since (see :mod:`distillguard.reviews`)."""
-    try:
-        from distillguard.reviews import review_sets
-    except ImportError:
-        return set(), set()
-    return review_sets(store, scored)
-
-
 def write_account_features(store: Store, scored: pl.DataFrame, run_id: str) -> None:
     """Rebuild ``account_features``: every scored account's features and peer medians, for analysts."""
     keep = [c for c, t in scored.schema.items() if t != pl.Object and not isinstance(t, pl.List)]
@@ -259,7 +242,7 @@ def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None =
     scored = score_accounts(events, _utc(accounts, "created_at") if accounts.height else None, settings)
     confirmed: set[str] = set()
     dismissed: set[str] = set()
-    if store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"):
+    if store.has_table("reviews"):
         verdicts = store.frame(                    # account verdicts, ring verdicts counted for their members
             "SELECT account_id AS subject_id, verdict FROM account_verdicts"
         )
@@ -283,6 +266,6 @@ def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None =
 
 def calibrated_bar(store: Store) -> float | None:
     """The newest calibrated flagging bar, if ``calibrate`` has run."""
-    if not store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'calibration'"):
+    if not store.has_table("calibration"):
         return None
     return store.scalar("SELECT flag_bar FROM calibration ORDER BY calibrated_at DESC LIMIT 1")

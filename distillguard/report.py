@@ -99,10 +99,6 @@ class Subject:
 
 # -- data ---------------------------------------------------------------------------------------
 
-def _table_exists(store: Store, name: str) -> bool:
-    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": name}))
-
-
 def resolve_subject(store: Store, account: str | None = None, ring: str | None = None) -> Subject:
     if account and ring:
         raise ReportError("give --account or --ring, not both")
@@ -381,7 +377,7 @@ def graph_section(store: Store, subject: Subject) -> str:
     events = store.frame(f"SELECT account_id, client_ip, system_prompt_hash, user_agent FROM events WHERE {where}", params)
     wanted = ["account_id", "payment_fingerprint", "email_domain", "signup_ip", "dominant_skeleton", "top_skeleton_share"]
     features = pl.DataFrame({"account_id": subject.members})
-    if _table_exists(store, "account_features"):
+    if store.has_table("account_features"):
         have = set(store.frame("SELECT * FROM account_features LIMIT 0").columns)
         cols = ", ".join(f'"{c}"' for c in wanted if c in have)
         features = store.frame(f"SELECT {cols} FROM account_features WHERE account_id IN (SELECT unnest($members))", params)
@@ -436,7 +432,7 @@ def _node_label(key: str, node: dict) -> str:
 
 
 def features_section(store: Store, subject: Subject) -> str:
-    if not _table_exists(store, "account_features"):
+    if not store.has_table("account_features"):
         return _section("Features against peers", "<p>No <code>account_features</code> table yet (written by batch runs).</p>")
     features = store.frame("SELECT * FROM account_features")
     if subject.kind == "account":

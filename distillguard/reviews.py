@@ -51,17 +51,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _table_exists(store: Store, name: str) -> bool:
-    return bool(store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
-
-
 def has_reviews(store: Store) -> bool:
-    return _table_exists(store, "reviews") and bool(store.scalar("SELECT count(*) FROM reviews"))
+    return store.has_table("reviews") and bool(store.scalar("SELECT count(*) FROM reviews"))
 
 
 def stored_evidence(store: Store) -> pl.DataFrame:
     """Per account, the figures of the results currently stored (the last detection run)."""
-    if _table_exists(store, "account_features"):
+    if store.has_table("account_features"):
         sql = (
             "SELECT account_id, coalesce(f.score, a.score) AS score, "
             "coalesce(a.signature_score, TRY_CAST(f.evidence->>'signature_score' AS DOUBLE)) AS signature_score, "
@@ -96,7 +92,7 @@ def capture_evidence(store: Store, current: pl.DataFrame | None = None, *, revie
     take precedence. A ring verdict covers the ring's stored members. A verdict whose accounts
     have no figures anywhere yet is left for a later run.
     """
-    if not _table_exists(store, "reviews"):
+    if not store.has_table("reviews"):
         return 0
     pending = store.frame(
         "SELECT review_id, subject_type, subject_id, score_at_review, signature_at_review, n_requests_at_review, "
@@ -155,9 +151,9 @@ def decisions(store: Store, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def review_sets(store: Store, scored: pl.DataFrame) -> tuple[set[str], set[str]]:
-    """``(confirmed, dismissed)`` accounts for this run: dismissed = false positive, behaviour unchanged."""
-    d = decisions(store, scored)
+def review_sets(d: pl.DataFrame) -> tuple[set[str], set[str]]:
+    """``(confirmed, dismissed)`` accounts of :func:`decisions` ``d``: dismissed = false positive,
+    behaviour unchanged."""
     if d.height == 0:
         return set(), set()
     return (set(d.filter(pl.col("status") == "confirmed")["account_id"].to_list()),
@@ -193,15 +189,16 @@ def _note(row: dict, threshold: float | None) -> str:
     return f"{NOTE_PREFIX}more information requested by {_by(row)}{text}"
 
 
-def apply_verdicts(store: Store, flagged: pl.DataFrame, *, threshold: float | None = None) -> pl.DataFrame:
+def apply_verdicts(flagged: pl.DataFrame, d: pl.DataFrame, *, threshold: float | None = None) -> pl.DataFrame:
     """Honour verdicts on the accounts about to be flagged: drop the dismissed ones whose
     behaviour did not change materially, and add a ``review_note`` (reason lines) to the rest.
 
-    ``flagged`` holds scored rows (``account_id``, ``score``, ``requests_per_active_hour``...).
-    Confirmed accounts below the bar must already be in it (detection adds them); given the
+    ``flagged`` holds scored rows (``account_id``, ``score``, ``requests_per_active_hour``...);
+    ``d`` is :func:`decisions` over this run's scored accounts (a superset). Confirmed accounts
+    below the bar must already be in ``flagged`` (detection adds them); given the
     ``threshold``, their note carries the reasons at review time.
     """
-    d = decisions(store, flagged)
+    d = d.filter(pl.col("account_id").is_in(flagged["account_id"].implode()))
     if d.height == 0:
         return flagged
     notes = {row["account_id"]: _note(row, threshold) for row in d.filter(pl.col("status") != "dismissed").iter_rows(named=True)}

@@ -148,6 +148,10 @@ class Store:
     def count(self, relation: str) -> int:
         return self.scalar(f"SELECT count(*) FROM {relation}")
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table or view ``name`` exists (a read-only database of an older version may lack one)."""
+        return bool(self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
     def scalar(self, sql: str, params: list | dict | None = None) -> Any:
         """The first value of the first row (the result is fully consumed)."""
         rows = self.con.execute(sql, params or []).fetchall()
