@@ -19,7 +19,7 @@ True
 False
 >>> policy.decide("a", "critical", 2.6, t + timedelta(minutes=6))  # escalation
 True
->>> policy.dismiss("b", "high", 1.7, rate=400.0)
+>>> policy.dismiss("b", 1.7, rate=400.0)
 >>> policy.decide("b", "high", 1.9, t, rate=450.0)                 # same behaviour: stays dismissed
 False
 >>> policy.decide("b", "critical", 2.6, t), policy.decide("b", "high", 1.9, t, rate=900.0)
@@ -59,9 +59,9 @@ class AlertPolicy:
     def remember(self, account_id: str, level: str, score: float, ts: datetime) -> None:
         self.last[account_id] = (level, score, ts)
 
-    def dismiss(self, account_id: str, level: str, score: float, rate: float | None = None) -> None:
-        """An analyst judged the account a false positive after seeing ``score`` (at severity
-        ``level``) and ``rate`` requests per active hour."""
+    def dismiss(self, account_id: str, score: float, rate: float | None = None) -> None:
+        """An analyst judged the account a false positive after seeing ``score`` and ``rate``
+        requests per active hour."""
         self.dismissed[account_id] = (score, rate)
 
     def changed_materially(self, account_id: str, score: float, rate: float | None = None) -> bool:

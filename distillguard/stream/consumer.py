@@ -144,8 +144,8 @@ class StreamConsumer:
             cm.__exit__(None, None, None)
 
     # -- state shared through DuckDB --------------------------------------------------------
-    def refresh_memory(self, store: Store | None = None) -> None:
-        store = store or self.store()
+    def refresh_memory(self) -> None:
+        store = self.store()
         memory = alert_memory(store)
         dismissed = dismissed_accounts(store)
         flagged = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
@@ -228,12 +228,12 @@ class StreamConsumer:
             self.producer.flush(timeout=30)
         # 3. windows, scoring, alerts (outbox first, then the topic)
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
-            self.refresh_memory(store)
+            self.refresh_memory()
         alerts = self.scorer.ingest(events)
         self.report.storms = self.scorer.storms
         if alerts:
             self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
-            self.publish_alerts(store)
+            self.publish_alerts()
         for tp in polled:
             self.next_offset[tp.partition] = commits[tp].offset
         # 4. checkpoints
@@ -249,16 +249,16 @@ class StreamConsumer:
         self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
 
-    def publish_alerts(self, store: Store | None = None) -> int:
+    def publish_alerts(self) -> int:
         """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
-        store = store or self.store()
+        store = self.store()
         pending = unpublished_alerts(store)
         if pending.height == 0:
             return 0
         try:
-            for row in pending.iter_rows(named=True):
-                value = pl.DataFrame([row]).with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson()
-                self.producer.send(self.settings.kafka.topic_alerts, key=row["account_id"].encode(), value=value.strip().encode())
+            values = pending.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson().splitlines()
+            for account_id, value in zip(pending["account_id"].to_list(), values):
+                self.producer.send(self.settings.kafka.topic_alerts, key=account_id.encode(), value=value.encode())
             self.producer.flush(timeout=30)
         except KafkaError as exc:
             log.warning("alerts topic unreachable (%s); %d alerts stay in the outbox and are retried", exc, pending.height)

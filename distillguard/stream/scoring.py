@@ -57,11 +57,15 @@ def established(row: dict) -> bool:
     return (row.get("account_age_days") or 0.0) >= ESTABLISHED_DAYS
 
 
-def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None) -> pl.DataFrame:
-    """Batch's feature definitions and extraction signature over window events."""
+def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None,
+                           repeats: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Batch's feature definitions and extraction signature over window events; ``repeats``
+    (``account_id``, ``history_repeat_share``) discounts prompts sent before the window."""
     if window.height == 0:
         return pl.DataFrame()
     features = account_features(window, accounts, window_hours=window_hours)
+    if repeats is not None:
+        features = discount_repeats(features, repeats)
     return features.join(score_signature(features), on="account_id")
 
 
@@ -188,10 +192,9 @@ class StreamScorer:
         if self.accounts is not None:
             meta = self.accounts.join(points.select("account_id", "_key"), on="account_id").drop("account_id").with_columns(as_key)
         window_rows = evaluated.drop("account_id", "until", "_point").with_columns(as_key).drop("_key")
-        features = account_features(window_rows, meta, window_hours=self.window_hours)
-        repeats = self.history.repeat_share(evaluated).join(points.select("_point", "_key"), on="_point")
-        features = discount_repeats(features, repeats.select(pl.col("_key").alias("account_id"), "history_repeat_share"))
-        scored = features.join(score_signature(features), on="account_id")
+        repeats = (self.history.repeat_share(evaluated).join(points.select("_point", "_key"), on="_point")
+                   .select(pl.col("_key").alias("account_id"), "history_repeat_share"))
+        scored = features_and_signature(window_rows, meta, self.window_hours, repeats)
         return scored.rename({"account_id": "_key"}).join(points, on="_key").sort("_point")
 
     def _judge(self, scored: pl.DataFrame) -> list[dict]:
@@ -266,7 +269,6 @@ class StreamScorer:
         self.policy.dismissed.clear()
         bar = self.settings.stream.alert_threshold
         for r in dismissed.iter_rows(named=True):
-            self.policy.dismiss(r["account_id"], r["severity"] or "medium", float(r["score"] if r["score"] is not None else bar),
-                                rate=r.get("rate"))
+            self.policy.dismiss(r["account_id"], float(r["score"] if r["score"] is not None else bar), rate=r.get("rate"))
         self.flagged = flagged
         self.accounts = accounts

@@ -93,7 +93,7 @@ def alert_memory(store: Store) -> pl.DataFrame:
 def dismissed_accounts(store: Store) -> pl.DataFrame:
     """Accounts an analyst dismissed (empty when the ``reviews`` relation does not exist yet)."""
     if not store.has_table("reviews"):
-        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64, "severity": pl.String, "rate": pl.Float64})
+        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64, "rate": pl.Float64})
     return store.frame(sql_text("store/stream_dismissed_accounts.sql"))
 
 
