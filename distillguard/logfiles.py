@@ -9,16 +9,18 @@
 
 from __future__ import annotations
 
-import gzip
+import threading
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from queue import Full, Queue
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 import polars as pl
+from isal import igzip
+from isal.isal_zlib import error as IsalError
 
-from distillguard.events import ParsedBatch, empty_rejected, parse_records, validate_frame
+from distillguard.events import ParsedBatch, count_lines, empty_events, empty_rejected, parse_block, validate_frame
 
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".parquet")
-CHUNK_LINES = 100_000
 
 
 class LogInputError(ValueError):
@@ -43,37 +45,85 @@ def expand_log_paths(paths: Iterable[Path | str]) -> list[Path]:
     return out
 
 
-def _open_text_lines(path: Path) -> Iterator[list[bytes]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        chunk: list[bytes] = []
-        for line in handle:
-            chunk.append(line)
-            if len(chunk) >= CHUNK_LINES:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+#: Bytes of decompressed text handed to the parser at a time (cut at a line end).
+BLOCK_BYTES = 16 << 20
+_READ_BYTES = 1 << 20
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    # igzip (ISA-L) inflates about twice as fast as zlib and releases the GIL while it works.
+    return igzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def _text_blocks(path: Path) -> Iterator[bytes]:
+    """Decompressed blocks of whole lines; raises what the file raises, after the text read before it."""
+    pending: list[bytes] = []
+    size = 0
+    try:
+        with _open_binary(path) as handle:
+            while piece := handle.read(_READ_BYTES):
+                pending.append(piece)
+                size += len(piece)
+                if size >= BLOCK_BYTES and b"\n" in piece:
+                    text = b"".join(pending)
+                    cut = text.rfind(b"\n") + 1
+                    yield text[:cut]
+                    pending, size = [text[cut:]], len(text) - cut
+    except (OSError, EOFError, IsalError):
+        if rest := b"".join(pending):
+            yield rest
+        raise
+    if rest := b"".join(pending):
+        yield rest
+
+
+def _prefetched(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    """The same blocks, read ahead by a thread so decompression overlaps parsing."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        queue.put(block, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            queue.put(exc)
+        queue.put(done)
+
+    worker = threading.Thread(target=produce, name="log-decompress", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def read_jsonl(path: Path) -> Iterator[ParsedBatch]:
-    """Parse a JSONL(.gz) file chunk by chunk; positions are 1-based line numbers."""
+    """Parse a JSONL(.gz) file block by block; positions are 1-based line numbers."""
     source = str(path.resolve())
     first_line = 1
     try:
-        for chunk in _open_text_lines(path):
-            yield parse_records(chunk, source=source, positions=range(first_line, first_line + len(chunk)))
-            first_line += len(chunk)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        for block in _prefetched(_text_blocks(path)):
+            n_lines = count_lines(block)
+            yield parse_block(block, source=source, first_position=first_line, n_lines=n_lines)
+            first_line += n_lines
+    except (OSError, EOFError, IsalError) as exc:
         # A truncated or corrupt gzip stream: what was read stands, the rest is one reject.
-        rejected = empty_rejected().vstack(
-            pl.DataFrame(
-                {"source": [source], "position": [first_line], "raw": [""],
-                 "reason_code": ["unreadable_file"], "reason": [f"file unreadable from line {first_line}: {exc}"]},
-                schema=empty_rejected().schema,
-            )
+        rejected = pl.DataFrame(
+            {"source": [source], "position": [first_line], "raw": [""],
+             "reason_code": ["unreadable_file"], "reason": [f"file unreadable from line {first_line}: {exc}"]},
+            schema=empty_rejected().schema,
         )
-        yield ParsedBatch(events=parse_records([], source=source).events, rejected=rejected)
+        yield ParsedBatch(events=empty_events(), rejected=rejected)
 
 
 def read_parquet(path: Path) -> Iterator[ParsedBatch]:
@@ -87,7 +137,7 @@ def read_parquet(path: Path) -> Iterator[ParsedBatch]:
              "reason_code": ["unreadable_file"], "reason": [f"not a readable Parquet file: {exc}"]},
             schema=empty_rejected().schema,
         )
-        yield ParsedBatch(events=parse_records([], source=source).events, rejected=rejected)
+        yield ParsedBatch(events=empty_events(), rejected=rejected)
         return
     yield validate_frame(frame, source=source)
 
@@ -97,11 +147,6 @@ def read_log_file(path: Path) -> Iterator[ParsedBatch]:
         yield from read_parquet(path)
     else:
         yield from read_jsonl(path)
-
-
-def read_log_bytes(data: bytes, *, source: str) -> ParsedBatch:
-    """Parse an in-memory JSONL document (tests, HTTP uploads)."""
-    return parse_records(data.splitlines(), source=source, positions=range(1, data.count(b"\n") + 2))
 
 
 def file_sizes(paths: Sequence[Path]) -> int:

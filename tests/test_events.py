@@ -120,3 +120,62 @@ def test_arbitrary_json_and_mutated_events_never_crash_the_reader(values, data):
     batch = parse_records(records, source="fuzz")
     assert batch.events.height + batch.rejected.height + batch.duplicates == len(records)
     assert set(batch.events.columns) == set(EVENT_COLUMNS)
+
+
+def _exact(records: list[bytes], first_position: int = 0):
+    """The record-by-record msgspec path, the reference the columnar path must agree with."""
+    from distillguard.events import _parse_exact
+
+    kept = [(i, r.strip()) for i, r in enumerate(records, start=first_position) if r.strip()]
+    return _parse_exact([r for _, r in kept], [i for i, _ in kept], source="t")[0]
+
+
+def _assert_same(fast, exact):
+    assert fast.events.equals(exact.events)
+    assert fast.rejected.equals(exact.rejected)
+    assert fast.duplicates == exact.duplicates
+
+
+full_event = valid_event(
+    end_user_id="u-1", asn=64500, country="DE", user_agent="client/1.0", latency_ms=812.5, finish_reason="stop",
+    temperature=0.7, top_p=0.9, max_tokens=1024, n=1, stream=False, logprobs=False, top_logprobs=0, tools=0,
+    response_format="text", conversation_id="c-1", turn=1, system_prompt_hash="h", prompt="Explain entropy.",
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(full_event)), json_values), min_size=1, max_size=6), st.data())
+def test_the_columnar_path_agrees_with_the_exact_path_on_every_record(mutations, data):
+    # Mostly valid events, each with one field set to an arbitrary JSON value: Polars parses most
+    # such blocks, so this compares its verdicts (suspects included) with msgspec's, record by record.
+    records = []
+    for i, (key, value) in enumerate(mutations):
+        records.append(line(dict(full_event, event_id=f"ok-{i}", prompt=data.draw(st.text(max_size=30)))))
+        records.append(line({**full_event, "event_id": f"mut-{i}", key: value}))
+    records.append(records[0])                                    # a repeat counts once
+    _assert_same(parse_records(records, source="t"), _exact(records))
+
+
+def test_strings_the_columnar_parse_would_invent_are_rejected_like_the_exact_path_does():
+    records = [line(valid_event(event_id=f"e{i}", **change)) for i, change in enumerate([
+        {"model": 7}, {"prompt": {"a": [1]}}, {"endpoint": ["x"]}, {"user_agent": True}, {"ts": 1700000000},
+        {"asn": 2**64 - 1}, {"n": -0}, {"prompt": "12"}, {"prompt": "{looks like json}"}, {"client_ip": "10.0.0.1"},
+    ])] + [line(valid_event(event_id="s")).replace(b'"acct-a"', b'"acct-\\ud83d"')]
+    fast = parse_records(records, source="t")
+    _assert_same(fast, _exact(records))
+    assert fast.events["event_id"].to_list() == ["e7", "e8", "e9"]      # genuine strings that look like JSON stay
+    assert fast.rejected["reason_code"].to_list() == ["wrong_type"] * 5 + ["out_of_range"] * 2 + ["invalid_json"]
+
+
+def test_a_large_block_with_scattered_garbage_keeps_every_good_record_and_its_line_number():
+    from distillguard.events import parse_block
+
+    lines = [line(valid_event(event_id=f"e{i}")) for i in range(20_000)]
+    for at in (3, 7_777, 19_999):
+        lines[at] = b'{"event_id": "broken'
+    lines[12_345] = b""                                                  # a blank line
+    batch = parse_block(b"\n".join(lines) + b"\n", source="t", first_position=1)
+    assert batch.events.height == 20_000 - 4
+    assert batch.rejected["position"].to_list() == [4, 7_778, 20_000]
+    assert batch.events["event_id"].to_list() == [f"e{i}" for i in range(20_000) if i not in (3, 7_777, 12_345, 19_999)]
+    _assert_same(batch, _exact(lines, first_position=1))

@@ -102,3 +102,24 @@ def test_a_repeated_event_id_counts_once_whatever_its_timestamp(tmp_path):
         assert store.insert_events(parse_records([first], source="a").events, source="a") == 1
         assert store.insert_events(parse_records([later], source="b").events, source="b") == 0
         assert store.count("events") == 1
+
+
+def test_a_truncated_gzip_file_keeps_what_was_readable_and_records_the_rest_as_unreadable(tmp_path, monkeypatch):
+    from distillguard import logfiles
+
+    monkeypatch.setattr(logfiles, "BLOCK_BYTES", 4096)      # many blocks, so the cut lands after some of them
+    monkeypatch.setattr(logfiles, "_READ_BYTES", 1024)
+    lines = [json.dumps(valid_event(event_id=f"e{i}", prompt="x" * (i % 50))).encode() for i in range(2_000)]
+    whole = tmp_path / "whole.jsonl.gz"
+    write_jsonl_gz(whole, lines)
+    cut = tmp_path / "logs" / "cut.jsonl.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with Store.open(tmp_path / "dg.duckdb") as store:
+        report = load_logs([cut.parent], store, show_progress=False)
+        stored = store.frame("SELECT event_id FROM events")["event_id"].to_list()
+        rejected = store.frame("SELECT reason_code, position FROM rejected_events ORDER BY position")
+    assert 500 < len(stored) < 2_000
+    assert set(stored) == {f"e{i}" for i in range(len(stored))}       # a prefix of the file, nothing skipped
+    assert rejected["reason_code"].to_list()[-1] == "unreadable_file"
+    assert report.inserted == len(stored) and report.rejected == rejected.height
