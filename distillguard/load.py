@@ -41,6 +41,12 @@ def progress_bar(disable: bool = False) -> Progress:
     )
 
 
+#: Accepted events gathered before one insert. DuckDB writes an insert of a row group
+#: (122,880 rows) or more straight into the database file; smaller ones go through its
+#: write-ahead log and a checkpoint, about three times slower for a day of logs.
+INSERT_ROWS = 250_000
+
+
 def load_logs(paths: Sequence[Path | str], store: Store, *, show_progress: bool = True) -> LoadReport:
     """Read, validate and store every log file under ``paths``; bad records become dead letters."""
     files = expand_log_paths(paths)
@@ -48,15 +54,29 @@ def load_logs(paths: Sequence[Path | str], store: Store, *, show_progress: bool 
     with progress_bar(disable=not show_progress) as progress:
         task = progress.add_task("loading logs", total=len(files))
         for path in files:
+            source = str(path.resolve())
+            pending: list[pl.DataFrame] = []
             for batch in read_log_file(path):
                 report.records += batch.total
                 report.accepted += batch.events.height
                 report.duplicates += batch.duplicates
                 report.rejected += batch.rejected.height
-                report.inserted += store.insert_events(batch.events, source=str(path.resolve()))
                 store.insert_rejected(batch.rejected)
+                pending.append(batch.events)
+                if sum(frame.height for frame in pending) >= INSERT_ROWS:
+                    report.inserted += _insert_once(store, pending, source)
+                    pending = []
+            report.inserted += _insert_once(store, pending, source)
             progress.advance(task)
     return report
+
+
+def _insert_once(store: Store, frames: list[pl.DataFrame], source: str) -> int:
+    """Insert gathered events, an event_id repeated across them once (the first)."""
+    if not frames:
+        return 0
+    events = pl.concat(frames, how="vertical")
+    return store.insert_events(events.filter(pl.col("event_id").is_first_distinct()), source=source)
 
 
 def read_accounts(path: Path | str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -3,8 +3,8 @@
 A DuckDB file has one writing process, and while it has the file open no other process can
 open it, not even read-only. The stream holds the file for every micro-batch and a batch run
 for minutes, so analysts would mostly see "could not set lock". Instead the writers publish a
-snapshot: while holding the database they copy it into a temporary DuckDB file (``ATTACH`` +
-``COPY FROM DATABASE``), checkpoint and close it, then ``rename`` it over
+snapshot: while holding the database they checkpoint it and copy the file (or, when identifiers
+are hashed, ``COPY FROM DATABASE`` with the private columns rewritten), then ``rename`` it over
 ``store.snapshot_path`` (default: ``<db stem>.analyst.duckdb`` beside the database). The rename
 is atomic, so a reader opens either the previous or the new complete file, and a reader that
 already has the old file open keeps reading it undisturbed. Readers never take the writer's lock.
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -142,12 +143,15 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
 def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: SnapshotInfo) -> None:
     con = store.con
     source = store.scalar("SELECT current_database()")
+    if hasher is None:
+        # Checkpointed, the database file holds everything and this process holds its only
+        # writer: a byte copy is the snapshot, at disk speed (COPY FROM DATABASE re-encodes it).
+        con.execute("CHECKPOINT")
+        shutil.copyfile(store.path, tmp)
     con.execute(f"ATTACH '{_sql_string(tmp)}' AS {SNAPSHOT_ALIAS}")
     functions: list[str] = []
     try:
-        if hasher is None:
-            con.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_ALIAS}')
-        else:
+        if hasher is not None:
             functions = _register_hash_functions(con, hasher)
             con.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_ALIAS} (SCHEMA)')
             for table, select in _private_selects(store, source):

@@ -20,11 +20,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from pyod.models import hbos as pyod_hbos
 from pyod.models.ecod import ECOD
 from pyod.models.hbos import HBOS
 from pyod.models.iforest import IForest
 
 from distillguard.models.base import robust_standardise
+
+# PyOD compiles HBOS's scoring loop with numba afresh in every process: about 7 s here, more
+# than fitting and scoring a day of accounts. With numba's on-disk cache enabled (what
+# ``cache=True`` does) the machine code is compiled once and loaded by every later process.
+pyod_hbos._calculate_outlier_scores.enable_caching()
 
 
 @dataclass
