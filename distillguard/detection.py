@@ -17,7 +17,6 @@ from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.peers import peer_medians, with_peer_groups
 from distillguard.models.base import robust_standardise
-from distillguard.models.ensemble import OutlierEnsemble
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import RingSettings, describe_rings, link_components, link_values
 from distillguard.models.signature import score_signature
@@ -47,15 +46,19 @@ class DetectionResult:
 
 
 def load_window(store: Store, horizon_hours: float | None) -> pl.DataFrame:
-    """Stored events within ``horizon_hours`` of the newest one (all of them when None)."""
+    """Stored events within ``horizon_hours`` of the newest one (all of them when None), by account and time.
+
+    Polars sorts them: DuckDB's sort carries every column, prompts included, through the sort.
+    """
     if horizon_hours is None:
-        return store.frame("SELECT * EXCLUDE (source, ingested_at) FROM events ORDER BY account_id, ts, event_id")
-    return store.frame(
-        "SELECT * EXCLUDE (source, ingested_at) FROM events "
-        "WHERE ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST($h * 3600e6 AS BIGINT)) "
-        "ORDER BY account_id, ts, event_id",
-        {"h": horizon_hours},
-    )
+        window = store.frame("SELECT * EXCLUDE (source, ingested_at) FROM events")
+    else:
+        window = store.frame(
+            "SELECT * EXCLUDE (source, ingested_at) FROM events "
+            "WHERE ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST($h * 3600e6 AS BIGINT))",
+            {"h": horizon_hours},
+        )
+    return window.sort("account_id", "ts", "event_id")
 
 
 def _utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -72,6 +75,8 @@ def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings
     signature = score_signature(features)
     scored = features.join(signature, on="account_id").sort("account_id")
     if scored.height >= 20:
+        from distillguard.models.ensemble import OutlierEnsemble   # PyOD pulls in scikit-learn and SciPy: seconds
+
         ensemble = OutlierEnsemble(ENSEMBLE_COLUMNS, LOG_COLUMNS, random_state=settings.detection.random_state)
         z = robust_standardise(ensemble.fit(scored).score(scored))
     else:

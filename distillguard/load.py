@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -47,34 +48,70 @@ def progress_bar(disable: bool = False) -> Progress:
 INSERT_ROWS = 250_000
 
 
+class StoreWriter:
+    """The store's inserts on one thread of their own, so the next blocks are read meanwhile.
+
+    DuckDB inserts (mostly one core) and Polars parsing both work outside the GIL; run one
+    after the other they leave a core idle. At most one insert of events waits while the
+    next one is gathered, so memory stays bounded. :meth:`close` waits for every insert and
+    raises the first one's error.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self.writes: list[Future] = []
+        self.event_writes: list[Future] = []
+
+    def insert_events(self, frames: list[pl.DataFrame], source: str) -> None:
+        if self.event_writes:
+            self.event_writes[-1].result()                   # one insert of events in flight at a time
+        if frames:
+            self.event_writes.append(self.pool.submit(_insert_once, self.store, frames, source))
+            self.writes.append(self.event_writes[-1])
+
+    def insert_rejected(self, rejected: pl.DataFrame) -> None:
+        if rejected.height:
+            self.writes.append(self.pool.submit(self.store.insert_rejected, rejected))
+
+    def close(self) -> int:
+        """Wait for every insert; returns how many events were new."""
+        self.pool.shutdown(wait=True)
+        for future in self.writes:
+            future.result()
+        return sum(future.result() for future in self.event_writes)
+
+
 def load_logs(paths: Sequence[Path | str], store: Store, *, show_progress: bool = True) -> LoadReport:
     """Read, validate and store every log file under ``paths``; bad records become dead letters."""
     files = expand_log_paths(paths)
     report = LoadReport(files=len(files))
-    with progress_bar(disable=not show_progress) as progress:
-        task = progress.add_task("loading logs", total=len(files))
-        for path in files:
-            source = str(path.resolve())
-            pending: list[pl.DataFrame] = []
-            for batch in read_log_file(path):
-                report.records += batch.total
-                report.accepted += batch.events.height
-                report.duplicates += batch.duplicates
-                report.rejected += batch.rejected.height
-                store.insert_rejected(batch.rejected)
-                pending.append(batch.events)
-                if sum(frame.height for frame in pending) >= INSERT_ROWS:
-                    report.inserted += _insert_once(store, pending, source)
-                    pending = []
-            report.inserted += _insert_once(store, pending, source)
-            progress.advance(task)
+    writer = StoreWriter(store)
+    try:
+        with progress_bar(disable=not show_progress) as progress:
+            task = progress.add_task("loading logs", total=len(files))
+            for path in files:
+                source = str(path.resolve())
+                pending: list[pl.DataFrame] = []
+                for batch in read_log_file(path):
+                    report.records += batch.total
+                    report.accepted += batch.events.height
+                    report.duplicates += batch.duplicates
+                    report.rejected += batch.rejected.height
+                    writer.insert_rejected(batch.rejected)
+                    pending.append(batch.events)
+                    if sum(frame.height for frame in pending) >= INSERT_ROWS:
+                        writer.insert_events(pending, source)
+                        pending = []
+                writer.insert_events(pending, source)
+                progress.advance(task)
+    finally:
+        report.inserted = writer.close()
     return report
 
 
 def _insert_once(store: Store, frames: list[pl.DataFrame], source: str) -> int:
     """Insert gathered events, an event_id repeated across them once (the first)."""
-    if not frames:
-        return 0
     events = pl.concat(frames, how="vertical")
     return store.insert_events(events.filter(pl.col("event_id").is_first_distinct()), source=source)
 

@@ -5,6 +5,8 @@ Flows (``flows/``) and the CLI are thin wrappers over :func:`run_batch` and :fun
 
 from __future__ import annotations
 
+import importlib
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +40,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def import_in_background(module: str) -> threading.Thread:
+    """Import ``module`` on a thread. The outlier models' libraries (PyOD, scikit-learn, SciPy,
+    numba) take seconds to import; loading the logs waits mostly in Polars and DuckDB, outside
+    the GIL, so the import runs beside it for free. A later ``import`` waits for this one."""
+    thread = threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
+
+
 def detect(store: Store, settings: Settings | None = None, *, run_id: str | None = None, show_progress: bool = True) -> DetectionResult:
     """Score every account over the stored events and replace the current flags and rings."""
     from distillguard.detection import run_detection
@@ -57,6 +68,7 @@ def run_batch(
     """The contract's ``distillguard batch``: load the files, detect, write results to ``db``,
     then publish the analyst snapshot (:mod:`distillguard.snapshot`)."""
     settings = settings or load_settings()
+    import_in_background("distillguard.models.ensemble")
     run_id = uuid.uuid4().hex[:12]
     started = _now()
     with Store.open(db) as store:

@@ -49,7 +49,8 @@ def _with_contract_columns(events: pl.DataFrame) -> pl.DataFrame:
 def event_derived_columns() -> dict[str, pl.Expr]:
     """Helper columns that depend on one event alone (costly text work, done once per event)."""
     return {
-        "_norm": normalised_prompt(pl.col("prompt"), mask_digits=False),
+        # what makes two prompts "the same" for repetition: case and surrounding white space ignored
+        "_prompt_key": pl.col("prompt").str.slice(0, 2000).str.to_lowercase().str.strip_chars(),
         "_text": normalised_prompt(pl.col("prompt")),
         "_prefix": network_prefix(pl.col("client_ip")),
         "_client_style": pl.concat_str(
@@ -68,6 +69,13 @@ def with_event_derived(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(missing) if missing else events
 
 
+def is_sorted_by_account_and_time(events: pl.DataFrame) -> bool:
+    """Whether rows already run account by account, each in time order (sorting again costs a full pass)."""
+    account, ts = pl.col("account_id"), pl.col("ts")
+    in_order = (account > account.shift()) | ((account == account.shift()) & (ts >= ts.shift()))
+    return bool(events.select(in_order.fill_null(True).all()).item())
+
+
 def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> pl.LazyFrame:
     """Events sorted per account by time, with the helper columns the features read.
 
@@ -79,9 +87,9 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
         window_hours = max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
     derived = [expr.alias(name) for name, expr in event_derived_columns().items()
                if name not in events.columns and name != "_text"]
+    lazy = events.lazy() if is_sorted_by_account_and_time(events) else events.lazy().sort("account_id", "ts")
     return (
-        events.lazy()
-        .sort("account_id", "ts")
+        lazy
         .with_columns(
             (pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0).alias("_gap_s"),
             pl.col("ts").dt.truncate("1h").alias("_hour_bucket"),

@@ -1,7 +1,7 @@
 """Per-account behavioural features, family by family, as named Polars aggregations.
 
 Each expression is evaluated inside ``group_by("account_id")`` over events sorted by time.
-The helper columns it reads (``_gap_s``, ``_hour``, ``_norm``...) are added by
+The helper columns it reads (``_gap_s``, ``_hour``, ``_prompt_key``...) are added by
 :func:`features.prepare_events`.
 """
 
@@ -35,8 +35,8 @@ TIMING = family(
 
 PROMPTS = family(
     "prompts",
-    Feature("distinct_prompt_share", "prompts not repeated (after normalising digits and case)", (pl.col("_norm").drop_nulls().n_unique() / pl.col("_norm").drop_nulls().len().clip(1)), "share"),
-    Feature("prompt_logged_share", "requests whose prompt was logged", share(pl.col("_norm").is_not_null())),
+    Feature("distinct_prompt_share", "prompts not repeated (ignoring case and surrounding white space)", (pl.col("_prompt_key").drop_nulls().n_unique() / pl.col("_prompt_key").drop_nulls().len().clip(1)), "share"),
+    Feature("prompt_logged_share", "requests whose prompt was logged", share(pl.col("prompt").is_not_null())),
 )
 
 ELICITATION = family(
