@@ -4,7 +4,8 @@
    mixed in by the simulator's writer are not needed here) sits in the log topic; one consumer
    drains it. Printed: events/s over the draining (first to last micro-batch) and per second of
    processing, peak RSS.
-2. **Latency at a steady rate**: the consumer runs while a producer sends at ``--rate`` events/s.
+2. **Latency at a steady rate**: the consumer runs while a producer in its own process (as the
+   gateway would be) sends at ``--rate`` events/s.
    Printed: p50/p95/p99 from a record's arrival at the broker to its micro-batch being durable
    (events, alerts, offsets), and from the arrival of the record that triggered an alert to the
    alert's arrival on the alerts topic.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import pickle
 import sys
 import tempfile
 import threading
@@ -31,7 +34,7 @@ from _measure import peak_rss_mb  # noqa: E402
 
 from distillguard.broker import EmbeddedBroker  # noqa: E402
 from distillguard.config import Settings  # noqa: E402
-from distillguard.kafka_io import ensure_topics, event_records, make_producer, send_records  # noqa: E402
+from distillguard.kafka_io import ensure_topics, event_records, send_records  # noqa: E402
 from distillguard.simulator import SimulationConfig, simulate  # noqa: E402
 from distillguard.store import Store  # noqa: E402
 from distillguard.stream import run_stream  # noqa: E402
@@ -69,50 +72,57 @@ def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
           f"{report.batches} micro-batches, {report.alerts} alerts; peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
 
 
+def produce_at_rate(kafka, topic: str, records_path: str, rate: float) -> None:
+    """The producer's own process (as in production, where the gateway produces): paced sends."""
+    with open(records_path, "rb") as handle:
+        records = pickle.load(handle)
+    send_records(kafka, topic, records, rate=rate)
+
+
 def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float) -> None:
     settings = settings_for(bootstrap, folder, "latency")
     with Store.open(settings.store.db_path) as store:
         store.upsert_accounts(sim.accounts)
     ensure_topics(settings.kafka, partitions=4)
     records = event_records(sim.events)[: int(rate * seconds)]
+    records_path = folder / "latency-records.pickle"
+    records_path.write_bytes(pickle.dumps(records))
     stop = threading.Event()
     result: dict = {}
     consumer = threading.Thread(target=lambda: result.update(report=run_stream(settings, stop=stop)), daemon=True)
     consumer.start()
     time.sleep(6)                                               # the consumer joins its group first
-    producer = make_producer(settings.kafka, linger_ms=5)
-    sent_ms = np.zeros(len(records))
+    producer = multiprocessing.get_context("spawn").Process(
+        target=produce_at_rate, args=(settings.kafka, settings.kafka.topic_events, str(records_path), rate))
     start = time.monotonic()
-    for i, (key, value) in enumerate(records):
-        if i % 100 == 0:
-            ahead = i / rate - (time.monotonic() - start)
-            if ahead > 0:
-                time.sleep(ahead)
-        sent_ms[i] = time.time() * 1000.0
-        producer.send(settings.kafka.topic_events, key=key, value=value)
-    producer.flush()
-    producer.close()
+    producer.start()
+    producer.join()
     achieved = len(records) / (time.monotonic() - start)
     time.sleep(5)
     stop.set()
     consumer.join(timeout=60)
     report = result["report"]
     verdict = "kept up" if report.records >= 0.99 * len(records) else "FELL BEHIND (latencies below include queueing)"
-    print(f"steady rate: {len(records):,} events sent at {achieved:,.0f} events/s; {report.records:,} consumed by 5 s after "
-          f"the last send: the consumer {verdict}", flush=True)
+    print(f"steady rate: {len(records):,} events sent at {achieved:,.0f} events/s (a separate producer process, "
+          f"start-up included); {report.records:,} consumed by 5 s after the last send: the consumer {verdict}", flush=True)
     print(f"arrival -> micro-batch durable: {percentiles(report.latency_ms)}", flush=True)
 
-    sent = pl.DataFrame({"account_id": [k.decode() for k, _ in records],
-                         "ts": [json.loads(v)["ts"] for _, v in records], "sent_ms": sent_ms})
-    reader = KafkaConsumer(settings.kafka.topic_alerts, bootstrap_servers=[bootstrap], auto_offset_reset="earliest",
-                           consumer_timeout_ms=3000)
-    alerts = [(json.loads(m.value), m.timestamp) for m in reader]
-    reader.close()
+    # A record's arrival is its broker timestamp; an alert's trigger is the record with its account and event time.
+    def read_all(topic: str) -> list:
+        reader = KafkaConsumer(topic, bootstrap_servers=[bootstrap], auto_offset_reset="earliest", consumer_timeout_ms=3000)
+        messages = list(reader)
+        reader.close()
+        return messages
+
+    alerts = [(json.loads(m.value), m.timestamp) for m in read_all(settings.kafka.topic_alerts)]
     if alerts:
+        logged = read_all(settings.kafka.topic_events)
+        arrivals = pl.DataFrame({"account_id": [m.key.decode() for m in logged], "ts": [json.loads(m.value)["ts"] for m in logged],
+                                 "sent_ms": [float(m.timestamp) for m in logged]})
+        arrivals = arrivals.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).group_by("account_id", "ts").agg(pl.col("sent_ms").max())
         frame = pl.DataFrame({"account_id": [a["account_id"] for a, _ in alerts], "ts": [a["ts"] for a, _ in alerts],
                               "alert_ms": [float(t) for _, t in alerts]})
-        sent = sent.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).group_by("account_id", "ts").agg(pl.col("sent_ms").max())
-        joined = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).join(sent, on=["account_id", "ts"])
+        joined = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).join(arrivals, on=["account_id", "ts"])
         print(f"trigger arrival -> alert on its topic: {percentiles((joined['alert_ms'] - joined['sent_ms']).to_list())}", flush=True)
     else:
         print("no alerts in the latency run", flush=True)
