@@ -19,10 +19,12 @@ import argparse
 import json
 import multiprocessing
 import pickle
+import re
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +74,25 @@ def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
           f"{report.batches} micro-batches, {report.alerts} alerts; peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
 
 
-def produce_at_rate(kafka, topic: str, records_path: str, rate: float) -> None:
+TS_FIELD = re.compile(rb'"ts":\s*"[^"]*"')
+
+
+def restamped(records):
+    """Each record with its event time set to the moment it is sent: a live gateway's traffic."""
+    for key, value in records:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+        yield key, TS_FIELD.sub(b'"ts":"' + now + b'"', value, count=1)
+
+
+def produce_at_rate(kafka, topic: str, records_path: str, rate: float, live: bool) -> None:
     """The producer's own process (as in production, where the gateway produces): paced sends."""
     with open(records_path, "rb") as handle:
         records = pickle.load(handle)
-    send_records(kafka, topic, records, rate=rate)
+    send_records(kafka, topic, restamped(records) if live else records, rate=rate)
 
 
-def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float) -> None:
-    settings = settings_for(bootstrap, folder, "latency")
+def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float, live: bool) -> None:
+    settings = settings_for(bootstrap, folder, "latency-live" if live else "latency-replay")
     with Store.open(settings.store.db_path) as store:
         store.upsert_accounts(sim.accounts)
     ensure_topics(settings.kafka, partitions=4)
@@ -93,7 +105,7 @@ def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: floa
     consumer.start()
     time.sleep(6)                                               # the consumer joins its group first
     producer = multiprocessing.get_context("spawn").Process(
-        target=produce_at_rate, args=(settings.kafka, settings.kafka.topic_events, str(records_path), rate))
+        target=produce_at_rate, args=(settings.kafka, settings.kafka.topic_events, str(records_path), rate, live))
     start = time.monotonic()
     producer.start()
     producer.join()
@@ -103,7 +115,8 @@ def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: floa
     consumer.join(timeout=60)
     report = result["report"]
     verdict = "kept up" if report.records >= 0.99 * len(records) else "FELL BEHIND (latencies below include queueing)"
-    print(f"steady rate: {len(records):,} events sent at {achieved:,.0f} events/s (a separate producer process, "
+    mode = "live: event time = send time" if live else f"replay: {seconds:g} s carry the simulated day's event time"
+    print(f"steady rate ({mode}): {len(records):,} events sent at {achieved:,.0f} events/s (a separate producer process, "
           f"start-up included); {report.records:,} consumed by 5 s after the last send: the consumer {verdict}", flush=True)
     print(f"arrival -> micro-batch durable: {percentiles(report.latency_ms)}", flush=True)
 
@@ -135,13 +148,17 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--latency-mode", choices=["live", "replay", "both"], default="both",
+                        help="live: records stamped with their send time, as a gateway's; replay: the simulated day's "
+                             "event times, so a day of scoring is squeezed into --seconds")
     args = parser.parse_args()
     sim = simulate(SimulationConfig(seed=args.seed, scale=args.scale, n_days=1))
     print(f"simulated {sim.events.height:,} events of {sim.accounts.height:,} accounts", flush=True)
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         if not args.skip_throughput:
             sustained_throughput(broker.bootstrap, Path(tmp), sim)
-        steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds)
+        for live in {"live": [True], "replay": [False], "both": [True, False]}[args.latency_mode]:
+            steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
     print(f"peak RSS {peak_rss_mb():,.0f} MiB")
 
 
