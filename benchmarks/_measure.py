@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import resource
 import time
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux's VmHWM belongs to the process image (a spawned child starts afresh); ``ru_maxrss``
+    would carry over the parent's peak from before the fork.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

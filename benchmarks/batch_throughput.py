@@ -9,7 +9,6 @@ batch pipeline (read, validate, store, features, models, rings, results) in this
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,14 +36,19 @@ def main() -> None:
     del probe
     n_records = traffic.events.height
     del traffic
-    # The batch runs as its own process (as `distillguard batch` does in production), so its peak
-    # RSS is its own and not the simulator's.
-    cmd = [sys.executable, "-m", "distillguard.cli", "batch", "--logs", str(work / "traffic"), "--accounts", str(paths["accounts"]),
+    # The batch runs as its own process (as `distillguard batch` does in production) and reports its
+    # own peak RSS (VmHWM) as it exits: ru_maxrss of a child would carry over this process's peak.
+    report_peak = ("import atexit, runpy, sys\n"
+                   "status = lambda: open('/proc/self/status').read()\n"
+                   "atexit.register(lambda: print('PEAK_RSS_KIB', status().split('VmHWM:')[1].split()[0], file=sys.stderr))\n"
+                   "sys.argv = ['distillguard'] + sys.argv[1:]\n"
+                   "runpy.run_module('distillguard.cli', run_name='__main__')\n")
+    cmd = [sys.executable, "-c", report_peak, "batch", "--logs", str(work / "traffic"), "--accounts", str(paths["accounts"]),
            "--db", str(work / "bench.duckdb"), "--quiet"]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    done = subprocess.run(cmd, check=True, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    child_rss = int(done.stderr.split("PEAK_RSS_KIB")[1].split()[0]) / 1024.0
     print(f"batch end to end: {n_records:,} events in {seconds:.1f} s = {n_records / seconds:,.0f} events/s; "
           f"peak RSS of the batch process {child_rss:,.0f} MiB")
 
