@@ -30,7 +30,10 @@ from distillguard.models.base import robust_standardise
 # PyOD compiles HBOS's scoring loop with numba afresh in every process: about 7 s here, more
 # than fitting and scoring a day of accounts. With numba's on-disk cache enabled (what
 # ``cache=True`` does) the machine code is compiled once and loaded by every later process.
-pyod_hbos._calculate_outlier_scores.enable_caching()
+try:
+    pyod_hbos._calculate_outlier_scores.enable_caching()
+except RuntimeError:  # no writable cache directory anywhere: compile in each process, as PyOD does
+    pass
 
 
 @dataclass
