@@ -28,7 +28,6 @@ garbage line costs a few thousand lines of exact parsing, not the file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Iterable, Sequence
 
@@ -216,7 +215,7 @@ def _keep_first(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return kept, frame.height - kept.height
 
 
-def _rejected_frame(source: str, rows: list[tuple[int, str, str, str]]) -> pl.DataFrame:
+def rejected_frame(source: str, rows: list[tuple[int, str, str, str]]) -> pl.DataFrame:
     """Dead letters from ``(position, raw text, reason code, reason)`` rows."""
     return pl.DataFrame(
         {
@@ -243,7 +242,7 @@ def _parse_exact(lines: Sequence[bytes], line_pos: Sequence[int], *, source: str
         bad.append((idx, "bad_timestamp", f"ts {ts!r} is not an RFC 3339 date-time"))
     frame, duplicates = _keep_first(frame.filter(pl.col("_ts").is_not_null()))
     bad.sort()
-    rejected = _rejected_frame(source, [(line_pos[i], _raw_text(lines[i]), code, reason) for i, code, reason in bad])
+    rejected = rejected_frame(source, [(line_pos[i], _raw_text(lines[i]), code, reason) for i, code, reason in bad])
     events = frame.with_columns(pl.col("_ts").alias("ts")).select(EVENT_COLUMNS)
     return ParsedBatch(events, rejected, duplicates), frame["_pos"]
 
@@ -289,13 +288,13 @@ def _lines_at(block: bytes, indexes: list[int]) -> list[bytes]:
     return [block[starts[i]:ends[i]] for i in indexes]
 
 
-def _position_column(line_pos: Sequence[int], height: int) -> pl.Series:
+def _position_column(line_pos: Sequence[int]) -> pl.Series:
     if isinstance(line_pos, range) and line_pos.step == 1:
         return pl.int_range(line_pos.start, line_pos.stop, dtype=pl.Int64, eager=True).alias("_pos")
     return pl.Series("_pos", line_pos, dtype=pl.Int64)
 
 
-def _parse_columnar(block: bytes, line_pos: Sequence[int], *, source: str) -> tuple[ParsedBatch, pl.Series] | None:
+def _parse_columnar(block: bytes, line_pos: Sequence[int], *, source: str) -> ParsedBatch | None:
     """The columnar path over a block with one record per line; None when Polars cannot parse it."""
     try:
         frame = pl.read_ndjson(block, schema=EVENT_SCHEMA)
@@ -303,29 +302,27 @@ def _parse_columnar(block: bytes, line_pos: Sequence[int], *, source: str) -> tu
         return None
     if frame.height != len(line_pos):  # a blank line: rows no longer match lines
         return None
-    frame = frame.with_columns(_parsed_ts().alias("_ts"), _position_column(line_pos, frame.height))
+    frame = frame.with_columns(_parsed_ts().alias("_ts"), _position_column(line_pos))
     suspect = frame.select(_suspect_rows()).to_series()
+    frame = frame.with_columns(pl.col("_ts").alias("ts")).select(*EVENT_COLUMNS, "_pos")
     rejected, repeats = empty_rejected(), 0
     if suspect.any():
-        suspects = frame.filter(suspect)
-        frame = frame.filter(~suspect)
         judged, judged_pos = _parse_exact(
-            _lines_at(block, suspect.arg_true().to_list()), suspects["_pos"].to_list(), source=source
+            _lines_at(block, suspect.arg_true().to_list()), frame.filter(suspect)["_pos"].to_list(), source=source
         )
         rejected, repeats = judged.rejected, judged.duplicates
+        frame = frame.filter(~suspect)
         if judged.events.height:
-            frame = pl.concat([frame.with_columns(pl.col("_ts").alias("ts")).select(*EVENT_COLUMNS, "_pos"),
-                               judged.events.with_columns(judged_pos)], how="vertical").sort("_pos")
-    frame = frame.with_columns(pl.col("_ts").alias("ts")) if "_ts" in frame.columns else frame
+            frame = pl.concat([frame, judged.events.with_columns(judged_pos)], how="vertical").sort("_pos")
     frame, duplicates = _keep_first(frame)
-    return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats), frame["_pos"]
+    return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
 
 
 #: Below this many records a block that Polars cannot parse goes the exact path instead of being halved.
 EXACT_BELOW_RECORDS = 2048
 
 
-def _parse_block(block: bytes, line_pos: Sequence[int], *, source: str) -> tuple[ParsedBatch, pl.Series]:
+def _parse_block(block: bytes, line_pos: Sequence[int], *, source: str) -> ParsedBatch:
     """Records separated by newlines, one position per line, by the fastest path that is exact."""
     columnar = _parse_columnar(block, line_pos, source=source)
     if columnar is not None:
@@ -333,21 +330,13 @@ def _parse_block(block: bytes, line_pos: Sequence[int], *, source: str) -> tuple
     middle = block.find(b"\n", len(block) // 2) + 1
     if len(line_pos) >= EXACT_BELOW_RECORDS and 0 < middle < len(block):
         split = block.count(b"\n", 0, middle)
-        halves = [_parse_block(block[:middle], line_pos[:split], source=source),
-                  _parse_block(block[middle:], line_pos[split:], source=source)]
-        events = pl.concat([b.events.with_columns(pos) for b, pos in halves], how="vertical")
-        events, duplicates = _keep_first(events)
-        batch = ParsedBatch(
-            events.select(EVENT_COLUMNS),
-            pl.concat([b.rejected for b, _ in halves], how="vertical"),
-            duplicates + sum(b.duplicates for b, _ in halves),
-        )
-        return batch, events["_pos"]
+        return concat_batches([_parse_block(block[:middle], line_pos[:split], source=source),
+                               _parse_block(block[middle:], line_pos[split:], source=source)])
     lines = block.split(b"\n")
     if len(lines) == len(line_pos) + 1 and not lines[-1]:
         lines.pop()  # the block's final newline
-    kept = [(pos, line.strip()) for pos, line in zip(line_pos, lines) if line.strip()]
-    return _parse_exact([line for _, line in kept], [pos for pos, _ in kept], source=source)
+    kept = [(pos, stripped) for pos, line in zip(line_pos, lines) if (stripped := line.strip())]
+    return _parse_exact([line for _, line in kept], [pos for pos, _ in kept], source=source)[0]
 
 
 def parse_block(block: bytes, *, source: str, first_position: int = 1, n_lines: int | None = None) -> ParsedBatch:
@@ -362,7 +351,7 @@ def parse_block(block: bytes, *, source: str, first_position: int = 1, n_lines: 
     """
     if n_lines is None:
         n_lines = count_lines(block)
-    return _parse_block(block, range(first_position, first_position + n_lines), source=source)[0]
+    return _parse_block(block, range(first_position, first_position + n_lines), source=source)
 
 
 def parse_records(
@@ -391,7 +380,7 @@ def parse_records(
     block = b"\n".join(lines)
     if block.count(b"\n") != max(0, len(lines) - 1):  # a record with a newline inside it
         return _parse_exact(lines, line_pos, source=source)[0]
-    return _parse_block(block, line_pos, source=source)[0]
+    return _parse_block(block, line_pos, source=source)
 
 
 def concat_batches(batches: Iterable[ParsedBatch]) -> ParsedBatch:
@@ -399,13 +388,11 @@ def concat_batches(batches: Iterable[ParsedBatch]) -> ParsedBatch:
     batches = list(batches)
     if not batches:
         return ParsedBatch(empty_events(), empty_rejected())
-    events = pl.concat([b.events for b in batches], how="vertical")
-    before = events.height
-    events = events.unique(subset="event_id", keep="first", maintain_order=True)
+    events, repeats = _keep_first(pl.concat([b.events for b in batches], how="vertical"))
     return ParsedBatch(
         events=events,
         rejected=pl.concat([b.rejected for b in batches], how="vertical"),
-        duplicates=sum(b.duplicates for b in batches) + before - events.height,
+        duplicates=sum(b.duplicates for b in batches) + repeats,
     )
 
 

@@ -18,7 +18,7 @@ import polars as pl
 from isal import igzip
 from isal.isal_zlib import error as IsalError
 
-from distillguard.events import ParsedBatch, count_lines, empty_events, empty_rejected, parse_block, validate_frame
+from distillguard.events import ParsedBatch, count_lines, empty_events, parse_block, rejected_frame, validate_frame
 
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".parquet")
 
@@ -118,11 +118,7 @@ def read_jsonl(path: Path) -> Iterator[ParsedBatch]:
             first_line += n_lines
     except (OSError, EOFError, IsalError) as exc:
         # A truncated or corrupt gzip stream: what was read stands, the rest is one reject.
-        rejected = pl.DataFrame(
-            {"source": [source], "position": [first_line], "raw": [""],
-             "reason_code": ["unreadable_file"], "reason": [f"file unreadable from line {first_line}: {exc}"]},
-            schema=empty_rejected().schema,
-        )
+        rejected = rejected_frame(source, [(first_line, "", "unreadable_file", f"file unreadable from line {first_line}: {exc}")])
         yield ParsedBatch(events=empty_events(), rejected=rejected)
 
 
@@ -132,11 +128,7 @@ def read_parquet(path: Path) -> Iterator[ParsedBatch]:
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any parquet decoding failure is a reject, not a crash
-        rejected = pl.DataFrame(
-            {"source": [source], "position": [0], "raw": [""],
-             "reason_code": ["unreadable_file"], "reason": [f"not a readable Parquet file: {exc}"]},
-            schema=empty_rejected().schema,
-        )
+        rejected = rejected_frame(source, [(0, "", "unreadable_file", f"not a readable Parquet file: {exc}")])
         yield ParsedBatch(events=empty_events(), rejected=rejected)
         return
     yield validate_frame(frame, source=source)

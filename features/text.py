@@ -74,16 +74,15 @@ def sample_prompts(events: pl.DataFrame, per_account: int = SAMPLE_PROMPTS_PER_A
     Reads the normalised text from a ``_text`` column when the caller derived it already.
     """
     if "_text" in events.columns:
-        eligible = pl.col("_text").str.len_chars() > 0
+        text, eligible, carried = pl.col("_text"), pl.col("_text").str.len_chars() > 0, ["_text"]
     else:
         # Normalised text is empty exactly when the prompt's first 2,000 characters hold no word
         # character; testing that first lets only the sampled prompts be normalised.
-        eligible = pl.col("prompt").str.slice(0, 2000).str.contains(r"\w")
-    text = pl.col("_text") if "_text" in events.columns else normalised_prompt(pl.col("prompt"))
+        text, eligible, carried = normalised_prompt(pl.col("prompt")), pl.col("prompt").str.slice(0, 2000).str.contains(r"\w"), []
     return (
         events.lazy()
         .filter(pl.col("prompt").is_not_null() & eligible)
-        .select("account_id", "event_id", "prompt", *(["_text"] if "_text" in events.columns else []))
+        .select("account_id", "event_id", "prompt", *carried)
         .with_columns(pl.col("event_id").hash(seed=17).alias("_order"))
         .sort("account_id", "_order")
         .filter(pl.int_range(pl.len()).over("account_id") < per_account)
