@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import resource
 import time
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 

@@ -39,8 +39,9 @@ def main() -> None:
     # The batch runs as its own process (as `distillguard batch` does in production) and reports its
     # own peak RSS (VmHWM) as it exits: ru_maxrss of a child would carry over this process's peak.
     report_peak = ("import atexit, runpy, sys\n"
-                   "status = lambda: open('/proc/self/status').read()\n"
-                   "atexit.register(lambda: print('PEAK_RSS_KIB', status().split('VmHWM:')[1].split()[0], file=sys.stderr))\n"
+                   f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+                   "from _measure import peak_rss_mb\n"
+                   "atexit.register(lambda: print('PEAK_RSS_MIB', peak_rss_mb(), file=sys.stderr))\n"
                    "sys.argv = ['distillguard'] + sys.argv[1:]\n"
                    "runpy.run_module('distillguard.cli', run_name='__main__')\n")
     cmd = [sys.executable, "-c", report_peak, "batch", "--logs", str(work / "traffic"), "--accounts", str(paths["accounts"]),
@@ -48,7 +49,7 @@ def main() -> None:
     start = time.perf_counter()
     done = subprocess.run(cmd, check=True, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    child_rss = int(done.stderr.split("PEAK_RSS_KIB")[1].split()[0]) / 1024.0
+    child_rss = float(done.stderr.split("PEAK_RSS_MIB")[1].split()[0])
     print(f"batch end to end: {n_records:,} events in {seconds:.1f} s = {n_records / seconds:,.0f} events/s; "
           f"peak RSS of the batch process {child_rss:,.0f} MiB")
 
