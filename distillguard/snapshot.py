@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -140,6 +141,23 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
     return info
 
 
+def copy_without_dropping_locks(source: Path | str, target: Path | str) -> None:
+    """Copy ``source`` to ``target`` in a child process.
+
+    DuckDB guards its file with POSIX record locks, which belong to the process, and closing *any*
+    descriptor of the file in that process drops them all: a ``shutil.copyfile`` of the open
+    database would let a second writer in while this one still writes (its commits then fail on
+    the WAL's lock, or worse). A child process's descriptors do not touch the parent's locks.
+    """
+    try:
+        subprocess.run(["cp", "--", str(source), str(target)], check=True, capture_output=True)
+    except FileNotFoundError:                      # no cp(1): the same copy by a Python child
+        subprocess.run([sys.executable, "-c", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
+                        str(source), str(target)], check=True, capture_output=True)
+    except subprocess.CalledProcessError as exc:
+        raise OSError(f"copying {source} failed: {exc.stderr.decode(errors='replace').strip()}") from exc
+
+
 def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: SnapshotInfo) -> None:
     con = store.con
     source = store.scalar("SELECT current_database()")
@@ -147,7 +165,7 @@ def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: Snapsh
         # Checkpointed, the database file holds everything and this process holds its only
         # writer: a byte copy is the snapshot, at disk speed (COPY FROM DATABASE re-encodes it).
         con.execute("CHECKPOINT")
-        shutil.copyfile(store.path, tmp)
+        copy_without_dropping_locks(store.path, tmp)
     con.execute(f"ATTACH '{_sql_string(tmp)}' AS {SNAPSHOT_ALIAS}")
     functions: list[str] = []
     try:

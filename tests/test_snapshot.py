@@ -32,7 +32,7 @@ from distillguard.snapshot import (
 )
 from distillguard.store import Store
 from tests.helpers import valid_event
-from tests.test_stream import _stream_process, sample_events, stream_settings
+from tests.test_stream import _stream_process, _tail, sample_events, stream_settings
 
 INTERVAL_S = 2.0
 TOLERANCE_S = 3.0
@@ -98,7 +98,7 @@ def test_analysts_query_the_snapshot_without_errors_while_the_stream_writes(tmp_
         producer.start()
         snapshot = snapshot_path_for(settings.store.db_path, settings)
         _wait_for(snapshot, 90)
-        assert writer.poll() is None, writer.stderr.read().decode()[-3000:]
+        assert writer.poll() is None, _tail(writer)
         analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(settings.store.db_path), str(ANALYST_SECONDS)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # meanwhile the analysts' command line works too, and says what it opened
@@ -110,7 +110,7 @@ def test_analysts_query_the_snapshot_without_errors_while_the_stream_writes(tmp_
             assert "analyst snapshot" in result.output
         stdout, stderr = analyst.communicate(timeout=ANALYST_SECONDS + 60)
         assert analyst.returncode == 0, stderr.decode()[-3000:]
-        assert writer.poll() is None, "the stream stopped while analysts were reading"
+        assert writer.poll() is None, f"the stream stopped while analysts were reading:\n{_tail(writer)}"
     finally:
         for proc in (writer, analyst):
             if proc is not None and proc.poll() is None:
@@ -132,15 +132,19 @@ def test_analysts_query_the_snapshot_without_errors_while_the_stream_writes(tmp_
     assert counts == sorted(counts) and counts[-1] > counts[0], "analysts should see the stored events grow"
 
 
+def _db_events(n: int, first: int = 0):
+    from distillguard.events import parse_records
+
+    values = [json.dumps(valid_event(event_id=f"e{i}", client_ip=f"198.51.100.{i % 250}", end_user_id=f"user-{i}")).encode()
+              for i in range(first, first + n)]
+    return parse_records(values, source="test").events
+
+
 def _db_with_events(path: Path, n: int = 5) -> Path:
     import polars as pl
 
-    from distillguard.events import parse_records
-
-    values = [json.dumps(valid_event(event_id=f"e{i}", client_ip=f"198.51.100.{i}", end_user_id=f"user-{i}")).encode()
-              for i in range(n)]
     with Store.open(path) as store:
-        store.insert_events(parse_records(values, source="test").events, source="test")
+        store.insert_events(_db_events(n), source="test")
         assert isinstance(store.frame("SELECT * FROM events"), pl.DataFrame)
     return path
 
@@ -158,6 +162,20 @@ def test_publish_is_atomic_and_readers_of_the_old_snapshot_are_undisturbed(tmp_p
             assert new.published_at >= old.published_at
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".wal"))]
     assert leftovers == []
+
+
+def test_the_writer_keeps_its_lock_while_and_after_it_publishes(tmp_path):
+    """Publishing from an open store must not let a second writer in (closing a descriptor of the
+    database file in the writing process would drop DuckDB's POSIX locks)."""
+    db = _db_with_events(tmp_path / "dg.duckdb", 3)
+    settings = Settings(store={"db_path": db})
+    opener = "import duckdb, sys; duckdb.connect(sys.argv[1]).close(); print('opened')"
+    with Store.open(db) as store:
+        publish_snapshot(store, settings)
+        second = subprocess.run([sys.executable, "-c", opener, str(db)], capture_output=True, text=True)
+        assert second.returncode != 0 and "lock" in second.stderr.lower(), second.stdout + second.stderr
+        store.insert_events(_db_events(4, first=100), source="test")    # and it still writes
+    assert subprocess.run([sys.executable, "-c", opener, str(db)], capture_output=True, text=True).stdout.strip() == "opened"
 
 
 def test_maybe_publish_respects_the_interval(tmp_path):

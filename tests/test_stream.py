@@ -135,7 +135,7 @@ def test_every_valid_event_once_and_every_bad_record_dead_lettered(tmp_path, kaf
     assert_exactly_once(settings, events)
 
 
-def _stream_process(settings: Settings, *extra: str) -> subprocess.Popen:
+def _stream_process(settings: Settings, *extra: str, log_path: Path | None = None) -> subprocess.Popen:
     env = {**os.environ,
            "DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
            "DISTILLGUARD_KAFKA__TOPIC_EVENTS": settings.kafka.topic_events,
@@ -149,7 +149,16 @@ def _stream_process(settings: Settings, *extra: str) -> subprocess.Popen:
            "DISTILLGUARD_STREAM__CHECKPOINT_DIR": str(settings.stream.checkpoint_dir),
            "DISTILLGUARD_STREAM__MAX_BATCH_RECORDS": str(settings.stream.max_batch_records)}
     cli = Path(sys.executable).with_name("distillguard")
-    return subprocess.Popen([str(cli), "stream", *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe nobody reads (a full pipe would stall the process), kept for the failure message
+    log_path = log_path or settings.store.db_path.with_name(f"stream-{uuid.uuid4().hex[:6]}.log")
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([str(cli), "stream", *extra], env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    proc.log_path = log_path
+    return proc
+
+
+def _tail(proc: subprocess.Popen, chars: int = 3000) -> str:
+    return proc.log_path.read_text(errors="replace")[-chars:]
 
 
 def _wait_for_stored(settings: Settings, at_least: int, timeout_s: float = 60) -> int:
@@ -214,12 +223,16 @@ def test_a_group_member_dies_and_the_other_takes_over_its_partitions(tmp_path, k
         time.sleep(4)                                          # both join the group and split the partitions
         produce(settings, traffic_with_bad_records(events))
         _wait_for_stored(settings, at_least=events.height // 5)
+        assert second.poll() is None, _tail(second)
         second.send_signal(signal.SIGKILL)
         second.wait(timeout=10)
-        _wait_for_stored(settings, at_least=events["event_id"].n_unique(), timeout_s=90)
+        try:
+            _wait_for_stored(settings, at_least=events["event_id"].n_unique(), timeout_s=90)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the survivor's log:\n{_tail(first)}") from None
         time.sleep(2)
         first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0, first.stderr.read().decode()[-3000:]
+        assert first.wait(timeout=30) == 0, _tail(first)
     finally:
         for proc in (first, second):
             if proc.poll() is None:
