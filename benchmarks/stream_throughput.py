@@ -148,16 +148,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--latency-mode", choices=["live", "replay", "both"], default="both",
+    parser.add_argument("--latency-mode", choices=["live", "replay", "both", "none"], default="both",
                         help="live: records stamped with their send time, as a gateway's; replay: the simulated day's "
-                             "event times, so a day of scoring is squeezed into --seconds")
+                             "event times, so a day of scoring is squeezed into --seconds; none: throughput only")
     args = parser.parse_args()
     sim = simulate(SimulationConfig(seed=args.seed, scale=args.scale, n_days=1))
     print(f"simulated {sim.events.height:,} events of {sim.accounts.height:,} accounts", flush=True)
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         if not args.skip_throughput:
             sustained_throughput(broker.bootstrap, Path(tmp), sim)
-        for live in {"live": [True], "replay": [False], "both": [True, False]}[args.latency_mode]:
+        for live in {"live": [True], "replay": [False], "both": [True, False], "none": []}[args.latency_mode]:
             steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
     print(f"peak RSS {peak_rss_mb():,.0f} MiB")
 

@@ -25,7 +25,7 @@ import polars as pl
 
 from distillguard.events import EVENT_SCHEMA
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME
-from distillguard.features.registry import Feature
+from distillguard.features.registry import COLLECT_ENGINE, Feature
 from distillguard.features.text import normalised_prompt, sample_prompts, template_features
 
 __all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
@@ -140,7 +140,7 @@ def account_features(
             pl.col("ts").max().alias("last_seen"),
             *[f.aggregation() for f in features],
         )
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )
     text = template_features(sample_prompts(events))
     out = base.join(text, on="account_id", how="left").with_columns(

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from distillguard.features.registry import COLLECT_ENGINE
+
 SAMPLE_PROMPTS_PER_ACCOUNT = 200
 TEMPLATE_WORD_MIN_SHARE = 0.25
 MIN_PROMPTS_FOR_TEMPLATES = 8
@@ -87,7 +89,7 @@ def sample_prompts(events: pl.DataFrame, per_account: int = SAMPLE_PROMPTS_PER_A
         .sort("account_id", "_order")
         .filter(pl.int_range(pl.len()).over("account_id") < per_account)
         .select("account_id", "event_id", text.alias("text"))
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )
 
 
@@ -99,20 +101,20 @@ def template_features(sample: pl.DataFrame) -> pl.DataFrame:
     ``slot_diversity`` (distinct slot words / slot words: systematic sweeps rarely repeat a slot),
     ``dominant_skeleton`` (the most common skeleton, for linking accounts that share templates).
     """
+    # Explode keeps each prompt's words in order and a window expression keeps row order, so the
+    # skeleton is joined straight from the exploded rows (no join back, no re-sort by position).
     words = (
         sample.lazy()
-        .with_columns(pl.int_range(pl.len()).alias("pid"), pl.col("text").str.split(" ").alias("word"))
+        .select("account_id", pl.int_range(pl.len()).alias("pid"), pl.col("text").str.split(" ").alias("word"))
         .with_columns(pl.len().over("account_id").alias("n_prompts"))
         .explode("word")
-        .with_columns(pl.int_range(pl.len()).over("pid").alias("pos"))
-    )
-    df = words.group_by("account_id", "word").agg(pl.col("pid").n_unique().alias("df"), pl.col("n_prompts").first())
-    words = words.join(df.select("account_id", "word", "df"), on=["account_id", "word"]).with_columns(
-        ((pl.col("df") >= TEMPLATE_WORD_MIN_SHARE * pl.col("n_prompts")) & (pl.col("n_prompts") >= MIN_PROMPTS_FOR_TEMPLATES)).alias("is_template")
+        .with_columns(
+            ((pl.col("pid").n_unique().over("account_id", "word") >= TEMPLATE_WORD_MIN_SHARE * pl.col("n_prompts"))
+             & (pl.col("n_prompts") >= MIN_PROMPTS_FOR_TEMPLATES)).alias("is_template")
+        )
     )
     per_prompt = (
-        words.sort("pid", "pos")
-        .group_by("pid", maintain_order=True)
+        words.group_by("pid", maintain_order=True)
         .agg(
             pl.col("account_id").first(),
             pl.col("word").filter(pl.col("is_template")).str.join(" ").alias("skeleton"),
@@ -138,5 +140,5 @@ def template_features(sample: pl.DataFrame) -> pl.DataFrame:
         shares.join(skeleton_stats, on="account_id", how="left")
         .join(slots, on="account_id", how="left")
         .with_columns(pl.col("top_skeleton_share").fill_null(0.0), pl.col("slot_diversity").fill_null(0.0))
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )

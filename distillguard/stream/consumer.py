@@ -19,8 +19,8 @@ table, so an alert raised before the crash is not raised again. An alert stored 
 published is published at the next start.
 
 Several ``stream`` processes in one group split the partitions. They share one DuckDB file:
-each holds it only while it writes micro-batches (about a second at most, then lets go) and
-waits while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
+each holds it only while it writes micro-batches (at most :data:`HOLD_STORE_MAX_S`, then lets go)
+and waits while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
 is assigned a partition after a rebalance (or after its owner died) continues that partition's
 windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
 with backoff, logs it, and catches up from the committed offsets when the broker is back.
@@ -61,7 +61,7 @@ from distillguard.stream.sink import (
 
 log = logging.getLogger("distillguard.stream")
 CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
-HOLD_STORE_S = 1.0            # a busy consumer keeps the DuckDB file open across micro-batches this long
+HOLD_STORE_MAX_S = 10.0       # a busy consumer keeps the DuckDB file open across micro-batches this long at most
 MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
 
 
@@ -128,15 +128,22 @@ class StreamConsumer:
     def store(self) -> Store:
         """The open store, opened (waiting while another process writes) when none is.
 
-        A busy consumer keeps the file for up to :data:`HOLD_STORE_S` across micro-batches
-        (opening and closing a DuckDB file costs a tenth of a second), then lets it go so other
-        replicas and batch flows get their turn; an idle consumer lets it go at once.
+        A busy consumer keeps the file across micro-batches for up to :attr:`hold_store_s`, then
+        lets it go so other replicas and batch flows get their turn; an idle consumer lets it go
+        at once. Each close checkpoints the WAL into the file (a few tenths of a second), so
+        draining a backlog with a close per micro-batch cost a third more time.
         """
         if self._store is None:
             self._store_cm = open_store(self.settings.store.db_path)
             self._store = self._store_cm.__enter__()
             self._store_opened = time.monotonic()
         return self._store
+
+    @property
+    def hold_store_s(self) -> float:
+        """:data:`HOLD_STORE_MAX_S`, or a quarter of the poll interval when that is shorter: a replica
+        waiting for the file must still poll again before the group gives up on it."""
+        return min(HOLD_STORE_MAX_S, self.settings.kafka.max_poll_interval_ms / 4000.0)
 
     def release_store(self, *, unless_younger_than: float = 0.0) -> None:
         if self._store is not None and time.monotonic() - self._store_opened >= unless_younger_than:
@@ -241,7 +248,7 @@ class StreamConsumer:
             self.checkpoint()
         # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
         maybe_publish_snapshot(self.store(), settings)
-        self.release_store(unless_younger_than=HOLD_STORE_S)
+        self.release_store(unless_younger_than=self.hold_store_s)
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
         self.report.first_batch_at = self.report.first_batch_at or started

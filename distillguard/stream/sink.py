@@ -2,8 +2,8 @@
 
 A DuckDB file has one writer process at a time. The stream therefore does not hold the file for
 long: a consumer opens it, writes micro-batches (events, rejects, alerts, offsets; all
-idempotent), and closes it when idle or at the latest about a second after opening it
-(``HOLD_STORE_S`` in :mod:`distillguard.stream.consumer`), and while another process (a second
+idempotent), and closes it when idle or at the latest some seconds after opening it
+(``StreamConsumer.hold_store_s`` in :mod:`distillguard.stream.consumer`), and while another process (a second
 ``stream`` replica of the group, a batch flow) holds the lock it waits with backoff. Replicas of one consumer group thus share one database file
 without a separate writer service; analysts read the snapshot (``store.snapshot_path``) or
 open the file read-only between writes.
