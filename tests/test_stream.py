@@ -17,12 +17,14 @@ import duckdb
 import polars as pl
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.errors import KafkaTimeoutError
 
 from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.kafka_io import ensure_topics, event_records, send_records
 from distillguard.simulator import SimulationConfig, simulate
 from distillguard.store import Store
+from distillguard.stream import consumer as consumer_module
 from distillguard.stream import run_stream
 from distillguard.stream.scoring import StreamScorer
 
@@ -133,6 +135,40 @@ def test_every_valid_event_once_and_every_bad_record_dead_lettered(tmp_path, kaf
     again = run_stream(settings, max_seconds=30, stop_when_idle_s=2)
     assert again.inserted == 0
     assert_exactly_once(settings, events)
+
+
+class _DeadLettersFailAtFirst:
+    """A real producer whose first ``failures`` sends to ``topic`` fail as if the broker were unreachable
+    (kafka-python raises ``KafkaTimeoutError`` when it cannot get the topic's metadata in time)."""
+
+    def __init__(self, producer, topic: str, failures: int) -> None:
+        self.producer, self.topic, self.failures = producer, topic, failures
+
+    def send(self, topic, *args, **kwargs):
+        if topic == self.topic and self.failures:
+            self.failures -= 1
+            raise KafkaTimeoutError("injected: the dead-letter topic is unreachable")
+        return self.producer.send(topic, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.producer, name)
+
+
+def test_a_failed_dead_letter_send_replays_the_micro_batch_without_loss_or_duplicates(tmp_path, kafka_broker, monkeypatch):
+    settings = stream_settings(tmp_path, kafka_broker, max_batch_records=700)
+    events = sample_events()
+    produce(settings, traffic_with_bad_records(events))
+    real = consumer_module.make_producer
+    monkeypatch.setattr(consumer_module, "make_producer",
+                        lambda *a, **k: _DeadLettersFailAtFirst(real(*a, **k), settings.kafka.topic_dead_letter, failures=2))
+
+    report = run_stream(settings, max_seconds=120, stop_when_idle_s=3)
+
+    assert report.broker_errors >= 2
+    assert_exactly_once(settings, events)
+    # every bad record reaches the dead-letter topic although its first sends failed (the topic is at-least-once)
+    assert {m.value for m in dead_letters(settings)} == set(BAD_RECORDS)
+    assert read_store(settings, "SELECT count(*) AS n FROM rejected_events")["n"][0] == len(BAD_RECORDS)
 
 
 def _stream_process(settings: Settings, *extra: str, log_path: Path | None = None) -> subprocess.Popen:

@@ -11,7 +11,11 @@ are made durable in this order, and only then are its offsets committed:
    alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
 4. per-partition checkpoints (windows, online model) every few seconds, each recording the
    offset it reflects (see :mod:`distillguard.stream.checkpoints`);
-5. the offsets are committed to the group.
+5. the offsets are committed to the group (by the poll thread, before its next poll).
+
+Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next micro-batch is
+fetched and decoded while this one is processed; a micro-batch fetched before a rebalance or a
+replay is dropped, since its records come again.
 
 A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
 twice: events and rejects are keyed, and the alert policy is reloaded from the ``alerts``
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
@@ -45,6 +49,7 @@ from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
 from distillguard.store import Store
 from distillguard.stream.checkpoints import PartitionCheckpoint, load_checkpoint, save_checkpoint
+from distillguard.stream.poller import Poller
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
 from distillguard.stream.scoring import StreamScorer
 from distillguard.stream.sink import (
@@ -87,6 +92,9 @@ class StreamReport:
         self.latency_ms.extend(now_ms - t for t in arrival_ms if t and t > 0)
         if len(self.latency_ms) > 400_000:
             del self.latency_ms[:-200_000]
+
+    def note_broker_error(self, exc: Exception) -> None:
+        self.broker_errors += 1
 
     def summary(self) -> dict:
         """The figures a flow run logs and returns: counts, throughput, latency percentiles (ms)."""
@@ -274,13 +282,19 @@ class StreamConsumer:
         return pending.height
 
 
-def _listener(owner: StreamConsumer) -> ConsumerRebalanceListener:
+def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock) -> ConsumerRebalanceListener:
+    """Hand-over and take-over on the poll thread, each waiting for the micro-batch in progress."""
     class Handover(ConsumerRebalanceListener):
         def on_partitions_revoked(self, revoked):
-            owner.hand_over([tp.partition for tp in revoked if tp.topic == owner.topic])
+            with processing:
+                poller.flush_commits()
+                owner.hand_over([tp.partition for tp in revoked if tp.topic == owner.topic])
+                poller.rebalanced()
 
         def on_partitions_assigned(self, assigned):
-            owner.take_over([tp.partition for tp in assigned if tp.topic == owner.topic])
+            with processing:
+                owner.take_over([tp.partition for tp in assigned if tp.topic == owner.topic])
+                poller.rebalanced()
 
     return Handover()
 
@@ -329,45 +343,44 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     owner.consumer = consumer
     owner.refresh_memory()
     owner.publish_alerts()                                          # an outbox left by a crash
-    consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner))
+    processing = threading.Lock()          # one micro-batch or one hand-over at a time
+    polling = threading.Event()
+    poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
+                    backoff_max_s=settings.kafka.retry_backoff_max_s, stop=polling, on_broker_error=report.note_broker_error)
+    consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
+    poller.start()
     last_data = time.monotonic()
     backoff = 0.5
     try:
         while not stop.is_set():
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 break
-            try:
-                polled = consumer.poll(timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records)
-            except KafkaError as exc:
-                report.broker_errors += 1
-                log.warning("poll failed (%s); retrying in %.1f s", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
-                continue
-            if not polled:
-                owner.release_store()
+            batch = poller.next_batch(settings.kafka.poll_timeout_ms / 1000.0)
+            if batch is None:
+                with processing:
+                    owner.release_store()
                 quiet_since = max(last_data, owner.assigned_at)
-                if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and consumer.assignment():
+                if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and poller.has_assignment:
                     break
                 continue
             last_data = time.monotonic()
-            try:
-                commits = owner.process(polled)
-                consumer.commit(offsets=commits)
-                backoff = 0.5
-            except CommitFailedError as exc:
-                # The group rebalanced while this batch ran: the partitions' new owner replays it
-                # from the last commit, and idempotent writes keep that exact.
-                log.warning("offset commit rejected after a rebalance (%s); the new owner replays the batch", exc)
-            except KafkaError as exc:
-                # Dead letters could not be flushed or the commit failed: replay this batch when Kafka is back.
-                report.broker_errors += 1
-                log.warning("Kafka unavailable mid-batch (%s); the batch is replayed in %.1f s", exc, backoff)
-                for tp, messages in polled.items():
-                    consumer.seek(tp, messages[0].offset)
-                stop.wait(backoff)
-                backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
+            with processing:
+                if not poller.is_current(batch):
+                    continue                # fetched before a rebalance: its records come again
+                try:
+                    poller.commit(owner.process(batch.records))
+                except KafkaError as exc:
+                    # Dead letters could not be flushed: replay from the last commit when Kafka is back.
+                    report.broker_errors += 1
+                    log.warning("Kafka unavailable mid-batch (%s); the batch is replayed in %.1f s", exc, backoff)
+                    poller.rewind()
+                else:
+                    backoff = 0.5
+                    continue
+            stop.wait(backoff)
+            backoff = min(settings.kafka.retry_backoff_max_s, backoff * 2)
     finally:
+        poller.close()
         report.partitions = sorted(owner.next_offset)
         try:
             owner.checkpoint()

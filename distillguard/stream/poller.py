@@ -1,0 +1,185 @@
+"""The consumer's poll loop on its own thread: the next micro-batch is fetched and decoded while
+the current one is processed.
+
+kafka-python decodes records in Python (about a fifth of a drained record's cost); on its own
+thread that work overlaps the micro-batch's Polars, DuckDB and river work, which mostly runs
+outside the GIL. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
+processing thread asks it to commit (after a micro-batch is durable) or to rewind (to replay a
+micro-batch whose side effects failed), and it applies both before its next poll.
+
+A micro-batch handed over before a rebalance, or before a rewind, is *stale*: the consumer's
+positions were reset behind it, so its records come again, and :meth:`Poller.next_batch` skips
+it. Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
+processing lock, so a hand-over waits for the micro-batch in progress, and calls
+:meth:`Poller.flush_commits` first, so the offsets of what was processed are committed while the
+partitions are still ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+log = logging.getLogger("distillguard.stream")
+
+
+@dataclass(frozen=True)
+class HandedBatch:
+    """One poll's records and the rewind / rebalance epochs it was polled in."""
+
+    records: dict
+    rewinds: int
+    rebalances: int
+
+
+class Poller:
+    """Polls ``consumer`` on a thread and hands micro-batches (``{TopicPartition: [records]}``) over one at a time."""
+
+    def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
+                 stop: threading.Event, on_broker_error=None) -> None:
+        self.consumer = consumer
+        self.poll_timeout_ms = poll_timeout_ms
+        self.max_records = max_records
+        self.backoff_max_s = backoff_max_s
+        self.stop = stop
+        self.on_broker_error = on_broker_error or (lambda exc: None)
+        self.has_assignment = False
+        self._handed: queue.Queue = queue.Queue(maxsize=1)
+        self._lock = threading.Lock()                       # guards the requests and epochs below
+        self._commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._rewind_requested = False
+        self._rewinds = 0                                   # bumped by rewind(): batches polled before are stale
+        self._rebalances = 0                                # bumped by a rebalance: batches handed before are stale
+        self._unprocessed_from: dict[TopicPartition, int] = {}   # first offset handed over and not yet committed
+        self._handed_until: dict[TopicPartition, int] = {}
+        self._thread = threading.Thread(target=self._run, name="kafka-poller", daemon=True)
+        self.error: BaseException | None = None
+
+    # -- the processing thread's side --------------------------------------------------------
+    def start(self) -> "Poller":
+        self._thread.start()
+        return self
+
+    def next_batch(self, timeout_s: float) -> HandedBatch | None:
+        """The next current micro-batch, or None when none arrived within ``timeout_s``. Check
+        :meth:`is_current` again once holding the processing lock: a rebalance may come between."""
+        try:
+            while True:
+                batch = self._handed.get(timeout=timeout_s)
+                if self.is_current(batch):
+                    return batch
+        except queue.Empty:
+            if self.error is not None:
+                raise RuntimeError("the Kafka poll thread failed") from self.error
+            return None
+
+    def is_current(self, batch: HandedBatch) -> bool:
+        with self._lock:
+            return batch.rewinds == self._rewinds and batch.rebalances == self._rebalances
+
+    def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        """Commit these offsets (their micro-batch is durable) before the next poll."""
+        with self._lock:
+            self._commits.update(offsets)
+
+    def rewind(self) -> None:
+        """Replay everything handed over but not committed (its side effects failed)."""
+        with self._lock:
+            self._rewinds += 1
+            self._rewind_requested = True
+
+    def close(self) -> None:
+        """Stop polling, commit what was processed, and wait for the thread."""
+        self.stop.set()
+        self._thread.join(timeout=60)
+
+    # -- the poll thread -----------------------------------------------------------------------
+    def rebalanced(self) -> None:
+        """Called by the rebalance listener (on this thread): what was handed over is stale."""
+        with self._lock:
+            self._rebalances += 1
+            self._unprocessed_from.clear()
+            self._handed_until.clear()
+
+    def flush_commits(self) -> None:
+        """Commit pending offsets now (from a rebalance callback, while the partitions are still ours)."""
+        with self._lock:
+            commits, self._commits = self._commits, {}
+            self._forget_committed(commits)
+        if not commits:
+            return
+        try:
+            self.consumer.commit(offsets=commits)
+        except CommitFailedError as exc:
+            # The group rebalanced first: the partitions' new owner replays from the last commit,
+            # and idempotent writes keep that exact.
+            log.warning("offset commit rejected after a rebalance (%s); the new owner replays the batch", exc)
+        except KafkaError as exc:
+            self.on_broker_error(exc)
+            log.warning("offset commit failed (%s); retried before the next poll", exc)
+            with self._lock:
+                for tp, meta in commits.items():
+                    if tp not in self._commits or self._commits[tp].offset < meta.offset:
+                        self._commits[tp] = meta
+
+    def _forget_committed(self, commits: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        for tp, meta in commits.items():
+            if self._handed_until.get(tp, -1) > meta.offset:
+                self._unprocessed_from[tp] = meta.offset
+            else:
+                self._unprocessed_from.pop(tp, None)
+                self._handed_until.pop(tp, None)
+
+    def _apply_rewind(self) -> None:
+        with self._lock:
+            if not self._rewind_requested:
+                return
+            self._rewind_requested = False
+            targets, self._unprocessed_from, self._handed_until = dict(self._unprocessed_from), {}, {}
+        assigned = self.consumer.assignment()
+        for tp, offset in targets.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        try:
+            while not self.stop.is_set():
+                self.flush_commits()
+                self._apply_rewind()
+                with self._lock:
+                    rewinds = self._rewinds
+                try:
+                    polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+                    backoff = 0.5
+                except KafkaError as exc:
+                    self.on_broker_error(exc)
+                    log.warning("poll failed (%s); retrying in %.1f s", exc, backoff)
+                    self.stop.wait(backoff)
+                    backoff = min(self.backoff_max_s, backoff * 2)
+                    continue
+                self.has_assignment = bool(self.consumer.assignment())
+                if not polled:
+                    continue
+                with self._lock:
+                    rebalances = self._rebalances
+                    for tp, messages in polled.items():
+                        self._unprocessed_from.setdefault(tp, messages[0].offset)
+                        self._handed_until[tp] = messages[-1].offset + 1
+                while not self.stop.is_set():
+                    try:
+                        self._handed.put(HandedBatch(polled, rewinds, rebalances), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+            self.flush_commits()
+        except BaseException as exc:  # surfaced to the processing thread by next_batch
+            self.error = exc
+            log.exception("the Kafka poll thread failed")
+            raise
