@@ -66,7 +66,8 @@ from distillguard.stream.sink import (
 
 log = logging.getLogger("distillguard.stream")
 CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
-HOLD_STORE_MAX_S = 10.0       # a busy consumer keeps the DuckDB file open across micro-batches this long at most
+HOLD_STORE_LIVE_S = 1.0       # a consumer keeping up with live traffic lets the DuckDB file go after this long ...
+HOLD_STORE_MAX_S = 10.0       # ... one draining a backlog (full micro-batches) after this long at most
 MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
 
 
@@ -136,10 +137,12 @@ class StreamConsumer:
     def store(self) -> Store:
         """The open store, opened (waiting while another process writes) when none is.
 
-        A busy consumer keeps the file across micro-batches for up to :attr:`hold_store_s`, then
-        lets it go so other replicas and batch flows get their turn; an idle consumer lets it go
-        at once. Each close checkpoints the WAL into the file (a few tenths of a second), so
-        draining a backlog with a close per micro-batch cost a third more time.
+        A busy consumer keeps the file across micro-batches for a while, then lets it go so other
+        replicas and batch flows get their turn; an idle consumer lets it go at once. Each close
+        checkpoints the WAL into the file (a few tenths of a second), so a consumer draining a
+        backlog keeps it for up to :attr:`hold_store_s` (closing after every micro-batch cost a
+        third more time), and one keeping up with live traffic for :data:`HOLD_STORE_LIVE_S`
+        (small, frequent checkpoints keep each micro-batch's latency low).
         """
         if self._store is None:
             self._store_cm = open_store(self.settings.store.db_path)
@@ -206,6 +209,7 @@ class StreamConsumer:
     def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
         started = time.monotonic()
         settings = self.settings
+        records_before = self.report.records
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp, messages in polled.items():
@@ -256,7 +260,8 @@ class StreamConsumer:
             self.checkpoint()
         # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
         maybe_publish_snapshot(self.store(), settings)
-        self.release_store(unless_younger_than=self.hold_store_s)
+        backlogged = self.report.records - records_before >= settings.stream.max_batch_records
+        self.release_store(unless_younger_than=self.hold_store_s if backlogged else min(HOLD_STORE_LIVE_S, self.hold_store_s))
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
         self.report.first_batch_at = self.report.first_batch_at or started

@@ -9,7 +9,8 @@ micro-batch whose side effects failed), and it applies both before its next poll
 
 A micro-batch handed over before a rebalance, or before a rewind, is *stale*: the consumer's
 positions were reset behind it, so its records come again, and :meth:`Poller.next_batch` skips
-it. Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
+it. While the processing thread is busy, polls are merged into one pending micro-batch (up to
+``max_records``), so it takes everything that arrived in one go: pipelining adds no queueing. Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
 processing lock, so a hand-over waits for the micro-batch in progress, and calls
 :meth:`Poller.flush_commits` first, so the offsets of what was processed are committed while the
 partitions are still ours.
@@ -18,7 +19,6 @@ partitions are still ours.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from dataclasses import dataclass
 
@@ -29,9 +29,9 @@ from kafka.structs import OffsetAndMetadata
 log = logging.getLogger("distillguard.stream")
 
 
-@dataclass(frozen=True)
+@dataclass
 class HandedBatch:
-    """One poll's records and the rewind / rebalance epochs it was polled in."""
+    """Polled records (merged over polls) and the rewind / rebalance epochs they were polled in."""
 
     records: dict
     rewinds: int
@@ -39,7 +39,8 @@ class HandedBatch:
 
 
 class Poller:
-    """Polls ``consumer`` on a thread and hands micro-batches (``{TopicPartition: [records]}``) over one at a time."""
+    """Polls ``consumer`` on a thread; the processing thread takes what arrived as one micro-batch
+    (``{TopicPartition: [records]}``) with :meth:`next_batch`."""
 
     def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
                  stop: threading.Event, on_broker_error=None) -> None:
@@ -50,16 +51,18 @@ class Poller:
         self.stop = stop
         self.on_broker_error = on_broker_error or (lambda exc: None)
         self.has_assignment = False
-        self._handed: queue.Queue = queue.Queue(maxsize=1)
-        self._lock = threading.Lock()                       # guards the requests and epochs below
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()                       # guards everything below
+        self._changed = threading.Condition(self._lock)
+        self._pending: HandedBatch | None = None
+        self._pending_records = 0
         self._commits: dict[TopicPartition, OffsetAndMetadata] = {}
         self._rewind_requested = False
-        self._rewinds = 0                                   # bumped by rewind(): batches polled before are stale
-        self._rebalances = 0                                # bumped by a rebalance: batches handed before are stale
-        self._unprocessed_from: dict[TopicPartition, int] = {}   # first offset handed over and not yet committed
-        self._handed_until: dict[TopicPartition, int] = {}
+        self._rewinds = 0                                   # bumped by rewind(): records polled before are stale
+        self._rebalances = 0                                # bumped by a rebalance: records polled before are stale
+        self._unprocessed_from: dict[TopicPartition, int] = {}   # first offset polled and not yet committed
+        self._polled_until: dict[TopicPartition, int] = {}
         self._thread = threading.Thread(target=self._run, name="kafka-poller", daemon=True)
-        self.error: BaseException | None = None
 
     # -- the processing thread's side --------------------------------------------------------
     def start(self) -> "Poller":
@@ -67,21 +70,24 @@ class Poller:
         return self
 
     def next_batch(self, timeout_s: float) -> HandedBatch | None:
-        """The next current micro-batch, or None when none arrived within ``timeout_s``. Check
-        :meth:`is_current` again once holding the processing lock: a rebalance may come between."""
-        try:
-            while True:
-                batch = self._handed.get(timeout=timeout_s)
-                if self.is_current(batch):
-                    return batch
-        except queue.Empty:
+        """Everything polled so far as one micro-batch, or None when nothing (current) arrived
+        within ``timeout_s``. Check :meth:`is_current` again once holding the processing lock: a
+        rebalance may come between."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._pending is not None or self.error is not None, timeout=timeout_s):
+                return None
             if self.error is not None:
                 raise RuntimeError("the Kafka poll thread failed") from self.error
-            return None
+            batch, self._pending, self._pending_records = self._pending, None, 0
+            self._changed.notify_all()
+        return batch if self.is_current(batch) else None
 
     def is_current(self, batch: HandedBatch) -> bool:
         with self._lock:
-            return batch.rewinds == self._rewinds and batch.rebalances == self._rebalances
+            return self._is_current(batch)
+
+    def _is_current(self, batch: HandedBatch) -> bool:
+        return batch.rewinds == self._rewinds and batch.rebalances == self._rebalances
 
     def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         """Commit these offsets (their micro-batch is durable) before the next poll."""
@@ -89,7 +95,7 @@ class Poller:
             self._commits.update(offsets)
 
     def rewind(self) -> None:
-        """Replay everything handed over but not committed (its side effects failed)."""
+        """Replay everything polled but not committed (a micro-batch's side effects failed)."""
         with self._lock:
             self._rewinds += 1
             self._rewind_requested = True
@@ -97,18 +103,20 @@ class Poller:
     def close(self) -> None:
         """Stop polling, commit what was processed, and wait for the thread."""
         self.stop.set()
+        with self._changed:
+            self._changed.notify_all()
         self._thread.join(timeout=60)
 
     # -- the poll thread -----------------------------------------------------------------------
     def rebalanced(self) -> None:
-        """Called by the rebalance listener (on this thread): what was handed over is stale."""
+        """Called by the rebalance listener (on this thread): what was polled before is stale."""
         with self._lock:
             self._rebalances += 1
             self._unprocessed_from.clear()
-            self._handed_until.clear()
+            self._polled_until.clear()
 
     def flush_commits(self) -> None:
-        """Commit pending offsets now (from a rebalance callback, while the partitions are still ours)."""
+        """Commit pending offsets now (also from a rebalance callback, while the partitions are still ours)."""
         with self._lock:
             commits, self._commits = self._commits, {}
             self._forget_committed(commits)
@@ -130,22 +138,47 @@ class Poller:
 
     def _forget_committed(self, commits: dict[TopicPartition, OffsetAndMetadata]) -> None:
         for tp, meta in commits.items():
-            if self._handed_until.get(tp, -1) > meta.offset:
+            if self._polled_until.get(tp, -1) > meta.offset:
                 self._unprocessed_from[tp] = meta.offset
             else:
                 self._unprocessed_from.pop(tp, None)
-                self._handed_until.pop(tp, None)
+                self._polled_until.pop(tp, None)
 
     def _apply_rewind(self) -> None:
         with self._lock:
             if not self._rewind_requested:
                 return
             self._rewind_requested = False
-            targets, self._unprocessed_from, self._handed_until = dict(self._unprocessed_from), {}, {}
+            targets, self._unprocessed_from, self._polled_until = dict(self._unprocessed_from), {}, {}
+            self._pending, self._pending_records = None, 0
         assigned = self.consumer.assignment()
         for tp, offset in targets.items():
             if tp in assigned:
                 self.consumer.seek(tp, offset)
+
+    def _merge(self, polled: dict, rewinds: int) -> None:
+        """Add one poll's records to the pending micro-batch (records polled before a rewind or
+        rebalance are dropped; their offsets are noted first, so a rewind polls them again)."""
+        with self._changed:
+            for tp, messages in polled.items():
+                self._unprocessed_from.setdefault(tp, messages[0].offset)
+                self._polled_until[tp] = messages[-1].offset + 1
+            if rewinds != self._rewinds:
+                return
+            if self._pending is not None and not self._is_current(self._pending):
+                self._pending, self._pending_records = None, 0
+            if self._pending is None:
+                self._pending = HandedBatch({}, self._rewinds, self._rebalances)
+            for tp, messages in polled.items():
+                self._pending.records.setdefault(tp, []).extend(messages)
+                self._pending_records += len(messages)
+            self._changed.notify_all()
+
+    def _room(self) -> int:
+        """Records the pending micro-batch can still take, waiting a little while it is full."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._pending_records < self.max_records or self.stop.is_set(), timeout=0.2)
+            return self.max_records - self._pending_records
 
     def _run(self) -> None:
         backoff = 0.5
@@ -153,10 +186,13 @@ class Poller:
             while not self.stop.is_set():
                 self.flush_commits()
                 self._apply_rewind()
+                room = self._room()
+                if room <= 0:
+                    continue
                 with self._lock:
                     rewinds = self._rewinds
                 try:
-                    polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+                    polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=room)
                     backoff = 0.5
                 except KafkaError as exc:
                     self.on_broker_error(exc)
@@ -165,21 +201,12 @@ class Poller:
                     backoff = min(self.backoff_max_s, backoff * 2)
                     continue
                 self.has_assignment = bool(self.consumer.assignment())
-                if not polled:
-                    continue
-                with self._lock:
-                    rebalances = self._rebalances
-                    for tp, messages in polled.items():
-                        self._unprocessed_from.setdefault(tp, messages[0].offset)
-                        self._handed_until[tp] = messages[-1].offset + 1
-                while not self.stop.is_set():
-                    try:
-                        self._handed.put(HandedBatch(polled, rewinds, rebalances), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                if polled:
+                    self._merge(polled, rewinds)
             self.flush_commits()
         except BaseException as exc:  # surfaced to the processing thread by next_batch
-            self.error = exc
+            with self._changed:
+                self.error = exc
+                self._changed.notify_all()
             log.exception("the Kafka poll thread failed")
             raise
