@@ -150,8 +150,6 @@ def copy_without_dropping_locks(source: Path | str, target: Path | str) -> None:
     the WAL's lock, or worse). A child process's descriptors do not touch the parent's locks.
     """
     try:
-        subprocess.run(["cp", "--", str(source), str(target)], check=True, capture_output=True)
-    except FileNotFoundError:                      # no cp(1): the same copy by a Python child
         subprocess.run([sys.executable, "-c", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
                         str(source), str(target)], check=True, capture_output=True)
     except subprocess.CalledProcessError as exc:

@@ -140,9 +140,9 @@ class StreamConsumer:
         A busy consumer keeps the file across micro-batches for a while, then lets it go so other
         replicas and batch flows get their turn; an idle consumer lets it go at once. Each close
         checkpoints the WAL into the file (a few tenths of a second), so a consumer draining a
-        backlog keeps it for up to :attr:`hold_store_s` (closing after every micro-batch cost a
+        backlog keeps it for up to :data:`HOLD_STORE_MAX_S` (closing after every micro-batch cost a
         third more time), and one keeping up with live traffic for :data:`HOLD_STORE_LIVE_S`
-        (small, frequent checkpoints keep each micro-batch's latency low).
+        (small, frequent checkpoints keep each micro-batch's latency low); see :meth:`hold_store_s`.
         """
         if self._store is None:
             self._store_cm = open_store(self.settings.store.db_path)
@@ -150,11 +150,11 @@ class StreamConsumer:
             self._store_opened = time.monotonic()
         return self._store
 
-    @property
-    def hold_store_s(self) -> float:
-        """:data:`HOLD_STORE_MAX_S`, or a quarter of the poll interval when that is shorter: a replica
-        waiting for the file must still poll again before the group gives up on it."""
-        return min(HOLD_STORE_MAX_S, self.settings.kafka.max_poll_interval_ms / 4000.0)
+    def hold_store_s(self, backlogged: bool) -> float:
+        """How long the file is kept across micro-batches, at most a quarter of the poll interval:
+        a replica waiting for the file must still poll again before the group gives up on it."""
+        hold = HOLD_STORE_MAX_S if backlogged else HOLD_STORE_LIVE_S
+        return min(hold, self.settings.kafka.max_poll_interval_ms / 4000.0)
 
     def release_store(self, *, unless_younger_than: float = 0.0) -> None:
         if self._store is not None and time.monotonic() - self._store_opened >= unless_younger_than:
@@ -209,7 +209,6 @@ class StreamConsumer:
     def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
         started = time.monotonic()
         settings = self.settings
-        records_before = self.report.records
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp, messages in polled.items():
@@ -260,8 +259,8 @@ class StreamConsumer:
             self.checkpoint()
         # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
         maybe_publish_snapshot(self.store(), settings)
-        backlogged = self.report.records - records_before >= settings.stream.max_batch_records
-        self.release_store(unless_younger_than=self.hold_store_s if backlogged else min(HOLD_STORE_LIVE_S, self.hold_store_s))
+        backlogged = sum(len(messages) for messages in polled.values()) >= settings.stream.max_batch_records
+        self.release_store(unless_younger_than=self.hold_store_s(backlogged))
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
         self.report.first_batch_at = self.report.first_batch_at or started
@@ -349,9 +348,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     owner.refresh_memory()
     owner.publish_alerts()                                          # an outbox left by a crash
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
-    polling = threading.Event()
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
-                    backoff_max_s=settings.kafka.retry_backoff_max_s, stop=polling, on_broker_error=report.note_broker_error)
+                    backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error)
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
     poller.start()
     last_data = time.monotonic()

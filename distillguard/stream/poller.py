@@ -10,7 +10,9 @@ micro-batch whose side effects failed), and it applies both before its next poll
 A micro-batch handed over before a rebalance, or before a rewind, is *stale*: the consumer's
 positions were reset behind it, so its records come again, and :meth:`Poller.next_batch` skips
 it. While the processing thread is busy, polls are merged into one pending micro-batch (up to
-``max_records``), so it takes everything that arrived in one go: pipelining adds no queueing. Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
+``max_records``), so it takes everything that arrived in one go: pipelining adds no queueing.
+
+Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
 processing lock, so a hand-over waits for the micro-batch in progress, and calls
 :meth:`Poller.flush_commits` first, so the offsets of what was processed are committed while the
 partitions are still ours.
@@ -43,12 +45,12 @@ class Poller:
     (``{TopicPartition: [records]}``) with :meth:`next_batch`."""
 
     def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
-                 stop: threading.Event, on_broker_error=None) -> None:
+                 on_broker_error=None) -> None:
         self.consumer = consumer
         self.poll_timeout_ms = poll_timeout_ms
         self.max_records = max_records
         self.backoff_max_s = backoff_max_s
-        self.stop = stop
+        self.stop = threading.Event()
         self.on_broker_error = on_broker_error or (lambda exc: None)
         self.has_assignment = False
         self.error: BaseException | None = None
