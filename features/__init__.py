@@ -26,7 +26,7 @@ import polars as pl
 from distillguard.events import EVENT_SCHEMA
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME
 from distillguard.features.registry import COLLECT_ENGINE, Feature
-from distillguard.features.text import normalised_prompt, sample_prompts, template_features
+from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, sample_prompts, template_features
 
 __all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
 
@@ -52,6 +52,10 @@ def event_derived_columns() -> dict[str, pl.Expr]:
         # what makes two prompts "the same" for repetition: case and surrounding white space ignored
         "_prompt_key": pl.col("prompt").str.slice(0, 2000).str.to_lowercase().str.strip_chars(),
         "_text": normalised_prompt(pl.col("prompt")),
+        # what the prompt asks for (regular expressions over the whole prompt: the costliest test per event)
+        "_asks_reasoning": REASONING.matches(pl.col("prompt")),
+        "_asks_fixed_format": FIXED_FORMAT.matches(pl.col("prompt")),
+        "_asks_rubric": RUBRIC.matches(pl.col("prompt")),
         "_prefix": network_prefix(pl.col("client_ip")),
         "_client_style": pl.concat_str(
             [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),

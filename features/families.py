@@ -1,8 +1,9 @@
 """Per-account behavioural features, family by family, as named Polars aggregations.
 
 Each expression is evaluated inside ``group_by("account_id")`` over events sorted by time.
-The helper columns it reads (``_gap_s``, ``_hour``, ``_prompt_key``...) are added by
-:func:`features.prepare_events`.
+The helper columns it reads (``_gap_s``, ``_hour``, ``_prompt_key``, ``_asks_reasoning``...) are
+added by :func:`features.prepare_events`; those that depend on one event alone (the prompt's
+lexicon matches among them) the stream derives once, when the event joins its window.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import polars as pl
 
 from distillguard.features.registry import Feature, family, normalised_entropy, share
-from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 
 _gap = pl.col("_gap_s").drop_nulls()
 
@@ -41,9 +41,9 @@ PROMPTS = family(
 
 ELICITATION = family(
     "elicitation",
-    Feature("reasoning_share", "prompts asking for reasoning traces or step-by-step work", share(REASONING.matches(pl.col("prompt")))),
-    Feature("fixed_format_share", "prompts or requests demanding a fixed answer format", share(FIXED_FORMAT.matches(pl.col("prompt")) | pl.col("response_format").is_in(["json_object", "json_schema"]))),
-    Feature("rubric_share", "grader / rubric prompts", share(RUBRIC.matches(pl.col("prompt")))),
+    Feature("reasoning_share", "prompts asking for reasoning traces or step-by-step work", share(pl.col("_asks_reasoning"))),
+    Feature("fixed_format_share", "prompts or requests demanding a fixed answer format", share(pl.col("_asks_fixed_format") | pl.col("response_format").is_in(["json_object", "json_schema"]))),
+    Feature("rubric_share", "grader / rubric prompts", share(pl.col("_asks_rubric"))),
 )
 
 SAMPLING = family(

@@ -45,6 +45,7 @@ from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
 from distillguard.events import parse_records
+from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
 from distillguard.store import Store
@@ -188,7 +189,8 @@ class StreamConsumer:
             ckpt = load_checkpoint(self.settings.stream.checkpoint_dir, self.topic, p)
             if ckpt is None:
                 continue
-            self.scorer.windows.put(p, ckpt.window)
+            # a checkpoint written by an earlier version may lack helper columns this one derives per event
+            self.scorer.windows.put(p, with_event_derived(ckpt.window) if ckpt.window is not None else None)
             self.scorer.history.put(p, ckpt.history)
             if ckpt.model is not None:
                 self.scorer.models[p] = ckpt.model
