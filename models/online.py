@@ -75,10 +75,13 @@ class OnlineOutlierModel:
         self.refused = 0
 
     # -- row at a time (the stream) -----------------------------------------------------
-    def learn_one(self, row: Mapping[str, object]) -> bool:
-        """Learn one clean account-window; returns False when refused as too unusual to learn."""
+    def learn_one(self, row: Mapping[str, object], score: float | None = None) -> bool:
+        """Learn one clean account-window; returns False when refused as too unusual to learn.
+
+        ``score``: what :meth:`score_one` just said of this row, when the caller asked (saves scoring it twice).
+        """
         x = online_vector(row)
-        if self.seen >= 100 and self._score_vector(x) >= self.protect_above:
+        if self.seen >= 100 and (self._score_vector(x) if score is None else score) >= self.protect_above:
             self.refused += 1
             return False
         self.pipeline.learn_one(x)

@@ -5,7 +5,8 @@ frames by the same reader as batch (:func:`distillguard.events.parse_records`). 
 are made durable in this order, and only then are its offsets committed:
 
 1. events into DuckDB (idempotent by event_id), bad records into ``rejected_events``
-   (idempotent by source and offset) and the partition offsets into ``stream_offsets``;
+   (idempotent by source and offset) and the partition offsets into ``stream_offsets``, on a
+   writer thread while 2 and 3 run (DuckDB works outside the GIL); alerts wait for it;
 2. bad records to the dead-letter topic (original bytes, reason in the headers), flushed;
 3. windows and online scoring in event-time slices; new alerts into DuckDB (deterministic
    alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
@@ -14,7 +15,7 @@ are made durable in this order, and only then are its offsets committed:
 5. the offsets are committed to the group (by the poll thread, before its next poll).
 
 Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next micro-batch is
-fetched and decoded while this one is processed; a micro-batch fetched before a rebalance or a
+fetched, decoded and validated while this one is processed; a micro-batch fetched before a rebalance or a
 replay is dropped, since its records come again.
 
 A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
@@ -44,7 +45,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
-from distillguard.events import parse_records
+from distillguard.events import ParsedBatch, concat_batches, parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
@@ -208,7 +209,9 @@ class StreamConsumer:
         log.info("partitions %s of %s handed over", partitions, self.topic)
 
     # -- one micro-batch -----------------------------------------------------------------------
-    def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
+    def process(self, polled: dict, validated: dict | None = None) -> dict[TopicPartition, OffsetAndMetadata]:
+        """One micro-batch: ``polled`` records per partition; ``validated``, when the poll thread
+        validated them already, the :class:`ParsedBatch` of each of its polls per partition."""
         started = time.monotonic()
         settings = self.settings
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
@@ -217,7 +220,8 @@ class StreamConsumer:
             source = f"kafka:{tp.topic}/{tp.partition}"
             values = [m.value for m in messages]
             offsets = [m.offset for m in messages]
-            parsed = parse_records(values, source=source, positions=offsets)
+            polls = (validated or {}).get(tp) or [validate_messages(tp, messages)]
+            parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
             rejected = pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)])
             if rejected.height:
                 dead.extend(dead_letter_messages(rejected, dict(zip(offsets, values))))
@@ -234,22 +238,24 @@ class StreamConsumer:
         events = pl.concat(parsed_parts, how="vertical")
         rejected = pl.concat(rejected_parts, how="vertical")
 
-        # 1. durable in DuckDB (each statement commits; the file stays open across busy batches)
         store = self.store()
-        if events.height:
-            self.report.inserted += store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}")
-        store.insert_rejected(rejected)
-        record_offsets(store, pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
-                                                                 "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")}))
-        # 2. dead letters on their topic
-        for value, headers in dead:
-            self.producer.send(settings.kafka.topic_dead_letter, value=value, headers=headers)
-        if dead:
-            self.producer.flush(timeout=30)
-        # 3. windows, scoring, alerts (outbox first, then the topic)
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
             self.refresh_memory()
-        alerts = self.scorer.ingest(events)
+        # 1. durable in DuckDB (each statement commits; the file stays open across busy batches), on a
+        #    thread: DuckDB works outside the GIL while 2 and 3 run here; alerts are stored after it ends
+        offsets_frame = pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
+                                                           "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")})
+        writing = _Background(self._store_batch, store, events, rejected, offsets_frame)
+        try:
+            # 2. dead letters on their topic
+            for value, headers in dead:
+                self.producer.send(settings.kafka.topic_dead_letter, value=value, headers=headers)
+            if dead:
+                self.producer.flush(timeout=30)
+            # 3. windows, scoring, alerts (outbox first, then the topic)
+            alerts = self.scorer.ingest(events)
+        finally:
+            self.report.inserted += writing.result()
         self.report.storms = self.scorer.storms
         if alerts:
             self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
@@ -270,6 +276,13 @@ class StreamConsumer:
         self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
 
+    def _store_batch(self, store: Store, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
+        """A micro-batch's events, rejects and partition offsets into DuckDB; returns the new events."""
+        inserted = store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}") if events.height else 0
+        store.insert_rejected(rejected)
+        record_offsets(store, offsets)
+        return inserted
+
     def publish_alerts(self) -> int:
         """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
         store = self.store()
@@ -286,6 +299,35 @@ class StreamConsumer:
             return 0
         mark_published(store, pending["alert_id"].to_list())
         return pending.height
+
+
+def validate_messages(tp: TopicPartition, messages: list) -> ParsedBatch:
+    """One partition's polled records validated by the batch reader (on the poll thread, as each
+    poll arrives); a record's position is its offset."""
+    return parse_records([m.value for m in messages], source=f"kafka:{tp.topic}/{tp.partition}",
+                         positions=[m.offset for m in messages])
+
+
+class _Background:
+    """One call on its own thread; :meth:`result` waits for it and raises what it raised."""
+
+    def __init__(self, fn, *args) -> None:
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), name="duckdb-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, *args) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock) -> ConsumerRebalanceListener:
@@ -339,10 +381,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         session_timeout_ms=settings.kafka.session_timeout_ms,
         heartbeat_interval_ms=max(500, settings.kafka.session_timeout_ms // 3),
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        # kafka-python checks CRC32C in pure Python (a fifth of the fetch cost); librdkafka and the
-        # Java client's defaults skip or accelerate it too. TCP and the broker guard integrity; a
-        # corrupt value would still be rejected by validation and dead-lettered, never crash us.
-        check_crcs=False,
+        # every record batch's CRC-32C is checked (kafka-python's default), in C through the crc32c package
+        check_crcs=True,
     ), "connecting the consumer", settings, stop, report)
     if consumer is None or owner.producer is None:
         return report
@@ -351,6 +391,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     owner.publish_alerts()                                          # an outbox left by a crash
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
+                    prepare=validate_messages,
                     backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error)
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
     poller.start()
@@ -373,7 +414,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
                 if not poller.is_current(batch):
                     continue                # fetched before a rebalance: its records come again
                 try:
-                    poller.commit(owner.process(batch.records))
+                    poller.commit(owner.process(batch.records, batch.prepared))
                 except KafkaError as exc:
                     # Dead letters could not be flushed: replay from the last commit when Kafka is back.
                     report.broker_errors += 1

@@ -213,7 +213,7 @@ class StreamScorer:
                 suspicious = signature >= LEARN_BELOW or row["account_id"] in self.policy.last or row["account_id"] in self.flagged
                 extreme = model.extreme_features(row) if signature >= bar else []
                 if not suspicious:
-                    model.learn_one(row)
+                    model.learn_one(row, score=unusual)
                 score = signature + ONLINE_WEIGHT * _ramp(unusual, 0.8, 1.0) * min(1.0, signature)
                 if score >= bar and (not established(row) or (
                         score >= bar + ESTABLISHED_EXTRA and (row["last_seen"] - row["first_seen"]).total_seconds() >= ESTABLISHED_SPAN_S)):
