@@ -15,7 +15,7 @@ are made durable in this order, and only then are its offsets committed:
 5. the offsets are committed to the group (by the poll thread, before its next poll).
 
 Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next micro-batch is
-fetched, decoded and validated while this one is processed; a micro-batch fetched before a rebalance or a
+fetched and decoded while this one is processed; a micro-batch fetched before a rebalance or a
 replay is dropped, since its records come again.
 
 A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
@@ -45,7 +45,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
-from distillguard.events import ParsedBatch, concat_batches, parse_records
+from distillguard.events import parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
@@ -209,9 +209,7 @@ class StreamConsumer:
         log.info("partitions %s of %s handed over", partitions, self.topic)
 
     # -- one micro-batch -----------------------------------------------------------------------
-    def process(self, polled: dict, validated: dict | None = None) -> dict[TopicPartition, OffsetAndMetadata]:
-        """One micro-batch: ``polled`` records per partition; ``validated``, when the poll thread
-        validated them already, the :class:`ParsedBatch` of each of its polls per partition."""
+    def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
         started = time.monotonic()
         settings = self.settings
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
@@ -220,8 +218,7 @@ class StreamConsumer:
             source = f"kafka:{tp.topic}/{tp.partition}"
             values = [m.value for m in messages]
             offsets = [m.offset for m in messages]
-            polls = (validated or {}).get(tp) or [validate_messages(tp, messages)]
-            parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
+            parsed = parse_records(values, source=source, positions=offsets)
             rejected = pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)])
             if rejected.height:
                 dead.extend(dead_letter_messages(rejected, dict(zip(offsets, values))))
@@ -299,13 +296,6 @@ class StreamConsumer:
             return 0
         mark_published(store, pending["alert_id"].to_list())
         return pending.height
-
-
-def validate_messages(tp: TopicPartition, messages: list) -> ParsedBatch:
-    """One partition's polled records validated by the batch reader (on the poll thread, as each
-    poll arrives); a record's position is its offset."""
-    return parse_records([m.value for m in messages], source=f"kafka:{tp.topic}/{tp.partition}",
-                         positions=[m.offset for m in messages])
 
 
 class _Background:
@@ -391,7 +381,6 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     owner.publish_alerts()                                          # an outbox left by a crash
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
-                    prepare=validate_messages,
                     backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error)
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
     poller.start()
@@ -414,7 +403,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
                 if not poller.is_current(batch):
                     continue                # fetched before a rebalance: its records come again
                 try:
-                    poller.commit(owner.process(batch.records, batch.prepared))
+                    poller.commit(owner.process(batch.records))
                 except KafkaError as exc:
                     # Dead letters could not be flushed: replay from the last commit when Kafka is back.
                     report.broker_errors += 1

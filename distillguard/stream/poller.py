@@ -1,8 +1,9 @@
-"""The consumer's poll loop on its own thread: the next micro-batch is fetched, decoded and
-validated while the current one is processed.
+"""The consumer's poll loop on its own thread: the next micro-batch is fetched and decoded while
+the current one is processed.
 
-kafka-python decodes records in Python; on its own thread that work, and the validation of what
-it polled (Polars, mostly outside the GIL), overlaps the micro-batch's scoring and DuckDB work. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
+kafka-python decodes records in Python (about a fifth of a drained record's cost); on its own
+thread that work overlaps the micro-batch's Polars, DuckDB and river work, which mostly runs
+outside the GIL. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
 processing thread asks it to commit (after a micro-batch is durable) or to rewind (to replay a
 micro-batch whose side effects failed), and it applies both before its next poll.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
@@ -32,27 +33,20 @@ log = logging.getLogger("distillguard.stream")
 
 @dataclass
 class HandedBatch:
-    """Polled records (merged over polls), what ``prepare`` made of each poll's records of each
-    partition, and the rewind / rebalance epochs they were polled in."""
+    """Polled records (merged over polls) and the rewind / rebalance epochs they were polled in."""
 
     records: dict
     rewinds: int
     rebalances: int
-    prepared: dict = field(default_factory=dict)     # {TopicPartition: [prepare(tp, messages) per poll]}
 
 
 class Poller:
     """Polls ``consumer`` on a thread; the processing thread takes what arrived as one micro-batch
-    (``{TopicPartition: [records]}``) with :meth:`next_batch`.
-
-    ``prepare(tp, records)``, when given, runs on the poll thread over each poll's records of each
-    partition (the consumer validates them there), its results handed over with the records.
-    """
+    (``{TopicPartition: [records]}``) with :meth:`next_batch`."""
 
     def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
-                 on_broker_error=None, prepare=None) -> None:
+                 on_broker_error=None) -> None:
         self.consumer = consumer
-        self.prepare = prepare
         self.poll_timeout_ms = poll_timeout_ms
         self.max_records = max_records
         self.backoff_max_s = backoff_max_s
@@ -164,7 +158,7 @@ class Poller:
             if tp in assigned:
                 self.consumer.seek(tp, offset)
 
-    def _merge(self, polled: dict, prepared: dict, rewinds: int) -> None:
+    def _merge(self, polled: dict, rewinds: int) -> None:
         """Add one poll's records to the pending micro-batch (records polled before a rewind or
         rebalance are dropped; their offsets are noted first, so a rewind polls them again)."""
         with self._changed:
@@ -180,8 +174,6 @@ class Poller:
             for tp, messages in polled.items():
                 self._pending.records.setdefault(tp, []).extend(messages)
                 self._pending_records += len(messages)
-                if tp in prepared:
-                    self._pending.prepared.setdefault(tp, []).append(prepared[tp])
             self._changed.notify_all()
 
     def _room(self) -> int:
@@ -212,8 +204,7 @@ class Poller:
                     continue
                 self.has_assignment = bool(self.consumer.assignment())
                 if polled:
-                    prepared = {tp: self.prepare(tp, messages) for tp, messages in polled.items()} if self.prepare else {}
-                    self._merge(polled, prepared, rewinds)
+                    self._merge(polled, rewinds)
             self.flush_commits()
         except BaseException as exc:  # surfaced to the processing thread by next_batch
             with self._changed:
