@@ -34,10 +34,14 @@ def _utc_us(expr: pl.Expr) -> pl.Expr:
 
 
 class PromptHistory:
-    """Per partition: ``(account_id, prompt_hash, first_ts, last_ts)`` over the last ``history_s``."""
+    """Per partition: ``(account_id, prompt_hash, first_ts, last_ts)`` over the last ``history_s``
+    of each account's events; an account quiet for ``history_s`` plus ``quiet_grace_s`` by the
+    partition's clock (its newest prompt) is forgotten, so the history does not grow with every
+    account ever seen."""
 
-    def __init__(self, history_s: int = 86_400) -> None:
+    def __init__(self, history_s: int = 86_400, quiet_grace_s: int = 3600) -> None:
         self.history_s = history_s
+        self.quiet_grace_s = quiet_grace_s
         self.partitions: dict[int, pl.DataFrame] = {}
 
     def add(self, events: pl.DataFrame, partition: int) -> None:
@@ -53,8 +57,10 @@ class PromptHistory:
         merged = seen if current is None else pl.concat([current, seen.select(current.columns)])
         merged = (merged.group_by("account_id", "prompt_hash")
                   .agg(pl.col("first_ts").min(), pl.col("last_ts").max()))
-        horizon = pl.col("last_ts").max().over("account_id") - pl.duration(seconds=self.history_s)
-        self.partitions[partition] = merged.filter(pl.col("last_ts") >= horizon)
+        span = pl.duration(seconds=self.history_s)
+        self.partitions[partition] = merged.filter(
+            (pl.col("last_ts") >= pl.col("last_ts").max().over("account_id") - span)
+            & (pl.col("last_ts") >= pl.col("last_ts").max() - span - pl.duration(seconds=self.quiet_grace_s)))
 
     def repeat_share(self, window: pl.DataFrame) -> pl.DataFrame:
         """Per ``_point`` of ``window`` (rows ``account_id``, ``_point``, ``ts``, ``prompt``): the
