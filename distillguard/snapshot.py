@@ -4,10 +4,15 @@ A DuckDB file has one writing process, and while it has the file open no other p
 open it, not even read-only. The stream holds the file for every micro-batch and a batch run
 for minutes, so analysts would mostly see "could not set lock". Instead the writers publish a
 snapshot: while holding the database they checkpoint it and copy the file (or, when identifiers
-are hashed, ``COPY FROM DATABASE`` with the private columns rewritten), then ``rename`` it over
-``store.snapshot_path`` (default: ``<db stem>.analyst.duckdb`` beside the database). The rename
-is atomic, so a reader opens either the previous or the new complete file, and a reader that
-already has the old file open keeps reading it undisturbed. Readers never take the writer's lock.
+are hashed, ``COPY FROM DATABASE`` with the private columns rewritten) into a new, never again
+written *version* file in ``<snapshot>.versions/``, then atomically point the symbolic link
+``store.snapshot_path`` (default: ``<db stem>.analyst.duckdb`` beside the database) at it.
+Readers resolve the link once and attach the version file itself. Renaming a new file over one
+fixed path is not enough: DuckDB's ``ATTACH`` opens the path more than once, and a rename between
+those opens hands it the header of one file and the blocks of the next ("No more data remaining
+in MetadataReader"); a version file never changes, so whatever a reader resolved stays whole.
+Superseded versions are deleted ``SUPERSEDED_GRACE_S`` after the next one is published (a reader
+that already attached one keeps reading it: the open file outlives its name).
 
 The stream publishes at most every ``store.snapshot_interval_s`` (:func:`maybe_publish_snapshot`,
 judged by the snapshot file's age, so replicas of a consumer group share the budget); a batch
@@ -21,8 +26,8 @@ taken and the newest event it holds, so staleness can be measured. With
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> settings = Settings(store={"db_path": folder / "dg.duckdb"})
 >>> info = publish_snapshot(folder / "dg.duckdb", settings)
->>> info.path.name
-'dg.analyst.duckdb'
+>>> info.path.name, info.path.is_symlink(), info.path.resolve().parent.name
+('dg.analyst.duckdb', True, 'dg.analyst.duckdb.versions')
 >>> with open_analyst_store(folder / "dg.duckdb", settings) as source:
 ...     source.kind, source.store.count("flagged_accounts")
 ('snapshot', 0)
@@ -52,6 +57,8 @@ log = logging.getLogger("distillguard.snapshot")
 
 SNAPSHOT_ALIAS = "dg_analyst_snapshot"
 INFO_TABLE = "snapshot_info"
+SUPERSEDED_GRACE_S = 30.0      # a superseded version stays this long for readers that resolved the link just before
+ABANDONED_TMP_S = 3600.0       # a half-written version this old was left by a publisher that died
 
 
 class SnapshotUnavailable(RuntimeError):
@@ -121,24 +128,90 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
             return publish_snapshot(store, settings)
     store = store_or_path
     target = snapshot_path_for(store.path, settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    versions = versions_folder(target)
+    versions.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     published_at = _now()
+    version = versions / f"{published_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.duckdb"
+    tmp = version.with_name(version.name + ".tmp")
     hasher = KeyedHasher(settings.privacy.hash_key) if settings.privacy.hash_identifiers else None
     info = SnapshotInfo(target, published_at, store.scalar("SELECT max(ts) FROM events"),
                         store.scalar("SELECT count(*) FROM events"), hasher is not None, 0.0)
     try:
         _copy_into(store, tmp, hasher, info)
-        info.seconds = time.monotonic() - started
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, version)
+        _point_link_at(target, version)
+        info.seconds = time.monotonic() - started
+    except BaseException:
+        version.unlink(missing_ok=True)
+        raise
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
-    log.info("analyst snapshot %s published in %.2f s (%d events)", target, info.seconds, info.events)
+    prune_versions(target)
+    log.info("analyst snapshot %s published in %.2f s (%d events)", version, info.seconds, info.events)
     return info
+
+
+def versions_folder(snapshot: Path) -> Path:
+    """Where the version files behind the ``snapshot`` link live: ``<snapshot>.versions/``."""
+    return snapshot.with_name(snapshot.name + ".versions")
+
+
+def _point_link_at(link: Path, version: Path) -> None:
+    """Atomically make ``link`` a relative symbolic link to ``version`` (replacing a file or an older link)."""
+    staged = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.link")
+    os.symlink(os.path.relpath(version, link.parent), staged)
+    try:
+        os.replace(staged, link)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+
+
+def prune_versions(snapshot: Path, *, grace_s: float = SUPERSEDED_GRACE_S) -> list[Path]:
+    """Delete versions superseded more than ``grace_s`` ago (never the one the link points at).
+
+    A version is superseded when the next one is written, so its age as a superseded file is the
+    next version's age. Half-written versions older than ``ABANDONED_TMP_S`` go too.
+
+    >>> import tempfile, pathlib
+    >>> from distillguard.config import Settings
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> settings = Settings(store={"db_path": folder / "dg.duckdb"})
+    >>> for _ in range(3):
+    ...     _ = publish_snapshot(folder / "dg.duckdb", settings)
+    >>> snapshot = snapshot_path_for(folder / "dg.duckdb", settings)
+    >>> len(list(versions_folder(snapshot).glob("*.duckdb")))
+    3
+    >>> len(prune_versions(snapshot, grace_s=0)), [p.name for p in versions_folder(snapshot).iterdir()] == [snapshot.resolve().name]
+    (2, True)
+    """
+    folder = versions_folder(snapshot)
+    if not folder.is_dir():
+        return []
+    current = snapshot.resolve().name if snapshot.is_symlink() else None
+    now = time.time()
+    removed: list[Path] = []
+    versions = sorted(folder.glob("*.duckdb"))          # names start with the publishing time
+    for older, newer in zip(versions, versions[1:]):
+        try:
+            superseded_for = now - newer.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if older.name != current and superseded_for > grace_s:
+            older.unlink(missing_ok=True)
+            removed.append(older)
+    for tmp in folder.glob("*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > ABANDONED_TMP_S:
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def copy_without_dropping_locks(source: Path | str, target: Path | str) -> None:
@@ -287,22 +360,32 @@ def open_analyst_store(db_path: Path | str, settings: Settings | None = None) ->
     return AnalystSource(store, "database", db_path)
 
 
-def _open_snapshot(path: Path) -> Store:
+def _open_snapshot(path: Path, *, attempts: int = 3) -> Store:
     """The snapshot read-only, in a fresh in-memory DuckDB instance.
 
-    ``duckdb.connect(path)`` would hand back a cached instance while another connection of this
-    process still has the path open, i.e. the *previous* snapshot after a rename; attaching
-    into a new instance always opens the file that is at ``path`` now.
+    The link is resolved first and the version file it names is attached: that file never
+    changes, while the link may move to a newer version at any moment (and ``ATTACH`` opens its
+    path more than once). A version deleted between resolving and attaching (only after
+    ``SUPERSEDED_GRACE_S``) is retried on the link's new target. ``duckdb.connect(path)``
+    would hand back a cached instance while another connection of this process still has the
+    path open; attaching into a new instance always opens the file named now.
     """
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{_sql_string(path)}' AS analyst (READ_ONLY)")
-        con.execute("USE analyst")
-    except Exception:
-        con.close()
-        raise
-    return Store(con, path)
+    for attempt in range(attempts):
+        version = path.resolve()
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"ATTACH '{_sql_string(version)}' AS analyst (READ_ONLY)")
+            con.execute("USE analyst")
+            return Store(con, version)
+        except duckdb.IOException:
+            con.close()
+            if attempt == attempts - 1 or version.exists():
+                raise
+        except Exception:
+            con.close()
+            raise
+    raise AssertionError("unreachable")
 
 
 def read_snapshot_info(store: Store) -> dict:

@@ -164,6 +164,34 @@ def test_publish_is_atomic_and_readers_of_the_old_snapshot_are_undisturbed(tmp_p
     assert leftovers == []
 
 
+def test_a_published_version_never_changes_and_is_deleted_only_after_it_was_superseded(tmp_path):
+    """Readers attach the version file the link names; a later publish must not write to it
+    (DuckDB's ATTACH opens its path more than once, so a file renamed over a fixed path mid-attach
+    hands a reader the header of one file and the blocks of another)."""
+    import hashlib
+
+    from distillguard.snapshot import prune_versions, versions_folder
+
+    db = _db_with_events(tmp_path / "dg.duckdb", 3)
+    settings = Settings(store={"db_path": db})
+    link = publish_snapshot(db, settings).path
+    first = link.resolve()
+    assert link.is_symlink() and first.parent == versions_folder(link)
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    with open_analyst_store(db, settings) as reader:
+        _db_with_events(db, 5)
+        publish_snapshot(db, settings)
+        second = link.resolve()
+        assert second != first and first.exists()                   # superseded, kept for the grace period
+        assert hashlib.sha256(first.read_bytes()).hexdigest() == digest
+        assert prune_versions(link, grace_s=0) == [first]          # past the grace: gone ...
+        assert reader.store.count("events") == 3                    # ... and an attached reader still reads it
+    assert sorted(p.name for p in versions_folder(link).iterdir()) == [second.name]
+    assert prune_versions(link, grace_s=0) == []                    # the version the link names stays
+    with open_analyst_store(db, settings) as source:
+        assert source.store.count("events") == 5
+
+
 def test_the_writer_keeps_its_lock_while_and_after_it_publishes(tmp_path):
     """Publishing from an open store must not let a second writer in (closing a descriptor of the
     database file in the writing process would drop DuckDB's POSIX locks)."""
