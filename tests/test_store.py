@@ -123,3 +123,22 @@ def test_a_truncated_gzip_file_keeps_what_was_readable_and_records_the_rest_as_u
     assert set(stored) == {f"e{i}" for i in range(len(stored))}       # a prefix of the file, nothing skipped
     assert rejected["reason_code"].to_list()[-1] == "unreadable_file"
     assert report.inserted == len(stored) and report.rejected == rejected.height
+
+
+def test_a_large_load_is_stored_in_whole_row_groups_and_leaves_duckdb_threads_as_they_were(tmp_path):
+    """Part-filled row groups cost a rewrite at the next checkpoint (DuckDB merges them), so a
+    load inserts whole row groups on one DuckDB thread and only a file's last rows fill a part."""
+    from distillguard.load import ROW_GROUP_ROWS
+
+    n = 2 * ROW_GROUP_ROWS + 1000
+    template = json.dumps(valid_event(event_id="ID", account_id="acct-ACCT"))
+    lines = [template.replace("ID", f"e{i}").replace("ACCT", str(i % 40)).encode() for i in range(n)]
+    write_jsonl_gz(tmp_path / "day.jsonl.gz", lines + lines[:500])            # repeats are dropped, not stored
+    with Store.open(tmp_path / "dg.duckdb") as store:
+        threads = store.scalar("SELECT current_setting('threads')")
+        report = load_logs([tmp_path / "day.jsonl.gz"], store, show_progress=False)
+        assert report.inserted == n and store.count("events") == n
+        groups = store.frame("SELECT row_group_id, max(count) AS n FROM pragma_storage_info('events') "
+                             "GROUP BY ALL ORDER BY row_group_id")["n"].to_list()
+        assert groups == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 1000], groups
+        assert store.scalar("SELECT current_setting('threads')") == threads
