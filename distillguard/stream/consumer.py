@@ -149,6 +149,7 @@ class StreamConsumer:
         if self._store is None:
             self._store_cm = open_store(self.settings.store.db_path)
             self._store = self._store_cm.__enter__()
+            self._store.con.execute(f"SET checkpoint_threshold = '{int(self.settings.store.wal_checkpoint_mb)}MB'")
             self._store_opened = time.monotonic()
         return self._store
 
