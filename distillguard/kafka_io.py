@@ -21,6 +21,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from distillguard.config import KafkaSettings
+from distillguard.kafka_records import decode_batches_in_one_pass
 
 
 def decode_gzip_in_one_call() -> bool:
@@ -44,6 +45,7 @@ def decode_gzip_in_one_call() -> bool:
 
 
 decode_gzip_in_one_call()
+decode_batches_in_one_pass()
 
 
 def ensure_topics(kafka: KafkaSettings, partitions: int = 4, extra: Sequence[str] = ()) -> None:

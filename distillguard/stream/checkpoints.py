@@ -10,6 +10,9 @@ checkpoint and seeks to ``next_offset``: records between that offset and the com
 replayed into the state, and the replay writes nothing twice because every DuckDB write is
 idempotent (events by event_id, rejects by source and offset, alerts by a deterministic id).
 The folder may be shared by several consumers of one group (one host, or a shared volume).
+A :class:`CheckpointWriter` writes them on a thread, so the periodic checkpoint does not hold
+up the micro-batches (the state is frozen first: window frames are never changed in place, the
+model is pickled and the first-seen times copied before the thread starts).
 
 >>> import tempfile, pathlib, polars as pl
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -26,6 +29,7 @@ import io
 import logging
 import os
 import pickle
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +57,8 @@ def checkpoint_path(folder: Path, topic: str, partition: int) -> Path:
     return Path(folder) / f"{safe}-p{partition}.ckpt"
 
 
-def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint) -> None:
+def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint, model_bytes: bytes | None = None) -> None:
+    """Write ``ckpt`` atomically (``model_bytes``: its model pickled beforehand, see :class:`CheckpointWriter`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     window = io.BytesIO()
@@ -65,7 +70,7 @@ def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint) -> None:
     payload = {
         "version": FORMAT_VERSION, "topic": ckpt.topic, "partition": ckpt.partition, "next_offset": ckpt.next_offset,
         "window": window.getvalue() if ckpt.window is not None else None,
-        "model": ckpt.model.dumps() if ckpt.model is not None else None,
+        "model": model_bytes if model_bytes is not None else ckpt.model.dumps() if ckpt.model is not None else None,
         "first_seen": ckpt.first_seen,
         "history": history.getvalue() if ckpt.history is not None else None,
     }
@@ -91,3 +96,48 @@ def load_checkpoint(folder: Path, topic: str, partition: int) -> PartitionCheckp
         log.warning("ignoring unreadable checkpoint %s (%s); partition state restarts from the committed offset", path, exc)
         return None
     return PartitionCheckpoint(topic, partition, int(payload["next_offset"]), window, model, dict(payload["first_seen"]), history)
+
+
+class CheckpointWriter:
+    """Saves rounds of checkpoints on a thread, one round at a time and in order.
+
+    :meth:`submit` freezes the state on the caller's thread (pickles each model, copies each
+    first-seen map; window and history frames are replaced, never changed in place, by their
+    owners) and returns; :meth:`wait` blocks until the round is on disk and raises what the
+    thread raised. A hand-over waits, since the partition's next owner reads the file.
+
+    >>> import tempfile, pathlib, polars as pl
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> writer = CheckpointWriter(folder)
+    >>> writer.submit([PartitionCheckpoint("api-logs", 0, next_offset=7, window=pl.DataFrame({"a": [1]}))])
+    >>> writer.wait()
+    >>> load_checkpoint(folder, "api-logs", 0).next_offset
+    7
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, ckpts: list[PartitionCheckpoint]) -> None:
+        self.wait()
+        frozen = [(PartitionCheckpoint(c.topic, c.partition, c.next_offset, c.window, None, dict(c.first_seen), c.history),
+                   c.model.dumps() if c.model is not None else None) for c in ckpts]
+        self._thread = threading.Thread(target=self._write, args=(frozen,), name="checkpoint-writer", daemon=True)
+        self._thread.start()
+
+    def _write(self, frozen: list[tuple[PartitionCheckpoint, bytes | None]]) -> None:
+        try:
+            for ckpt, model_bytes in frozen:
+                save_checkpoint(self.folder, ckpt, model_bytes)
+        except BaseException as exc:  # noqa: BLE001 - raised again by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

@@ -11,7 +11,7 @@ are made durable in this order, and only then are its offsets committed:
 3. windows and online scoring in event-time slices; new alerts into DuckDB (deterministic
    alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
 4. per-partition checkpoints (windows, online model) every few seconds, each recording the
-   offset it reflects (see :mod:`distillguard.stream.checkpoints`);
+   offset it reflects, written on a thread (see :mod:`distillguard.stream.checkpoints`);
 5. the offsets are committed to the group (by the poll thread, before its next poll).
 
 Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next micro-batch is
@@ -50,7 +50,7 @@ from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
 from distillguard.store import Store
-from distillguard.stream.checkpoints import PartitionCheckpoint, load_checkpoint, save_checkpoint
+from distillguard.stream.checkpoints import CheckpointWriter, PartitionCheckpoint, load_checkpoint
 from distillguard.stream.poller import Poller
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
 from distillguard.stream.scoring import StreamScorer
@@ -134,6 +134,8 @@ class StreamConsumer:
         self._store: Store | None = None
         self._store_cm = None
         self._store_opened = 0.0
+        self._closing: _Background | None = None        # a close (WAL checkpoint) still running on its thread
+        self.checkpoints = CheckpointWriter(settings.stream.checkpoint_dir)
 
     # -- the DuckDB session ---------------------------------------------------------------------
     def store(self) -> Store:
@@ -145,8 +147,10 @@ class StreamConsumer:
         backlog keeps it for up to :data:`HOLD_STORE_MAX_S` (closing after every micro-batch cost a
         third more time), and one keeping up with live traffic for :data:`HOLD_STORE_LIVE_S`
         (small, frequent checkpoints keep each micro-batch's latency low); see :meth:`hold_store_s`.
+        A close runs on its own thread (:meth:`release_store`); opening again waits for it.
         """
         if self._store is None:
+            self._await_close()
             self._store_cm = open_store(self.settings.store.db_path)
             self._store = self._store_cm.__enter__()
             self._store.con.execute(f"SET checkpoint_threshold = '{int(self.settings.store.wal_checkpoint_mb)}MB'")
@@ -159,10 +163,20 @@ class StreamConsumer:
         hold = HOLD_STORE_MAX_S if backlogged else HOLD_STORE_LIVE_S
         return min(hold, self.settings.kafka.max_poll_interval_ms / 4000.0)
 
-    def release_store(self, *, unless_younger_than: float = 0.0) -> None:
+    def release_store(self, *, unless_younger_than: float = 0.0, wait: bool = True) -> None:
+        """Close the store (unless opened less than ``unless_younger_than`` s ago); ``wait=False``:
+        the close, which folds the WAL into the file, runs on a thread while the next micro-batch
+        is parsed and scored (its writes open the store again once the close is done)."""
         if self._store is not None and time.monotonic() - self._store_opened >= unless_younger_than:
             cm, self._store, self._store_cm = self._store_cm, None, None
-            cm.__exit__(None, None, None)
+            self._closing = _Background(cm.__exit__, None, None, None, name="duckdb-close")
+        if wait:
+            self._await_close()
+
+    def _await_close(self) -> None:
+        if self._closing is not None:
+            closing, self._closing = self._closing, None
+            closing.result()
 
     # -- state shared through DuckDB --------------------------------------------------------
     def refresh_memory(self) -> None:
@@ -175,13 +189,14 @@ class StreamConsumer:
         self.last_refresh = time.monotonic()
 
     # -- checkpoints and rebalances ------------------------------------------------------------
-    def checkpoint(self, partitions: list[int] | None = None) -> None:
-        for p in partitions if partitions is not None else list(self.next_offset):
-            if p not in self.next_offset:
-                continue
-            save_checkpoint(self.settings.stream.checkpoint_dir, PartitionCheckpoint(
-                self.topic, p, self.next_offset[p], self.scorer.windows.frame_of(p), self.scorer.models.get(p),
-                self.scorer.first_seen.get(p, {}), self.scorer.history.frame_of(p)))
+    def checkpoint(self, partitions: list[int] | None = None, *, wait: bool = True) -> None:
+        """Checkpoint the partitions' state (all held); ``wait=False``: written on a thread."""
+        self.checkpoints.submit([
+            PartitionCheckpoint(self.topic, p, self.next_offset[p], self.scorer.windows.frame_of(p), self.scorer.models.get(p),
+                                self.scorer.first_seen.get(p, {}), self.scorer.history.frame_of(p))
+            for p in (partitions if partitions is not None else list(self.next_offset)) if p in self.next_offset])
+        if wait:
+            self.checkpoints.wait()
         self.last_checkpoint = time.monotonic()
 
     def take_over(self, partitions: list[int]) -> None:
@@ -236,14 +251,14 @@ class StreamConsumer:
         events = pl.concat(parsed_parts, how="vertical")
         rejected = pl.concat(rejected_parts, how="vertical")
 
-        store = self.store()
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
             self.refresh_memory()
         # 1. durable in DuckDB (each statement commits; the file stays open across busy batches), on a
-        #    thread: DuckDB works outside the GIL while 2 and 3 run here; alerts are stored after it ends
+        #    thread that also opens the file when it is closed: DuckDB works outside the GIL while 2
+        #    and 3 run here; alerts are stored after it ends
         offsets_frame = pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
                                                            "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")})
-        writing = _Background(self._store_batch, store, events, rejected, offsets_frame)
+        writing = _Background(self._store_batch, events, rejected, offsets_frame)
         try:
             # 2. dead letters on their topic
             for value, headers in dead:
@@ -255,6 +270,7 @@ class StreamConsumer:
         finally:
             self.report.inserted += writing.result()
         self.report.storms = self.scorer.storms
+        store = self.store()
         if alerts:
             self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
             self.publish_alerts()
@@ -262,11 +278,11 @@ class StreamConsumer:
             self.next_offset[tp.partition] = commits[tp].offset
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
-            self.checkpoint()
+            self.checkpoint(wait=False)
         # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
         maybe_publish_snapshot(self.store(), settings)
         backlogged = sum(len(messages) for messages in polled.values()) >= settings.stream.max_batch_records
-        self.release_store(unless_younger_than=self.hold_store_s(backlogged))
+        self.release_store(unless_younger_than=self.hold_store_s(backlogged), wait=False)
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
         self.report.first_batch_at = self.report.first_batch_at or started
@@ -274,8 +290,9 @@ class StreamConsumer:
         self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
 
-    def _store_batch(self, store: Store, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
+    def _store_batch(self, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
         """A micro-batch's events, rejects and partition offsets into DuckDB; returns the new events."""
+        store = self.store()
         inserted = store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}") if events.height else 0
         store.insert_rejected(rejected)
         record_offsets(store, offsets)
@@ -302,10 +319,10 @@ class StreamConsumer:
 class _Background:
     """One call on its own thread; :meth:`result` waits for it and raises what it raised."""
 
-    def __init__(self, fn, *args) -> None:
+    def __init__(self, fn, *args, name: str = "duckdb-writer") -> None:
         self._value = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, *args), name="duckdb-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), name=name, daemon=True)
         self._thread.start()
 
     def _run(self, fn, *args) -> None:
@@ -394,7 +411,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
             batch = poller.next_batch(settings.kafka.poll_timeout_ms / 1000.0)
             if batch is None:
                 with processing:
-                    owner.release_store()
+                    owner.release_store(wait=False)
                 quiet_since = max(last_data, owner.assigned_at)
                 if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and poller.has_assignment:
                     break
