@@ -1,7 +1,8 @@
 """``distillguard stream``: the Kafka consumer-group micro-batch loop.
 
 Each poll (up to ``stream.max_batch_records`` records) is one micro-batch, validated as Polars
-frames by the same reader as batch (:func:`distillguard.events.parse_records`). Its results
+frames by the same reader as batch (:func:`distillguard.events.parse_records`; on the poll
+thread, as it arrives, see :func:`parse_messages`). Its results
 are made durable in this order, and only then are its offsets committed:
 
 1. events into DuckDB (idempotent by event_id), bad records into ``rejected_events``
@@ -45,7 +46,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
-from distillguard.events import parse_records
+from distillguard.events import ParsedBatch, concat_batches, parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.snapshot import maybe_publish_snapshot
@@ -225,25 +226,25 @@ class StreamConsumer:
         log.info("partitions %s of %s handed over", partitions, self.topic)
 
     # -- one micro-batch -----------------------------------------------------------------------
-    def process(self, polled: dict) -> dict[TopicPartition, OffsetAndMetadata]:
+    def process(self, polled: dict, parsed_polls: dict | None = None) -> dict[TopicPartition, OffsetAndMetadata]:
+        """One micro-batch: ``polled`` ``{TopicPartition: [records]}``, ``parsed_polls`` what
+        :func:`parse_messages` made of each poll's records (parsed here when absent)."""
         started = time.monotonic()
         settings = self.settings
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp, messages in polled.items():
-            source = f"kafka:{tp.topic}/{tp.partition}"
-            values = [m.value for m in messages]
-            offsets = [m.offset for m in messages]
-            parsed = parse_records(values, source=source, positions=offsets)
-            rejected = pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)])
+            polls = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages)]
+            parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
+            rejected = parsed.rejected
             if rejected.height:
-                dead.extend(dead_letter_messages(rejected, dict(zip(offsets, values))))
+                dead.extend(dead_letter_messages(rejected, {m.offset: m.value for m in messages}))
             parsed_parts.append(parsed.events.with_columns(pl.lit(tp.partition, dtype=pl.Int32).alias("_partition")))
             rejected_parts.append(rejected)
             self.report.records += len(messages)
             self.report.duplicates += parsed.duplicates
             self.report.rejected += rejected.height
-            next_offset = offsets[-1] + 1
+            next_offset = messages[-1].offset + 1
             commits[tp] = OffsetAndMetadata(next_offset, "", -1)
             max_ts = parsed.events["ts"].max() if parsed.events.height else None
             offsets_rows.append({"group_id": settings.kafka.group_id, "topic": tp.topic, "partition": tp.partition,
@@ -314,6 +315,17 @@ class StreamConsumer:
             return 0
         mark_published(store, pending["alert_id"].to_list())
         return pending.height
+
+
+def parse_messages(tp: TopicPartition, messages: list) -> ParsedBatch:
+    """One poll's records of one partition validated (accepted events; rejects, empty values
+    included); run by the poll thread as records arrive (:class:`Poller`'s ``prepare``)."""
+    source = f"kafka:{tp.topic}/{tp.partition}"
+    values = [m.value for m in messages]
+    offsets = [m.offset for m in messages]
+    parsed = parse_records(values, source=source, positions=offsets)
+    return ParsedBatch(parsed.events, pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)]),
+                       parsed.duplicates)
 
 
 class _Background:
@@ -399,7 +411,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     owner.publish_alerts()                                          # an outbox left by a crash
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
-                    backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error)
+                    backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error,
+                    prepare=parse_messages)
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
     poller.start()
     last_data = time.monotonic()
@@ -421,7 +434,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
                 if not poller.is_current(batch):
                     continue                # fetched before a rebalance: its records come again
                 try:
-                    poller.commit(owner.process(batch.records))
+                    poller.commit(owner.process(batch.records, batch.prepared))
                 except KafkaError as exc:
                     # Dead letters could not be flushed: replay from the last commit when Kafka is back.
                     report.broker_errors += 1

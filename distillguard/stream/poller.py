@@ -1,9 +1,9 @@
 """The consumer's poll loop on its own thread: the next micro-batch is fetched and decoded while
 the current one is processed.
 
-kafka-python decodes records in Python (about a fifth of a drained record's cost); on its own
-thread that work overlaps the micro-batch's Polars, DuckDB and river work, which mostly runs
-outside the GIL. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
+kafka-python decodes records in Python; on its own thread that work overlaps the micro-batch's
+Polars, DuckDB and river work, which mostly runs outside the GIL. So does ``prepare`` (the
+consumer validates each poll's records into Polars frames there): a micro-batch arrives parsed. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
 processing thread asks it to commit (after a micro-batch is durable) or to rewind (to replay a
 micro-batch whose side effects failed), and it applies both before its next poll.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
@@ -33,11 +33,13 @@ log = logging.getLogger("distillguard.stream")
 
 @dataclass
 class HandedBatch:
-    """Polled records (merged over polls) and the rewind / rebalance epochs they were polled in."""
+    """Polled records (merged over polls), what ``prepare`` made of each poll's records per
+    partition, and the rewind / rebalance epochs they were polled in."""
 
     records: dict
     rewinds: int
     rebalances: int
+    prepared: dict = field(default_factory=dict)           # {TopicPartition: [prepare(tp, records) per poll]}
 
 
 class Poller:
@@ -45,8 +47,9 @@ class Poller:
     (``{TopicPartition: [records]}``) with :meth:`next_batch`."""
 
     def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
-                 on_broker_error=None) -> None:
+                 on_broker_error=None, prepare=None) -> None:
         self.consumer = consumer
+        self.prepare = prepare                              # (TopicPartition, [records]) -> anything, on this thread
         self.poll_timeout_ms = poll_timeout_ms
         self.max_records = max_records
         self.backoff_max_s = backoff_max_s
@@ -158,7 +161,7 @@ class Poller:
             if tp in assigned:
                 self.consumer.seek(tp, offset)
 
-    def _merge(self, polled: dict, rewinds: int) -> None:
+    def _merge(self, polled: dict, rewinds: int, prepared: dict) -> None:
         """Add one poll's records to the pending micro-batch (records polled before a rewind or
         rebalance are dropped; their offsets are noted first, so a rewind polls them again)."""
         with self._changed:
@@ -174,6 +177,8 @@ class Poller:
             for tp, messages in polled.items():
                 self._pending.records.setdefault(tp, []).extend(messages)
                 self._pending_records += len(messages)
+                if tp in prepared:
+                    self._pending.prepared.setdefault(tp, []).append(prepared[tp])
             self._changed.notify_all()
 
     def _room(self) -> int:
@@ -204,7 +209,8 @@ class Poller:
                     continue
                 self.has_assignment = bool(self.consumer.assignment())
                 if polled:
-                    self._merge(polled, rewinds)
+                    prepared = {tp: self.prepare(tp, messages) for tp, messages in polled.items()} if self.prepare else {}
+                    self._merge(polled, rewinds, prepared)
             self.flush_commits()
         except BaseException as exc:  # surfaced to the processing thread by next_batch
             with self._changed:
