@@ -30,7 +30,7 @@ import logging
 import os
 import pickle
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -57,8 +57,13 @@ def checkpoint_path(folder: Path, topic: str, partition: int) -> Path:
     return Path(folder) / f"{safe}-p{partition}.ckpt"
 
 
-def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint, model_bytes: bytes | None = None) -> None:
-    """Write ``ckpt`` atomically (``model_bytes``: its model pickled beforehand, see :class:`CheckpointWriter`)."""
+def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint) -> None:
+    """Write ``ckpt`` atomically."""
+    _write_checkpoint(folder, ckpt, ckpt.model.dumps() if ckpt.model is not None else None)
+
+
+def _write_checkpoint(folder: Path, ckpt: PartitionCheckpoint, model_bytes: bytes | None) -> None:
+    """Write ``ckpt`` atomically, its model as ``model_bytes`` (pickled beforehand; ``ckpt.model`` is not read)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     window = io.BytesIO()
@@ -70,7 +75,7 @@ def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint, model_bytes: bytes 
     payload = {
         "version": FORMAT_VERSION, "topic": ckpt.topic, "partition": ckpt.partition, "next_offset": ckpt.next_offset,
         "window": window.getvalue() if ckpt.window is not None else None,
-        "model": model_bytes if model_bytes is not None else ckpt.model.dumps() if ckpt.model is not None else None,
+        "model": model_bytes,
         "first_seen": ckpt.first_seen,
         "history": history.getvalue() if ckpt.history is not None else None,
     }
@@ -122,15 +127,15 @@ class CheckpointWriter:
 
     def submit(self, ckpts: list[PartitionCheckpoint]) -> None:
         self.wait()
-        frozen = [(PartitionCheckpoint(c.topic, c.partition, c.next_offset, c.window, None, dict(c.first_seen), c.history),
-                   c.model.dumps() if c.model is not None else None) for c in ckpts]
+        frozen = [(replace(c, model=None, first_seen=dict(c.first_seen)), c.model.dumps() if c.model is not None else None)
+                  for c in ckpts]
         self._thread = threading.Thread(target=self._write, args=(frozen,), name="checkpoint-writer", daemon=True)
         self._thread.start()
 
     def _write(self, frozen: list[tuple[PartitionCheckpoint, bytes | None]]) -> None:
         try:
             for ckpt, model_bytes in frozen:
-                save_checkpoint(self.folder, ckpt, model_bytes)
+                _write_checkpoint(self.folder, ckpt, model_bytes)
         except BaseException as exc:  # noqa: BLE001 - raised again by wait()
             self._error = exc
 

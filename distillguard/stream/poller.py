@@ -3,9 +3,10 @@ the current one is processed.
 
 kafka-python decodes records in Python; on its own thread that work overlaps the micro-batch's
 Polars, DuckDB and river work, which mostly runs outside the GIL. So does ``prepare`` (the
-consumer validates each poll's records into Polars frames there): a micro-batch arrives parsed. The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the
-processing thread asks it to commit (after a micro-batch is durable) or to rewind (to replay a
-micro-batch whose side effects failed), and it applies both before its next poll.
+consumer validates each poll's records into Polars frames there): a micro-batch arrives parsed.
+The :class:`Poller` is the only thread that touches the ``KafkaConsumer``: the processing thread
+asks it to commit (after a micro-batch is durable) or to rewind (to replay a micro-batch whose
+side effects failed), and it applies both before its next poll.
 
 A micro-batch handed over before a rebalance, or before a rewind, is *stale*: the consumer's
 positions were reset behind it, so its records come again, and :meth:`Poller.next_batch` skips
