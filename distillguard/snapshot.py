@@ -14,9 +14,10 @@ in MetadataReader"); a version file never changes, so whatever a reader resolved
 Superseded versions are deleted ``SUPERSEDED_GRACE_S`` after the next one is published (a reader
 that already attached one keeps reading it: the open file outlives its name).
 
-The stream publishes at most every ``store.snapshot_interval_s`` (:func:`maybe_publish_snapshot`,
-judged by the snapshot file's age, so replicas of a consumer group share the budget); a batch
-run publishes when it finishes. ``snapshot_info`` inside the snapshot records when it was
+The stream keeps the snapshot at most ``store.snapshot_interval_s`` old (:func:`snapshot_due`,
+judged by the version file's age, which is its data's age, so replicas of a consumer group share
+the budget): it publishes when the snapshot would be older than that before it next checks, after
+a micro-batch or on an idle poll. A batch run publishes when it finishes. ``snapshot_info`` inside the snapshot records when it was
 taken and the newest event it holds, so staleness can be measured. With
 ``privacy.hash_identifiers`` the snapshot carries keyed hashes instead of IPs and end-user ids
 (:mod:`distillguard.privacy`); the database itself keeps them for the detectors.
@@ -89,16 +90,30 @@ def _now() -> datetime:
 
 
 def snapshot_age_s(path: Path) -> float | None:
-    """Seconds since the snapshot at ``path`` was published (None when there is none)."""
+    """Seconds since the data of the snapshot at ``path`` was taken (None when there is none): a
+    version file's modification time is set to its ``published_at``, when the copy began."""
     try:
         return max(0.0, time.time() - path.stat().st_mtime)
     except FileNotFoundError:
         return None
 
 
+def snapshot_due(db_path: Path | str, settings: Settings, *, lead_s: float = 0.0) -> bool:
+    """Whether the snapshot of ``db_path`` is missing, or will be older than ``store.snapshot_interval_s``
+    ``lead_s`` seconds from now (``lead_s`` capped at half the interval).
+
+    A writer that checks again only after its next unit of work passes that work's expected
+    duration (plus a publication's) as ``lead_s``, so the snapshot analysts read is never older
+    than the interval; the cap keeps publications at most two per interval however slow its steps.
+    """
+    age = snapshot_age_s(snapshot_path_for(db_path, settings))
+    interval = settings.store.snapshot_interval_s
+    return age is None or age + min(max(lead_s, 0.0), interval / 2) >= interval
+
+
 def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None, *,
-                           force: bool = False) -> SnapshotInfo | None:
-    """Publish unless the current snapshot is younger than ``store.snapshot_interval_s`` (or ``force``).
+                           force: bool = False, lead_s: float = 0.0) -> SnapshotInfo | None:
+    """Publish when :func:`snapshot_due` (``lead_s`` seconds ahead) or ``force``.
 
     Given a path, the database is opened (waiting while another process writes) only when a
     snapshot is due, so calling this after every micro-batch is cheap. A failure to publish
@@ -107,8 +122,7 @@ def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings
     """
     settings = settings or load_settings()
     db_path = store_or_path.path if isinstance(store_or_path, Store) else Path(store_or_path)
-    age = snapshot_age_s(snapshot_path_for(db_path, settings))
-    if not force and age is not None and age < settings.store.snapshot_interval_s:
+    if not force and not snapshot_due(db_path, settings, lead_s=lead_s):
         return None
     try:
         return publish_snapshot(store_or_path, settings)
@@ -141,6 +155,8 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
         _copy_into(store, tmp, hasher, info)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        taken = published_at.replace(tzinfo=timezone.utc).timestamp()
+        os.utime(tmp, (taken, taken))            # the file's age is its data's age (snapshot_age_s)
         os.replace(tmp, version)
         _point_link_at(target, version)
         info.seconds = time.monotonic() - started
@@ -174,8 +190,9 @@ def _point_link_at(link: Path, version: Path) -> None:
 def prune_versions(snapshot: Path, *, grace_s: float = SUPERSEDED_GRACE_S) -> list[Path]:
     """Delete versions superseded more than ``grace_s`` ago (never the one the link points at).
 
-    A version is superseded when the next one is written, so its age as a superseded file is the
-    next version's age. Half-written versions older than ``ABANDONED_TMP_S`` go too.
+    A version is superseded when the next one is renamed into place, so it has been superseded
+    for as long as the next version's inode was last changed (its ctime; its mtime is set back to
+    when its copy began). Half-written versions older than ``ABANDONED_TMP_S`` go too.
 
     >>> import tempfile, pathlib
     >>> from distillguard.config import Settings
@@ -198,7 +215,7 @@ def prune_versions(snapshot: Path, *, grace_s: float = SUPERSEDED_GRACE_S) -> li
     versions = sorted(folder.glob("*.duckdb"))          # names start with the publishing time
     for older, newer in zip(versions, versions[1:]):
         try:
-            superseded_for = now - newer.stat().st_mtime
+            superseded_for = now - newer.stat().st_ctime
         except FileNotFoundError:
             continue
         if older.name != current and superseded_for > grace_s:

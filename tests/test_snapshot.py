@@ -28,6 +28,7 @@ from distillguard.snapshot import (
     maybe_publish_snapshot,
     open_analyst_store,
     publish_snapshot,
+    snapshot_age_s,
     snapshot_path_for,
 )
 from distillguard.store import Store
@@ -35,7 +36,7 @@ from tests.helpers import valid_event
 from tests.test_stream import _stream_process, _tail, sample_events, stream_settings
 
 INTERVAL_S = 2.0
-TOLERANCE_S = 3.0
+TOLERANCE_S = 1.5         # the stream publishes ahead of its next check, so only a step slower than the last one overshoots
 ANALYST_SECONDS = 60.0           # the acceptance: a minute of analyst queries
 
 # One analyst, in its own process: open the newest snapshot, run a few queries, close; repeat.
@@ -214,6 +215,29 @@ def test_maybe_publish_respects_the_interval(tmp_path):
     assert maybe_publish_snapshot(db, settings, force=True) is not None
     quick = Settings(store={"db_path": db, "snapshot_interval_s": 0})
     assert maybe_publish_snapshot(db, quick) is not None
+
+
+def test_a_writer_publishes_early_enough_that_its_next_check_is_not_too_late(tmp_path):
+    """The snapshot's age is its data's age, and a writer that next checks ``lead_s`` from now
+    publishes when the snapshot would be older than the interval by then (never more than twice
+    per interval, however long its steps)."""
+    db = _db_with_events(tmp_path / "dg.duckdb")
+    settings = Settings(store={"db_path": db, "snapshot_interval_s": 10})
+    info = maybe_publish_snapshot(db, settings)
+    snapshot = snapshot_path_for(db, settings)
+    taken = info.published_at.replace(tzinfo=timezone.utc).timestamp()
+    assert snapshot.stat().st_mtime == pytest.approx(taken, abs=1e-3)
+    assert snapshot_age_s(snapshot) == pytest.approx(time.time() - taken, abs=0.5)
+    def data_taken_ago(seconds: float) -> None:
+        then = time.time() - seconds
+        os.utime(snapshot.resolve(), (then, then))
+
+    data_taken_ago(4)
+    assert maybe_publish_snapshot(db, settings, lead_s=100.0) is None     # lead capped at 5 s: 9 s old by then
+    data_taken_ago(7)
+    assert maybe_publish_snapshot(db, settings, lead_s=1.0) is None       # 8 s old at the next check: wait
+    assert maybe_publish_snapshot(db, settings, lead_s=4.0) is not None   # 11 s old by then: publish now
+    assert snapshot_age_s(snapshot) < 1.0
 
 
 def test_snapshot_records_when_it_was_taken_and_the_newest_event(tmp_path):

@@ -49,7 +49,7 @@ from distillguard.config import Settings
 from distillguard.events import ParsedBatch, concat_batches, parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
-from distillguard.snapshot import maybe_publish_snapshot
+from distillguard.snapshot import maybe_publish_snapshot, snapshot_due
 from distillguard.store import Store
 from distillguard.stream.checkpoints import CheckpointWriter, PartitionCheckpoint, load_checkpoint
 from distillguard.stream.poller import Poller
@@ -129,6 +129,8 @@ class StreamConsumer:
         self.report = StreamReport()
         self.last_checkpoint = time.monotonic()
         self.last_refresh = 0.0
+        self.last_publish_s = 0.0            # how long the last analyst snapshot took to publish
+        self.unpublished_writes = False      # micro-batches stored since this consumer last published
         self.assigned_at = time.monotonic()
         self.consumer: KafkaConsumer | None = None
         self.producer = None
@@ -280,8 +282,9 @@ class StreamConsumer:
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
             self.checkpoint(wait=False)
-        # and the analysts' snapshot (distillguard.snapshot), at most every store.snapshot_interval_s
-        maybe_publish_snapshot(self.store(), settings)
+        # and the analysts' snapshot, if it would be too old when the next micro-batch ends (a cycle like this one)
+        self.unpublished_writes = True
+        self.publish_snapshot(next_check_in_s=time.monotonic() - (self.report.last_batch_at or started))
         backlogged = sum(len(messages) for messages in polled.values()) >= settings.stream.max_batch_records
         self.release_store(unless_younger_than=self.hold_store_s(backlogged), wait=False)
         self.report.batches += 1
@@ -290,6 +293,19 @@ class StreamConsumer:
         self.report.last_batch_at = time.monotonic()
         self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
+
+    def publish_snapshot(self, *, next_check_in_s: float) -> None:
+        """Publish the analysts' snapshot (:mod:`distillguard.snapshot`) when this consumer stored
+        micro-batches since it last did and, ``next_check_in_s`` from now, the snapshot would be older
+        than ``store.snapshot_interval_s``. Called after each micro-batch and on idle polls, so the
+        last writes before a lull reach analysts within the interval too."""
+        lead_s = next_check_in_s + self.last_publish_s
+        if not self.unpublished_writes or not snapshot_due(self.settings.store.db_path, self.settings, lead_s=lead_s):
+            return
+        published = maybe_publish_snapshot(self.store(), self.settings, force=True)
+        if published is not None:
+            self.last_publish_s = published.seconds
+            self.unpublished_writes = False
 
     def _store_batch(self, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
         """A micro-batch's events, rejects and partition offsets into DuckDB; returns the new events."""
@@ -424,6 +440,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
             batch = poller.next_batch(settings.kafka.poll_timeout_ms / 1000.0)
             if batch is None:
                 with processing:
+                    owner.publish_snapshot(next_check_in_s=settings.kafka.poll_timeout_ms / 1000.0)
                     owner.release_store(wait=False)
                 quiet_since = max(last_data, owner.assigned_at)
                 if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and poller.has_assignment:
