@@ -17,10 +17,10 @@ that already attached one keeps reading it: the open file outlives its name).
 The stream keeps the snapshot at most ``store.snapshot_interval_s`` old (:func:`snapshot_due`,
 judged by the version file's age, which is its data's age, so replicas of a consumer group share
 the budget): it publishes when the snapshot would be older than that before it next checks, after
-a micro-batch or on an idle poll. A batch run publishes when it finishes. ``snapshot_info`` inside the snapshot records when it was
-taken and the newest event it holds, so staleness can be measured. With
-``privacy.hash_identifiers`` the snapshot carries keyed hashes instead of IPs and end-user ids
-(:mod:`distillguard.privacy`); the database itself keeps them for the detectors.
+a micro-batch or on an idle poll. A batch run publishes when it finishes. ``snapshot_info``
+inside the snapshot records when it was taken and the newest event it holds, so staleness can be
+measured. With ``privacy.hash_identifiers`` the snapshot carries keyed hashes instead of IPs and
+end-user ids (:mod:`distillguard.privacy`); the database itself keeps them for the detectors.
 
 >>> import tempfile, pathlib
 >>> from distillguard.config import Settings
