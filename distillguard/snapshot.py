@@ -112,8 +112,8 @@ def snapshot_due(db_path: Path | str, settings: Settings, *, lead_s: float = 0.0
 
 
 def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None, *,
-                           force: bool = False, lead_s: float = 0.0) -> SnapshotInfo | None:
-    """Publish when :func:`snapshot_due` (``lead_s`` seconds ahead) or ``force``.
+                           force: bool = False) -> SnapshotInfo | None:
+    """Publish when :func:`snapshot_due` (missing, or older than ``store.snapshot_interval_s``) or ``force``.
 
     Given a path, the database is opened (waiting while another process writes) only when a
     snapshot is due, so calling this after every micro-batch is cheap. A failure to publish
@@ -122,7 +122,7 @@ def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings
     """
     settings = settings or load_settings()
     db_path = store_or_path.path if isinstance(store_or_path, Store) else Path(store_or_path)
-    if not force and not snapshot_due(db_path, settings, lead_s=lead_s):
+    if not force and not snapshot_due(db_path, settings):
         return None
     try:
         return publish_snapshot(store_or_path, settings)

@@ -29,6 +29,7 @@ from distillguard.snapshot import (
     open_analyst_store,
     publish_snapshot,
     snapshot_age_s,
+    snapshot_due,
     snapshot_path_for,
 )
 from distillguard.store import Store
@@ -233,11 +234,14 @@ def test_a_writer_publishes_early_enough_that_its_next_check_is_not_too_late(tmp
         os.utime(snapshot.resolve(), (then, then))
 
     data_taken_ago(4)
-    assert maybe_publish_snapshot(db, settings, lead_s=100.0) is None     # lead capped at 5 s: 9 s old by then
+    assert not snapshot_due(db, settings, lead_s=100.0)       # lead capped at 5 s: 9 s old by then
     data_taken_ago(7)
-    assert maybe_publish_snapshot(db, settings, lead_s=1.0) is None       # 8 s old at the next check: wait
-    assert maybe_publish_snapshot(db, settings, lead_s=4.0) is not None   # 11 s old by then: publish now
+    assert not snapshot_due(db, settings, lead_s=1.0)         # 8 s old at the next check: wait
+    assert snapshot_due(db, settings, lead_s=4.0)             # 11 s old by then: publish now
+    assert maybe_publish_snapshot(db, settings) is None       # without a lead, 7 s old is not due
+    assert maybe_publish_snapshot(db, settings, force=True) is not None
     assert snapshot_age_s(snapshot) < 1.0
+    assert not snapshot_due(db, settings, lead_s=4.0)
 
 
 def test_snapshot_records_when_it_was_taken_and_the_newest_event(tmp_path):

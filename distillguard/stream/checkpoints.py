@@ -59,7 +59,13 @@ def checkpoint_path(folder: Path, topic: str, partition: int) -> Path:
 
 def save_checkpoint(folder: Path, ckpt: PartitionCheckpoint) -> None:
     """Write ``ckpt`` atomically."""
-    _write_checkpoint(folder, ckpt, ckpt.model.dumps() if ckpt.model is not None else None)
+    _write_checkpoint(folder, *_freeze(ckpt))
+
+
+def _freeze(ckpt: PartitionCheckpoint) -> tuple[PartitionCheckpoint, bytes | None]:
+    """``ckpt`` without its model and with a copy of its first-seen map, and the model pickled:
+    what a thread may write while the live state goes on changing."""
+    return replace(ckpt, model=None, first_seen=dict(ckpt.first_seen)), ckpt.model.dumps() if ckpt.model is not None else None
 
 
 def _write_checkpoint(folder: Path, ckpt: PartitionCheckpoint, model_bytes: bytes | None) -> None:
@@ -127,8 +133,7 @@ class CheckpointWriter:
 
     def submit(self, ckpts: list[PartitionCheckpoint]) -> None:
         self.wait()
-        frozen = [(replace(c, model=None, first_seen=dict(c.first_seen)), c.model.dumps() if c.model is not None else None)
-                  for c in ckpts]
+        frozen = [_freeze(c) for c in ckpts]
         self._thread = threading.Thread(target=self._write, args=(frozen,), name="checkpoint-writer", daemon=True)
         self._thread.start()
 
