@@ -21,11 +21,12 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from distillguard.config import KafkaSettings
-from distillguard.kafka_records import decode_batches_in_one_pass, decode_gzip_in_one_call
+from distillguard.kafka_records import decode_batches_in_one_pass, decode_gzip_in_one_call, decode_snappy_with_cramjam
 
 
 # kafka-python's record decoding, faster with the same results (distillguard.kafka_records)
 decode_gzip_in_one_call()
+decode_snappy_with_cramjam()
 decode_batches_in_one_pass()
 
 
