@@ -16,26 +16,18 @@ from rich.console import Console
 from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.peers import peer_medians, with_peer_groups
-from distillguard.models.base import robust_standardise
+from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
+from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import RingSettings, describe_rings, link_components, link_values
-from distillguard.models.signature import score_signature
+from distillguard.models.rings import describe_rings, link_groups, link_values, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
-#: Features the outlier ensemble sees (volume-like ones log-scaled).
-ENSEMBLE_COLUMNS = [
-    "n_requests", "requests_per_active_hour", "completion_prompt_ratio", "rate_limited_share", "interarrival_cv",
-    "hour_entropy", "day_coverage", "distinct_prompt_share", "reasoning_share", "fixed_format_share", "rubric_share",
-    "logprobs_share", "multi_sample_share", "length_cut_share", "n_ips", "n_user_agents", "n_end_users",
-    "n_system_prompts", "n_client_styles", "single_turn_share", "slot_diversity", "top_skeleton_share",
-]
-LOG_COLUMNS = ["n_requests", "requests_per_active_hour", "completion_prompt_ratio", "n_ips", "n_user_agents",
-               "n_end_users", "n_system_prompts", "n_client_styles"]
+#: Features whose peer-group median the reasons quote ("peers median ...").
 PEER_COLUMNS = ["n_requests", "reasoning_share", "rubric_share", "length_cut_share", "logprobs_share",
                 "multi_sample_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv", "rate_limited_share",
-                "n_system_prompts"]
-ENSEMBLE_WEIGHT = 0.1
+                "n_system_prompts", "completion_tokens_median", "long_answer_share", "hot_reask_share", "prompt_growth",
+                "requests_per_day", "requests_per_active_hour"]
 
 
 @dataclass
@@ -68,48 +60,39 @@ def _utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     return frame
 
 
+def policy_for(settings: Settings) -> DetectionPolicy:
+    """The detection policy the settings describe (the robustness report's ablations included)."""
+    return DetectionPolicy(settings.policy, ablate=settings.detection.ablate_families)
+
+
+def with_anomaly(features: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """``anomaly_z`` (robust z among the account's usage class, PyOD on shape features) and its 0-1 ``anomaly``."""
+    z = np.zeros(features.height)
+    if features.height >= 20 and "anomaly" not in settings.detection.ablate_families:
+        model = PeerOutlierModel(min_requests=settings.detection.anomaly_min_requests, random_state=settings.detection.random_state)
+        z = model.fit(features).score(features)
+    return features.with_columns(pl.Series("anomaly_z", z), pl.Series("anomaly", anomaly_from_z(z)))
+
+
 def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame:
-    """Per account: features, peer medians, signature parts, ensemble z and the combined ``score``."""
+    """Per account: features, peer medians, anomaly, the policy's evidence, ``score``, severity and kind."""
     features = account_features(events, accounts)
     features = peer_medians(with_peer_groups(features), PEER_COLUMNS)
-    signature = score_signature(features)
-    scored = features.join(signature, on="account_id").sort("account_id")
-    if scored.height >= 20:
-        from distillguard.models.ensemble import OutlierEnsemble   # PyOD pulls in scikit-learn and SciPy: seconds
-
-        ensemble = OutlierEnsemble(ENSEMBLE_COLUMNS, LOG_COLUMNS, random_state=settings.detection.random_state)
-        z = robust_standardise(ensemble.fit(scored).score(scored))
-    else:
-        z = np.zeros(scored.height)
-    scored = scored.with_columns(pl.Series("ensemble_z", z))
-    boost = ENSEMBLE_WEIGHT * (pl.col("ensemble_z").clip(0, 10) / 10)
-    return scored.with_columns((pl.col("signature_score") + boost).alias("score"))
+    scored = policy_for(settings).score(with_anomaly(features, settings))
+    return scored.with_columns(pl.col("score").alias("signature_score")).sort("account_id")
 
 
-def flag_threshold(scores: pl.Series, floor: float) -> float:
-    """The flagging bar: the fixed floor, raised when the bulk of the population scores high.
-
-    Most accounts are benign, so the median and MAD describe normal traffic; the bar is at least
-    eight robust deviations above the median, and never below ``floor``.
-    """
-    values = scores.to_numpy()
-    if values.size == 0:
-        return floor
-    median = float(np.median(values))
-    mad = float(1.4826 * np.median(np.abs(values - median)))
-    return max(floor, median + 8 * mad)
-
-
-def find_rings(events: pl.DataFrame, scored: pl.DataFrame, candidates: set[str], accounts: pl.DataFrame | None,
-               settings: Settings) -> tuple[list[dict], pl.DataFrame]:
-    ring_settings = RingSettings(min_accounts=settings.detection.ring_min_accounts)
+def find_rings(events: pl.DataFrame, scored: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings,
+               exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]:
+    """Rings among all accounts (none excluded but ``exclude``): link, group, judge collectively."""
+    ring_settings = settings.rings
     links = link_values(events, scored, ring_settings)
-    groups = link_components(links, candidates, min_kinds=ring_settings.min_kinds, min_purity=ring_settings.min_purity)
-    created = None
+    membership = link_groups(links, ring_settings, exclude=exclude)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")
-    scored_for_rings = scored.join(created, on="account_id", how="left") if created is not None else scored
-    return describe_rings(groups, links, scored_for_rings, events, ring_settings)
+        scored = scored.join(created, on="account_id", how="left")
+    evidence = ring_evidence(membership, links, scored, events, ring_settings)
+    return describe_rings(evidence, membership, links, scored, ring_settings)
 
 
 def run_detection(
@@ -130,19 +113,18 @@ def run_detection(
     accounts = _utc(accounts, "created_at") if accounts.height else None
     with console.status(f"computing features and scoring {events['account_id'].n_unique():,} accounts"):
         scored = score_accounts(events, accounts, settings)
-    threshold = flag_threshold(scored["score"], settings.detection.flag_threshold * 2)
+    policy = policy_for(settings)
+    threshold = policy.population_bar(scored["score"])
     calibrated = calibrated_bar(store)
     if calibrated is not None:
         threshold = max(threshold, calibrated)
-    candidate_bar = settings.detection.flag_threshold
-    candidates = set(scored.filter(pl.col("score") >= candidate_bar)["account_id"].to_list())
     verdicts = decisions(store, scored)                       # analysts' verdicts in force, judged on this run
     confirmed, dismissed = review_sets(verdicts)
-    candidates = (candidates | confirmed) - dismissed          # dismissed accounts join no ring
-    with console.status(f"linking {len(candidates):,} suspicious accounts into rings"):
-        ring_rows, members = find_rings(events, scored, candidates, accounts, settings)
+    with console.status("linking accounts through what they share and judging the groups"):
+        ring_rows, members = find_rings(events, scored, accounts, settings, exclude=dismissed)   # dismissed accounts join no ring
     ring_of = dict(zip(members["account_id"].to_list(), members["ring_id"].to_list()))
     ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
+    ring_kind = {r["ring_id"]: r["kind"] for r in ring_rows}
 
     flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))
     flagged = apply_verdicts(flagged, verdicts, threshold=threshold)
@@ -158,10 +140,13 @@ def run_detection(
         if r.get("review_note"):
             reasons.insert(0, r["review_note"])
         if not reasons:
-            reasons = [f"extraction signature {r['signature_score']:.2f} (flagging bar {threshold:.2f})"]
+            reasons = [f"account score {r['score']:.2f} (flagging bar {threshold:.2f})"]
+        kind = r["kind_guess"]
+        if ring_id is not None:
+            kind = "reseller" if ring_kind[ring_id] == "reseller" else "ring_member"
         rows.append({
             "account_id": r["account_id"], "score": float(r["score"]), "reasons": "\n".join(reasons), "ring_id": ring_id,
-            "severity": severity(float(r["score"])), "kind_guess": kind_guess(r, ring_id is not None),
+            "severity": policy.severity(float(r["score"])), "kind_guess": kind,
             "n_requests": int(r["n_requests"]), "first_seen": r["first_seen"].replace(tzinfo=None),
             "last_seen": r["last_seen"].replace(tzinfo=None), "first_flagged": first_flagged.get(r["account_id"]) or now,
             "last_flagged": now, "evidence": json.dumps(evidence(r), default=str), "run_id": run_id,
@@ -191,28 +176,15 @@ RINGS_SCHEMA = {
 }
 
 
-def severity(score: float) -> str:
-    return "critical" if score >= 2.5 else "high" if score >= 1.6 else "medium" if score >= 1.2 else "low"
-
-
-def kind_guess(row: dict, in_ring: bool) -> str:
-    if float(row.get("sig_reseller") or 0) >= float(row.get("sig_extraction") or 0) and float(row.get("sig_reseller") or 0) > 0.5:
-        return "reseller"
-    if in_ring:
-        return "ring_member"
-    if float(row.get("rate_limited_share") or 0) >= 0.05 and (row.get("account_age_days") or 99) <= 3:
-        return "burner"
-    return "bulk_extractor"
-
-
-EVIDENCE_FIELDS = PEER_COLUMNS + ["sig_harvest", "sig_novelty", "sig_coverage", "sig_downstream", "signature_score",
-                                  "ensemble_z", "peer_group", "account_age_days", "n_end_users", "n_client_styles",
-                                  "n_user_agents", "n_ips", "hour_entropy"]
+#: Figures stored with each flag (``flagged_accounts.evidence``), with their peers' medians.
+EVIDENCE_FIELDS = PEER_COLUMNS + ["signature_score", "anomaly_z", "peer_group", "account_age_days", "n_end_users",
+                                  "n_client_styles", "n_user_agents", "n_ips", "hour_entropy", "distinct_prompts",
+                                  "points_purpose", "points_operation", "points_reseller", "points_counter"]
 
 
 def evidence(row: dict) -> dict:
     out = {}
-    for name in EVIDENCE_FIELDS:
+    for name in EVIDENCE_FIELDS + [c for c in row if c.startswith("ev_")]:
         if name in row:
             out[name] = row[name]
             median = row.get(f"{name}_peer_median")
@@ -257,8 +229,7 @@ def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None =
     clean = scored.filter(~pl.col("account_id").is_in(list((flagged_now - dismissed) | confirmed)))
     values = clean["score"].to_numpy()
     p999 = float(np.quantile(values, 0.999)) if values.size else 0.0
-    floor = settings.detection.flag_threshold * 2
-    bar = max(floor, p999 + 0.1)
+    bar = max(1.0, p999 + 0.1)
     row = {"calibrated_at": datetime.now(timezone.utc).replace(tzinfo=None), "clean_accounts": int(values.size),
            "clean_median": float(np.median(values)) if values.size else 0.0, "clean_p999": p999,
            "confirmed": len(confirmed), "dismissed": len(dismissed), "flag_bar": bar}

@@ -102,6 +102,13 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
             pl.lit(window_hours).alias("_window_hours"),
             *derived,
         )
+        .with_columns(pl.int_range(pl.len()).over("account_id").alias("_idx"))
+        .with_columns(
+            # where in the account's own sequence its prompt was first asked (null: prompt not logged)
+            pl.when(pl.col("_prompt_key").is_not_null())
+            .then(pl.col("_idx").min().over("account_id", pl.col("_prompt_key").hash(seed=3)))
+            .alias("_first_idx"),
+        )
     )
 
 

@@ -19,6 +19,7 @@ VOLUME = family(
     Feature("n_requests", "requests in the window", pl.len(), "count"),
     Feature("active_hours", "distinct clock hours with at least one request", pl.col("_hour_bucket").n_unique(), "count"),
     Feature("requests_per_active_hour", "requests per hour the account was active", pl.len() / pl.col("_hour_bucket").n_unique(), "ratio"),
+    Feature("requests_per_day", "requests per day of the window (a window under a day counts as one day)", pl.len() / (pl.col("_window_hours").first() / 24.0).clip(1.0, None), "ratio"),
     Feature("completion_tokens_total", "completion tokens received", pl.col("completion_tokens").sum(), "count"),
     Feature("completion_prompt_ratio", "median completion tokens per prompt token", (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).median(), "ratio"),
     Feature("rate_limited_share", "requests answered 429 (rate limited)", share(pl.col("status") == 429)),
@@ -33,10 +34,27 @@ TIMING = family(
     Feature("peak_minute_share", "largest share of requests in a single minute", pl.col("_minute").value_counts().struct.field("count").max() / pl.len(), "share"),
 )
 
+#: Temperature at or above which a repeated prompt is a new sample, not a deterministic re-run
+#: (an unset temperature is the API's default, which samples).
+SAMPLING_TEMPERATURE = 0.5
+#: Completion tokens from which an answer counts as long (a worked solution, an essay, a trace).
+LONG_ANSWER_TOKENS = 800
+
+_repeat = pl.col("_idx") > pl.col("_first_idx")
+_hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
+_later_half = pl.col("_idx") >= pl.len() / 2
+_answered = pl.col("status") < 400
+
 PROMPTS = family(
     "prompts",
     Feature("distinct_prompt_share", "prompts not repeated (ignoring case and surrounding white space)", (pl.col("_prompt_key").drop_nulls().n_unique() / pl.col("_prompt_key").drop_nulls().len().clip(1)), "share"),
+    Feature("distinct_prompts", "distinct prompts asked", pl.col("_prompt_key").drop_nulls().n_unique(), "count"),
     Feature("prompt_logged_share", "requests whose prompt was logged", share(pl.col("prompt").is_not_null())),
+    Feature("prompt_growth", "requests of the later half of the window asking a prompt not asked in the earlier half "
+            "(a harvest keeps growing; a benchmark re-runs its bank)",
+            (pl.col("_first_idx") >= pl.len() / 2).filter(_later_half & pl.col("_first_idx").is_not_null()).cast(pl.Float64).mean().fill_null(0.0)),
+    Feature("hot_reask_share", "requests re-asking an earlier prompt while sampling (best-of-n at temperature >= 0.5)", share(_repeat & _hot)),
+    Feature("cold_reask_share", "requests re-asking an earlier prompt deterministically (temperature < 0.5: a re-run)", share(_repeat & ~_hot)),
 )
 
 ELICITATION = family(
@@ -44,6 +62,9 @@ ELICITATION = family(
     Feature("reasoning_share", "prompts asking for reasoning traces or step-by-step work", share(pl.col("_asks_reasoning"))),
     Feature("fixed_format_share", "prompts or requests demanding a fixed answer format", share(pl.col("_asks_fixed_format") | pl.col("response_format").is_in(["json_object", "json_schema"]))),
     Feature("rubric_share", "grader / rubric prompts", share(pl.col("_asks_rubric"))),
+    Feature("completion_tokens_median", "median completion tokens of an answered request", pl.col("completion_tokens").filter(_answered).median().fill_null(0.0), "count"),
+    Feature("long_answer_share", f"answered requests with at least {LONG_ANSWER_TOKENS} completion tokens", share(_answered & (pl.col("completion_tokens") >= LONG_ANSWER_TOKENS))),
+    Feature("max_tokens_median", "median max_tokens requested (0 when never set)", pl.col("max_tokens").median().fill_null(0.0), "count"),
 )
 
 SAMPLING = family(

@@ -1,4 +1,5 @@
-"""Prompt text: normalisation, elicitation lexicons and per-account template skeletons.
+"""Prompt text: normalisation, elicitation lexicons (data files in ``lexicons/``, several languages)
+and per-account template skeletons.
 
 Templates are learned per account, not from any list: a word that appears in at least a
 quarter of an account's prompts is part of its template, everything else is a slot value.
@@ -14,6 +15,7 @@ quarter of an account's prompts is part of its template, everything else is a sl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -30,31 +32,41 @@ class Lexicon:
 
     name: str
     pattern: str
+    languages: frozenset[str] = frozenset()
 
     def matches(self, text: pl.Expr) -> pl.Expr:
         return text.str.contains("(?i)" + self.pattern).fill_null(False)
 
 
+LEXICON_DIR = Path(__file__).with_name("lexicons")
+
+
+def read_lexicon(name: str, directory: Path = LEXICON_DIR) -> Lexicon:
+    """The lexicon ``name`` from its data file: one regular expression a line, ``#`` comments,
+    ``[xx]`` language headers (see ``lexicons/README.md``).
+
+    >>> sorted(read_lexicon("reasoning").languages)
+    ['de', 'en', 'es', 'fr', 'ja', 'ko', 'ru', 'zh']
+    """
+    phrases, languages, language = [], set(), "en"
+    for line in (directory / f"{name}.txt").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            language = line[1:-1]
+            continue
+        phrases.append(f"(?:{line})")
+        languages.add(language)
+    return Lexicon(name, "|".join(phrases), frozenset(languages))
+
+
 #: Requests for reasoning traces / worked solutions (what distillers harvest as training targets).
-REASONING = Lexicon(
-    "reasoning",
-    r"step[- ]by[- ]step|chain[- ]of[- ]thought|\breason(ing|ed)?\b|show (all )?(of )?(your|the) (work|steps|thinking)"
-    r"|think(ing)? (it |this )?through|explain (your|the|each) (thinking|logic|steps?|reasoning)|walk (me )?through"
-    r"|rationale|derivation|justify|thought process|intermediate steps|scratchpad|<think>|first principles"
-    r"|work(ing)? out loud|lay out (each|every|the) step|before (giving|stating|you give) (the|your) (final )?answer",
-)
+REASONING = read_lexicon("reasoning")
 #: Demands for a fixed answer format.
-FIXED_FORMAT = Lexicon(
-    "fixed_format",
-    r"\bjson\b|\byaml\b|\bcsv\b|format:|respond only|answer only|output only|return only|in the following format"
-    r"|final answer:|answer:\s*$|using (this|the following) (schema|format|structure)|as a numbered list",
-)
+FIXED_FORMAT = read_lexicon("fixed_format")
 #: Grader / rubric prompts (preference and reward-model data).
-RUBRIC = Lexicon(
-    "rubric",
-    r"\bgrade\b|rubric|score (the|this|each|these)|rate (the|this|each) (answer|response|reply|output)"
-    r"|which (answer|response|reply) is better|evaluate (the|this) (answer|response)|as a judge",
-)
+RUBRIC = read_lexicon("rubric")
 
 
 def normalised_prompt(prompt: pl.Expr, mask_digits: bool = True) -> pl.Expr:

@@ -1,38 +1,63 @@
-"""Rings: accounts that act together, found through what they share.
+"""Rings: accounts that act together, found among *all* accounts through what they share.
 
 Each account carries *link values*: the client IPs it uses, its payment fingerprint, e-mail
-domain, signup network, system prompt and dominant prompt template. A value links accounts
-only when it is *pure*: most accounts that carry it are themselves suspicious. A campus NAT or
-a cloud region shared by many ordinary users is therefore no glue, while a proxy pool shared
-by eighty ring members still is, however many share it. Accounts are joined through pure
-values (union-find over the account-value graph, linear in the number of pairs), and every
-member must share at least two kinds of value with the rest of its ring, so one coincidence
-does not make a ring.
+domain, signup network, system prompt and dominant prompt template. A value links accounts by
+its rarity: one shared by a handful of accounts (a card, a proxy pool) is strong glue, one
+shared by a large part of the population (a big cloud egress, a carrier NAT) links nobody
+(:attr:`RingSettings.min_rarity`). Accounts are joined through rare values of a strong kind
+(connected components of the account-value graph, with SciPy), and every member must share at
+least two kinds of value with the rest of its group, so one coincidence does not make a ring.
+
+No account needs to be suspicious to be linked. Each group is then judged on its *collective*
+evidence (:func:`ring_evidence`): members' mean suspicion and harvesting purpose, shared
+payment, staged creation, synchronised activity, shared templates or system prompts, joint
+coverage of distinct prompts and combined volume. A group whose combined behaviour is extraction
+is a ring, and flags every member, even when each member alone stays under the bar; a campus
+behind one NAT shares a network but none of the rest.
 
 >>> import polars as pl
->>> links = pl.DataFrame({"account_id": ["a", "a", "b", "b", "c", "c", "d"],
-...                       "value": ["ip:1", "pay:x", "ip:1", "pay:x", "ip:1", "pay:x", "ip:1"]})
->>> sorted(sorted(g) for g in link_components(links, ["a", "b", "c"], min_kinds=2))
+>>> links = pl.DataFrame({"account_id": ["a", "a", "b", "b", "c", "c", "d"] + [f"x{i}" for i in range(20)],
+...                       "value": ["ip:1", "pay:x", "ip:1", "pay:x", "ip:1", "pay:x", "ip:1"] + [f"ip:{i + 9}" for i in range(20)]})
+>>> sorted(sorted(g) for g in link_groups(links).group_by("group").agg("account_id")["account_id"].to_list())
 [['a', 'b', 'c']]
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
 
+import numpy as np
 import polars as pl
+from pydantic import BaseModel
 
 from distillguard.features import network_prefix
+from distillguard.models.policy import log_ramp, ramp
 
 
-@dataclass(frozen=True)
-class RingSettings:
-    min_accounts: int = 3
-    min_purity: float = 0.6          # share of a value's accounts that must be suspicious
-    min_kinds: int = 2               # kinds of shared value each member needs
-    min_ip_share: float = 0.05       # an IP counts for an account when it carries this share of its traffic
-    min_ring_score: float = 1.0
+class RingSettings(BaseModel):
+    """Every threshold of ring detection (``Settings().rings``), shared by batch and the re-detect flow."""
+
+    min_accounts: int = 3             # smallest ring
+    min_kinds: int = 2                # kinds of shared value each member needs (one of them strong)
+    min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
+    min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
+    rounds: int = 3                   # prune-and-reconnect rounds
+    flag_points: float = 2.0          # collective evidence points at which a group is a ring
+    weights: dict[str, float] = {
+        "members": 1.2, "purpose": 0.8, "payment": 0.6, "staged": 0.5, "synchronised": 0.6,
+        "shared_template": 0.4, "joint_coverage": 0.5, "volume": 0.3,
+    }
+    members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score: no evidence .. full
+    purpose: tuple[float, float] = (0.3, 0.8)             # members' mean elicitation evidence
+    payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
+    staged_hours: tuple[float, float] = (72.0, 336.0)     # all members created within 3 days: full; over 2 weeks: none
+    synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
+    template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
+    joint_distinct_log10: tuple[float, float] = (2.5, 3.5)  # 300 .. 3,000 distinct prompts across members
+    joint_novelty: tuple[float, float] = (0.6, 0.9)       # distinct / all prompts across members (disjoint shards)
+    volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
+    reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
 
 
 def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -75,47 +100,6 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames]).drop_nulls().unique()
 
 
-def pure_values(links: pl.DataFrame, candidates: set[str], settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """Link values carried by at least two suspicious accounts and mostly by suspicious ones."""
-    return (
-        links.with_columns(pl.col("account_id").is_in(list(candidates)).alias("suspicious"))
-        .group_by("value")
-        .agg(pl.len().alias("n_all"), pl.col("suspicious").sum().alias("n_suspicious"))
-        .filter((pl.col("n_suspicious") >= 2) & (pl.col("n_suspicious") >= settings.min_purity * pl.col("n_all")))
-    )
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        parent = self.parent.setdefault(x, x)
-        while parent != x:
-            grand = self.parent.setdefault(parent, parent)
-            self.parent[x] = grand
-            x, parent = parent, grand
-        return x
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def _components(pairs: pl.DataFrame) -> dict[str, list[str]]:
-    uf = _UnionFind()
-    for value, accounts in pairs.group_by("value").agg(pl.col("account_id")).iter_rows():
-        first = accounts[0]
-        for other in accounts[1:]:
-            uf.union(first, other)
-        uf.find(first)
-    groups: dict[str, list[str]] = {}
-    for account in {a for a in pairs["account_id"].to_list()}:
-        groups.setdefault(uf.find(account), []).append(account)
-    return groups
-
-
 def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
@@ -126,38 +110,131 @@ STRONG_KINDS = ("ip", "pay", "signup", "sys")
 WEAK_KINDS = ("tmpl", "mail", "ua")
 
 
-def link_components(
-    links: pl.DataFrame, candidates: list[str] | set[str], *, min_kinds: int = 2, min_purity: float = 0.6, rounds: int = 3
-) -> list[list[str]]:
-    """Groups of suspicious accounts joined through pure shared values of a strong kind, each
-    member sharing ``min_kinds`` kinds of value (one of them strong) with the rest of its group."""
-    candidates = set(candidates)
-    pure = pure_values(links, candidates, RingSettings(min_purity=min_purity))
-    pairs = links.filter(pl.col("account_id").is_in(list(candidates)) & pl.col("value").is_in(pure["value"].implode()))
-    for _ in range(rounds):
-        if pairs.height == 0:
-            return []
-        groups = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
-        membership = pl.DataFrame(
-            [(a, root) for root, members in groups.items() for a in members],
-            schema={"account_id": pl.String, "group": pl.String}, orient="row",
-        )
+
+
+def _codes(series: pl.Series) -> np.ndarray:
+    return series.rank("dense").cast(pl.Int64).to_numpy() - 1
+
+
+def _components(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``(account_id, group)``: connected components of the bipartite account-value graph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if pairs.height == 0:
+        return pl.DataFrame(schema={"account_id": pl.String, "group": pl.String})
+    accounts = pairs["account_id"].unique().sort()
+    a = _codes(pairs["account_id"])
+    v = _codes(pairs["value"]) + accounts.len()
+    n = int(v.max()) + 1
+    graph = coo_matrix((np.ones(a.size), (a, v)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    membership = pl.DataFrame({"account_id": accounts, "label": labels[: accounts.len()]})
+    return membership.with_columns(pl.col("account_id").min().over("label").alias("group")).select("account_id", "group")
+
+
+def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """Link values shared by at least two accounts and rare enough to link them, with their rarity."""
+    n = max(2, links["account_id"].n_unique())
+    return (
+        links.group_by("value").agg(pl.len().alias("holders"))
+        .with_columns(((n / pl.col("holders")).log() / math.log(n)).alias("rarity"))
+        .filter((pl.col("holders") >= 2) & (pl.col("rarity") >= settings.min_rarity))
+    )
+
+
+def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None) -> pl.DataFrame:
+    """``(account_id, group)`` for every account in a group of ``min_accounts`` or more, joined through
+    rare values of a strong kind, each member sharing ``min_kinds`` kinds (one strong) with the rest."""
+    if exclude:
+        links = links.filter(~pl.col("account_id").is_in(list(exclude)))
+    rare = rare_values(links, settings)
+    pairs = links.join(rare.select("value"), on="value")
+    membership = pl.DataFrame(schema={"account_id": pl.String, "group": pl.String})
+    for _ in range(settings.rounds):
+        membership = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
         shared = (
             pairs.join(membership, on="account_id")
-            .with_columns(pl.col("account_id").n_unique().over("group", "value").alias("holders"))
-            .filter(pl.col("holders") >= 2)
+            .filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
         )
         kinds = shared.group_by("account_id").agg(
             _kind(pl.col("value")).n_unique().alias("kinds"),
             _kind(pl.col("value")).is_in(STRONG_KINDS).any().alias("strong"),
         )
-        keep = set(kinds.filter((pl.col("kinds") >= min_kinds) & pl.col("strong"))["account_id"].to_list())
-        new_pairs = shared.filter(pl.col("account_id").is_in(list(keep))).select("account_id", "value")
-        if new_pairs.height == pairs.height:
-            pairs = new_pairs
-            break
+        keep = kinds.filter((pl.col("kinds") >= settings.min_kinds) & pl.col("strong")).select("account_id")
+        new_pairs = shared.join(keep, on="account_id").select("account_id", "value")
+        done = new_pairs.height == pairs.height
         pairs = new_pairs
-    return [members for members in _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS))).values() if len(members) >= 2]
+        if done:
+            break
+    membership = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
+    return membership.filter(pl.len().over("group") >= settings.min_accounts)
+
+
+def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame, events: pl.DataFrame,
+                  settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """One row per group: collective evidence (``rev_<name>``, 0-1), ``points`` and ``kind``.
+
+    ``scored``: per account ``score``, ``ev_elicitation``, ``ev_downstream``, ``n_requests``,
+    ``first_seen``, ``last_seen`` and optionally ``created_at_account``.
+    """
+    if membership.height == 0:
+        return pl.DataFrame(schema={"group": pl.String, "points": pl.Float64})
+    cols = ["account_id", "score", "ev_elicitation", "ev_downstream", "n_requests", "first_seen", "last_seen"]
+    created = "created_at_account" in scored.columns
+    members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
+    base = members.group_by("group").agg(
+        pl.len().alias("n_accounts"),
+        pl.col("score").fill_null(0.0).mean().alias("mean_score"),
+        pl.col("ev_elicitation").fill_null(0.0).mean().alias("mean_elicitation"),
+        pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
+        pl.col("n_requests").fill_null(0).sum().alias("n_requests"),
+        pl.col("first_seen").min(), pl.col("last_seen").max(),
+        *([((pl.col("created_at_account").max() - pl.col("created_at_account").min()).dt.total_seconds() / 3600.0)
+           .alias("creation_spread_hours"), pl.col("created_at_account").count().alias("n_created")] if created else
+          [pl.lit(None, dtype=pl.Float64).alias("creation_spread_hours"), pl.lit(0).alias("n_created")]),
+    )
+    shared = (
+        links.join(membership, on="account_id")
+        .filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
+        .with_columns(_kind(pl.col("value")).alias("kind"))
+    )
+    sharing = shared.group_by("group").agg(
+        pl.col("account_id").filter(pl.col("kind") == "pay").n_unique().alias("n_paying_together"),
+        pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
+    )
+    activity = (
+        events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+        .join(membership, on="account_id")
+        .group_by("group", "minute").agg(pl.len().alias("firing"))
+        .join(base.select("group", "n_accounts"), on="group")
+        .group_by("group").agg(
+            (pl.col("firing") >= pl.max_horizontal(pl.lit(2), (pl.col("n_accounts") / 3).ceil())).mean().alias("synchronised_share"))
+    )
+    prompts = (
+        events.filter(pl.col("prompt").is_not_null()).select("account_id", pl.col("prompt").str.slice(0, 2000).hash(seed=5).alias("h"))
+        .join(membership, on="account_id")
+        .group_by("group").agg(pl.col("h").n_unique().alias("joint_distinct"), pl.len().alias("joint_prompts"))
+    )
+    w, s = settings.weights, settings
+    frame = (
+        base.join(sharing, on="group", how="left").join(activity, on="group", how="left").join(prompts, on="group", how="left")
+        .with_columns(
+            ramp(pl.col("mean_score"), s.members_score).alias("rev_members"),
+            ramp(pl.col("mean_elicitation"), s.purpose).alias("rev_purpose"),
+            ramp(pl.col("n_paying_together").fill_null(0) / pl.col("n_accounts"), s.payment_share).alias("rev_payment"),
+            pl.when(pl.col("n_created") >= 3)
+            .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),
+            ramp(pl.col("synchronised_share"), s.synchronised).alias("rev_synchronised"),
+            ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
+            (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
+             * ramp(pl.col("joint_distinct") / pl.col("joint_prompts"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),
+            log_ramp(pl.col("n_requests"), s.volume_log10).alias("rev_volume"),
+        )
+    )
+    points = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
+    kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))
+    return frame.with_columns(points.alias("points"), kind.alias("kind")).sort("group")
 
 
 def ring_id_for(members: list[str]) -> str:
@@ -173,87 +250,50 @@ def _value_label(value: str) -> str:
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 
 
-def describe_rings(
-    groups: list[list[str]],
-    links: pl.DataFrame,
-    scored: pl.DataFrame,
-    events: pl.DataFrame,
-    settings: RingSettings = RingSettings(),
-) -> tuple[list[dict], pl.DataFrame]:
-    """Score, classify and explain each candidate group: ``(ring rows, ring_members)``.
-
-    ``scored`` has per-account ``account_id, score, n_requests, sig_downstream, sig_harvest``
-    and optionally ``created_at_account``. A ring's score is its members' mean suspicion plus
-    collective evidence (size, shared payment, staged creation, joint volume).
-    """
+def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
+                   settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
+    """The groups whose collective evidence reaches the bar, as ``(ring rows, ring_members)``, with reasons."""
+    rings = evidence.filter(pl.col("points") >= settings.flag_points)
     ring_rows, member_rows = [], []
-    by_account = {r["account_id"]: r for r in scored.iter_rows(named=True)}
-    minute_activity = events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
-    for members in groups:
-        if len(members) < settings.min_accounts:
-            continue
-        rows = [by_account[a] for a in members if a in by_account]
-        mean_score = sum(float(r["score"]) for r in rows) / len(rows)
+    by_group = dict(membership.group_by("group").agg("account_id").iter_rows())
+    for r in rings.iter_rows(named=True):
+        members = sorted(by_group[r["group"]])
+        ring_id = ring_id_for(members)
+        n = len(members)
         shared = (
             links.filter(pl.col("account_id").is_in(members))
             .group_by("value").agg(pl.len().alias("holders"))
             .filter(pl.col("holders") >= 2)
             .sort("holders", "value", descending=[True, False])
         )
-        kinds = set(shared["value"].str.extract(r"^(\w+):", 1).to_list())
-        n_requests = sum(int(r["n_requests"]) for r in rows)
-        downstream = sorted(float(r.get("sig_downstream") or 0.0) for r in rows)[len(rows) // 2]
-        kind = "reseller" if downstream >= 0.5 else "coordinated"
-        collective = 0.1 * min(5.0, len(members) / 5.0)
-        if "pay" in kinds:
-            collective += 0.3
-        created = sorted(r["created_at_account"] for r in rows if r.get("created_at_account") is not None)
-        staged_hours = None
-        if len(created) >= 3:
-            staged_hours = (created[-1] - created[0]).total_seconds() / 3600.0
-            if staged_hours <= 72:
-                collective += 0.2
-        member_minutes = minute_activity.filter(pl.col("account_id").is_in(members))
-        sync = (
-            member_minutes.group_by("minute").agg(pl.len().alias("k"))
-            .select((pl.col("k") >= max(2, len(members) // 3)).mean()).item()
-        ) if member_minutes.height else 0.0
-        if sync >= 0.2:
-            collective += 0.3
-        if kinds & {"tmpl", "sys"}:
-            collective += 0.2
-        joint = events.filter(pl.col("account_id").is_in(members) & pl.col("prompt").is_not_null())
-        joint_novelty = joint["prompt"].n_unique() / joint.height if joint.height else 0.0
-        if joint_novelty >= 0.95 and joint.height >= 200:
-            collective += 0.2
-        score = mean_score + collective
-        if score < settings.min_ring_score:
-            continue
-        ring_id = ring_id_for(members)
-        top_shared = shared.head(4)
+        kind = r["kind"]
         reasons = [
-            f"{len(members)} accounts ({n_requests:,} requests together) judged to act as one "
-            f"{'reseller/proxy service fronting many downstream clients' if kind == 'reseller' else 'coordinated extraction operation'}",
+            f"{n} accounts ({r['n_requests']:,} requests together) judged to act as one "
+            f"{'reseller/proxy service fronting many downstream clients' if kind == 'reseller' else 'coordinated extraction operation'} "
+            f"(collective evidence {r['points']:.2f}, ring bar {settings.flag_points:.2f})",
         ]
-        for value, holders in top_shared.iter_rows():
-            reasons.append(f"{holders} of {len(members)} members share {_value_label(value)}")
-        if staged_hours is not None and staged_hours <= 72:
-            reasons.append(f"accounts created within {staged_hours:.0f} hours of each other")
-        if sync and sync >= 0.2:
-            reasons.append(f"synchronised activity: in {100 * sync:.0f}% of active minutes a third or more of the members fire together")
-        if joint_novelty >= 0.95 and joint.height >= 200:
-            reasons.append(f"jointly a sweep: {100 * joint_novelty:.0f}% of the members' {joint.height:,} prompts are distinct (each covers its own slice)")
+        for value, holders in shared.head(4).iter_rows():
+            reasons.append(f"{holders} of {n} members share {_value_label(value)}")
+        if r["rev_staged"] > 0 and r["creation_spread_hours"] is not None:
+            reasons.append(f"accounts created within {r['creation_spread_hours']:.0f} hours of each other")
+        if r["rev_synchronised"] > 0:
+            reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire together")
+        if r["rev_joint_coverage"] > 0:
+            reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
+                           f"{100 * r['joint_distinct'] / max(1, r['joint_prompts']):.0f}% of all they sent (each covers its own slice)")
+        if r["rev_purpose"] > 0:
+            reasons.append(f"members ask for what a distiller trains on (mean elicitation evidence {r['mean_elicitation']:.2f})")
         if kind == "reseller":
-            prompts = sum(int(r.get("n_system_prompts") or 0) for r in rows)
+            prompts = scored.filter(pl.col("account_id").is_in(members))["n_system_prompts"].fill_null(0).sum()
             reasons.append(f"{prompts:,} distinct system prompts across the members: many unrelated downstream customers behind shared egress")
-        reasons.append(f"members' mean suspicion {mean_score:.2f}")
+        reasons.append(f"members' mean account score {r['mean_score']:.2f} (1.00 flags an account alone)")
         ring_rows.append({
-            "ring_id": ring_id, "kind": kind, "n_accounts": len(members), "score": round(score, 4),
-            "reasons": "\n".join(reasons), "n_requests": n_requests,
-            "first_seen": min(r["first_seen"] for r in rows), "last_seen": max(r["last_seen"] for r in rows),
+            "ring_id": ring_id, "kind": kind, "n_accounts": n, "score": round(r["points"] / settings.flag_points, 4),
+            "reasons": "\n".join(reasons), "n_requests": int(r["n_requests"]),
+            "first_seen": r["first_seen"], "last_seen": r["last_seen"],
             "shared": {"values": [{"value": v, "holders": h} for v, h in shared.head(20).iter_rows()],
-                       "synchronised_minute_share": sync, "creation_spread_hours": staged_hours},
+                       "synchronised_minute_share": r["synchronised_share"], "creation_spread_hours": r["creation_spread_hours"],
+                       "evidence": {k[4:]: round(float(v or 0.0), 3) for k, v in r.items() if k.startswith("rev_")}},
         })
-        member_rows.extend({"ring_id": ring_id, "account_id": a} for a in sorted(members))
-    members_frame = pl.DataFrame(member_rows, schema={"ring_id": pl.String, "account_id": pl.String})
-    return ring_rows, members_frame
+        member_rows.extend({"ring_id": ring_id, "account_id": a} for a in members)
+    return ring_rows, pl.DataFrame(member_rows, schema={"ring_id": pl.String, "account_id": pl.String})

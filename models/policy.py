@@ -1,0 +1,330 @@
+"""The detection policy: evidence per family, one score, the bars, severity and kind.
+
+Batch and stream both judge accounts through :class:`DetectionPolicy`; nothing else combines
+evidence or holds a threshold. Each *family* turns a few per-account features into bounded
+evidence (0-1); the score adds the families' weighted evidence, so no single trait decides and
+the absence of one family lowers a score but never zeroes it:
+
+* **purpose** families (what is taken): ``elicitation`` (reasoning traces, grader output, long
+  worked answers, fixed formats), ``sampling`` (log-probabilities, n > 1, re-asking a prompt
+  while sampling), ``coverage`` (a prompt set that keeps growing, templated sweeps);
+* **operation** families (how it is taken): ``scale``, ``timing``, ``freshness``,
+  ``rate_pressure``, ``infrastructure``, ``anomaly`` (the outlier models' voice). Their
+  points are capped together (:attr:`PolicySettings.operation_cap`): a production integration is
+  large, regular and unusual, and that alone must not flag it;
+* ``downstream``: many system prompts and client styles behind one account (the reseller shape);
+* **counter-evidence**: behaviour a harvester cannot cheaply share with a legitimate user lowers
+  the score (deterministic re-runs of a fixed bank, conversations and tool use, one product
+  serving many end users); it is bounded too, so it never clears an account on its own.
+
+A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
+
+>>> import polars as pl
+>>> policy = DetectionPolicy()
+>>> harvester = {"account_id": "h", "n_requests": 9000, "requests_per_active_hour": 400.0, "requests_per_day": 9000.0,
+...     "reasoning_share": 0.9, "rubric_share": 0.0, "fixed_format_share": 0.2, "long_answer_share": 0.8,
+...     "completion_tokens_median": 1300.0, "completion_prompt_ratio": 20.0, "length_cut_share": 0.1,
+...     "logprobs_share": 0.0, "multi_sample_share": 0.0, "hot_reask_share": 0.3, "cold_reask_share": 0.0,
+...     "prompt_growth": 0.6, "distinct_prompts": 6000, "slot_diversity": 0.5, "top_skeleton_share": 0.4,
+...     "interarrival_cv": 0.2, "hour_entropy": 0.9, "account_age_days": 400.0, "rate_limited_share": 0.0,
+...     "n_prefixes": 1, "n_system_prompts": 0, "n_client_styles": 1, "n_user_agents": 1, "n_end_users": 0,
+...     "mean_turn": 1.0, "tool_share": 0.0, "anomaly": 0.5}
+>>> chat = {**harvester, "account_id": "c", "n_requests": 40, "requests_per_active_hour": 8.0, "requests_per_day": 40.0,
+...     "reasoning_share": 0.05, "long_answer_share": 0.0, "completion_tokens_median": 250.0, "completion_prompt_ratio": 3.0,
+...     "hot_reask_share": 0.0, "prompt_growth": 0.9, "distinct_prompts": 38, "interarrival_cv": 2.0, "anomaly": 0.0,
+...     "mean_turn": 2.5}
+>>> scored = policy.score(pl.DataFrame([harvester, chat]))
+>>> scored.select("account_id", pl.col("score").round(2), "severity").rows()
+[('h', 1.51, 'high'), ('c', 0.16, 'low')]
+>>> no_reasoning_words = pl.DataFrame([{**harvester, "reasoning_share": 0.0}])   # one habit dropped: still flagged
+>>> policy.score(no_reasoning_words)["score"][0] >= 1.0
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import polars as pl
+from pydantic import BaseModel, Field
+
+
+class PolicySettings(BaseModel):
+    """Every threshold of the policy, with one home: ``Settings().policy``, shared by batch and stream.
+
+    Evidence is in *points*; an account's score is its points over :attr:`flag_points`.
+    """
+
+    # -- the bars ----------------------------------------------------------------------------
+    flag_points: float = 2.8            # points at which an account is flagged / alerted (score 1.0)
+    operation_cap: float = 1.6          # most points the operation families give together
+    counter_cap: float = 1.2            # most points counter-evidence takes away
+    population_mads: float = 8.0        # batch: the bar rises to median + this many robust deviations of all scores
+    high_severity: float = 1.4          # score from which a flag or alert is 'high'
+    critical_severity: float = 1.8      # score from which it is 'critical'
+    min_requests: int = 10              # below this many requests an account's shares mean nothing: its points are scaled down
+    full_requests: int = 50             # from this many requests its points count in full
+
+    # -- weights (points of full evidence) ----------------------------------------------------
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "elicitation": 1.6, "sampling": 0.8, "coverage": 0.8, "downstream": 1.6,
+        "scale": 0.8, "timing": 0.5, "freshness": 0.8, "rate_pressure": 0.5, "infrastructure": 0.3, "anomaly": 1.0,
+    })
+    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 0.8, "conversation": 0.8, "product": 0.8})
+
+    # -- elicitation ---------------------------------------------------------------------------
+    reasoning_share: tuple[float, float] = (0.1, 0.5)        # share of prompts asking for reasoning: no evidence .. full
+    rubric_share: tuple[float, float] = (0.1, 0.5)           # share of grader / rubric prompts
+    answer_tokens: tuple[float, float] = (200.0, 800.0)      # median completion tokens: short .. a worked answer
+    long_answer_share: tuple[float, float] = (0.2, 0.6)      # share of answers of LONG_ANSWER_TOKENS or more
+    answer_prompt_log_ratio: tuple[float, float] = (0.3, 1.0)  # log10(completion / prompt tokens): 2x .. 10x the prompt
+    length_cut_share: tuple[float, float] = (0.1, 0.4)       # answers cut at a large max_tokens
+    fixed_format_share: tuple[float, float] = (0.3, 0.8)     # fixed answer formats (weak alone: integrations use JSON)
+    fixed_format_part: float = 0.25                          # most a fixed format adds to elicitation
+
+    # -- sampling ------------------------------------------------------------------------------
+    logprobs_share: tuple[float, float] = (0.1, 0.5)
+    multi_sample_share: tuple[float, float] = (0.1, 0.5)
+    hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
+
+    # -- coverage --------------------------------------------------------------------------------
+    prompt_growth: tuple[float, float] = (0.3, 0.8)          # later-half requests asking new prompts
+    distinct_prompts_log10: tuple[float, float] = (1.7, 3.0)  # 50 .. 1,000 distinct prompts
+    slot_diversity: tuple[float, float] = (0.25, 0.6)
+    top_skeleton_share: tuple[float, float] = (0.2, 0.5)
+
+    # -- operation -------------------------------------------------------------------------------
+    requests_per_day_log10: tuple[float, float] = (3.0, 4.3)      # 1,000 .. 20,000 a day
+    requests_per_active_hour_log10: tuple[float, float] = (2.3, 3.3)  # 200 .. 2,000 an active hour
+    regularity: tuple[float, float] = (0.3, 0.8)             # 1 - coefficient of variation of gaps
+    round_the_clock: tuple[float, float] = (0.85, 0.97)      # hour-of-day entropy
+    timing_requests_log10: tuple[float, float] = (2.0, 3.0)  # timing means something from 100 .. 1,000 requests
+    fresh_days: float = 30.0                                 # accounts younger than this at their first request ...
+    fresh_full_days: float = 5.0                             # ... count as fresh in full at this age or less
+    rate_limited_share: tuple[float, float] = (0.02, 0.15)
+    prefixes_log10: tuple[float, float] = (0.3, 1.0)         # 2 .. 10 distinct networks
+    anomaly: tuple[float, float] = (0.3, 1.0)                # the models' anomaly (0-1) -> evidence
+
+    # -- downstream (reseller shape) ---------------------------------------------------------
+    system_prompts_log10: tuple[float, float] = (0.6, 1.3)   # 4 .. 20 distinct system prompts
+    client_styles_log10: tuple[float, float] = (0.6, 1.3)
+    user_agents_log10: tuple[float, float] = (0.3, 1.0)
+
+    # -- counter-evidence ------------------------------------------------------------------------
+    cold_reask_share: tuple[float, float] = (0.2, 0.6)       # deterministic re-runs of earlier prompts
+    mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
+    tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
+    end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
+
+
+def _clip01(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Float64).fill_null(0.0).fill_nan(0.0).clip(0.0, 1.0)
+
+
+def ramp(expr: pl.Expr, bounds: tuple[float, float]) -> pl.Expr:
+    """0 at or below ``bounds[0]``, 1 at or above ``bounds[1]``, linear between (nulls: 0).
+
+    >>> pl.DataFrame({"x": [0.0, 0.5, 2.0, None]}).select(ramp(pl.col("x"), (0.0, 1.0))).to_series().to_list()
+    [0.0, 0.5, 1.0, 0.0]
+    """
+    low, high = bounds
+    return _clip01((expr.cast(pl.Float64) - low) / (high - low))
+
+
+def log_ramp(expr: pl.Expr, bounds: tuple[float, float]) -> pl.Expr:
+    """:func:`ramp` on log10 of a count or ratio (0 and below count as 1)."""
+    return ramp(expr.cast(pl.Float64).fill_null(0.0).clip(1.0, None).log10(), bounds)
+
+
+def _col(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Float64).fill_null(0.0).fill_nan(0.0)
+
+
+# -- the families: each a function of the settings returning a 0-1 expression over feature columns --
+
+def elicitation(s: PolicySettings) -> pl.Expr:
+    """Asking for what a distiller trains on: reasoning, grades, long worked answers, fixed formats.
+    Lexicon matches count more when the answers really are long; answer length speaks in any language."""
+    depth = ramp(_col("completion_tokens_median"), s.answer_tokens)
+    long_answers = ramp(_col("long_answer_share"), s.long_answer_share) * ramp(
+        _col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
+    core = pl.max_horizontal(
+        ramp(_col("reasoning_share"), s.reasoning_share) * (0.5 + 0.5 * depth),
+        ramp(_col("rubric_share"), s.rubric_share),
+        0.9 * long_answers,
+        0.6 * ramp(_col("length_cut_share"), s.length_cut_share) * depth,
+    )
+    return _clip01(core + s.fixed_format_part * ramp(_col("fixed_format_share"), s.fixed_format_share))
+
+
+def sampling(s: PolicySettings) -> pl.Expr:
+    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling."""
+    return pl.max_horizontal(
+        ramp(_col("logprobs_share"), s.logprobs_share),
+        ramp(_col("multi_sample_share"), s.multi_sample_share),
+        ramp(_col("hot_reask_share"), s.hot_reask_share),
+    )
+
+
+def coverage(s: PolicySettings) -> pl.Expr:
+    """A prompt set that keeps growing, or templated prompts whose slots sweep a space, at some size."""
+    size = log_ramp(_col("distinct_prompts"), s.distinct_prompts_log10)
+    growing = ramp(_col("prompt_growth"), s.prompt_growth)
+    sweep = ramp(_col("slot_diversity"), s.slot_diversity) * ramp(_col("top_skeleton_share"), s.top_skeleton_share)
+    return size * pl.max_horizontal(growing, sweep)
+
+
+def scale(s: PolicySettings) -> pl.Expr:
+    """Volume far beyond ordinary use: requests a day, or the rate while active."""
+    return pl.max_horizontal(
+        log_ramp(_col("requests_per_day"), s.requests_per_day_log10),
+        log_ramp(_col("requests_per_active_hour"), s.requests_per_active_hour_log10),
+    )
+
+
+def timing(s: PolicySettings) -> pl.Expr:
+    """Scripted timing: metronome gaps or round-the-clock activity, once there are enough requests."""
+    enough = log_ramp(_col("n_requests"), s.timing_requests_log10)
+    regular = ramp(1.0 - _col("interarrival_cv"), s.regularity)
+    return enough * pl.max_horizontal(regular, ramp(_col("hour_entropy"), s.round_the_clock))
+
+
+def freshness(s: PolicySettings) -> pl.Expr:
+    """Working at scale soon after the account was created (unknown age: no evidence)."""
+    age = pl.col("account_age_days").cast(pl.Float64)
+    return pl.when(age.is_not_null()).then(ramp(s.fresh_days - age, (0.0, s.fresh_days - s.fresh_full_days))).otherwise(0.0)
+
+
+def rate_pressure(s: PolicySettings) -> pl.Expr:
+    """Pushing against the rate limit."""
+    return ramp(_col("rate_limited_share"), s.rate_limited_share)
+
+
+def infrastructure(s: PolicySettings) -> pl.Expr:
+    """Traffic spread over many networks (proxy pools)."""
+    return log_ramp(_col("n_prefixes"), s.prefixes_log10)
+
+
+def anomaly(s: PolicySettings) -> pl.Expr:
+    """The outlier models' voice (PyOD in batch, river in the stream), 0-1 in column ``anomaly``."""
+    return ramp(_col("anomaly"), s.anomaly)
+
+
+def downstream(s: PolicySettings) -> pl.Expr:
+    """Many system prompts and client styles behind one account: a proxy fronting many customers."""
+    prompts = log_ramp(_col("n_system_prompts"), s.system_prompts_log10)
+    styles = log_ramp(_col("n_client_styles"), s.client_styles_log10)
+    agents = log_ramp(_col("n_user_agents"), s.user_agents_log10)
+    return prompts * pl.max_horizontal(styles, agents)
+
+
+def rerun(s: PolicySettings) -> pl.Expr:
+    """Counter-evidence: a fixed bank re-run deterministically (a benchmark), not a growing harvest."""
+    return ramp(_col("cold_reask_share"), s.cold_reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth))
+
+
+def conversation(s: PolicySettings) -> pl.Expr:
+    """Counter-evidence: conversations and tool use (people and agents at work)."""
+    return pl.max_horizontal(ramp(_col("mean_turn"), s.mean_turn), ramp(_col("tool_share"), s.tool_share))
+
+
+def product(s: PolicySettings) -> pl.Expr:
+    """Counter-evidence: one product (one or two system prompts) serving many end users."""
+    return log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s))
+
+
+Family = Callable[[PolicySettings], pl.Expr]
+PURPOSE: dict[str, Family] = {"elicitation": elicitation, "sampling": sampling, "coverage": coverage}
+OPERATION: dict[str, Family] = {"scale": scale, "timing": timing, "freshness": freshness, "rate_pressure": rate_pressure,
+                                "infrastructure": infrastructure, "anomaly": anomaly}
+RESELLER: dict[str, Family] = {"downstream": downstream}
+COUNTER: dict[str, Family] = {"rerun": rerun, "conversation": conversation, "product": product}
+#: Every evidence family, by name (what ``ablate_families`` names; the robustness report leaves each out).
+FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
+#: The feature columns the policy reads.
+INPUT_COLUMNS = [
+    "n_requests", "requests_per_day", "requests_per_active_hour", "reasoning_share", "rubric_share", "fixed_format_share",
+    "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
+    "multi_sample_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompts", "slot_diversity",
+    "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
+    "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "tool_share", "anomaly",
+]
+
+
+class DetectionPolicy:
+    """Evidence per family -> points -> score, severity and kind; one object for batch and stream."""
+
+    def __init__(self, settings: PolicySettings | None = None, ablate: list[str] | tuple[str, ...] = ()) -> None:
+        """``ablate``: families whose evidence is set to 0 (the robustness report's leave-one-out rows)."""
+        self.settings = settings or PolicySettings()
+        self.ablate = frozenset(ablate)
+        unknown = self.ablate - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown evidence families to ablate: {sorted(unknown)}; known: {', '.join(FAMILIES)}")
+
+    def evidence(self, features: pl.DataFrame) -> pl.DataFrame:
+        """``features`` with ``ev_<family>`` (0-1) for every family and counter-evidence added."""
+        s = self.settings
+        missing = [pl.lit(None, dtype=pl.Float64).alias(c) for c in INPUT_COLUMNS if c not in features.columns]
+        frame = features.with_columns(missing) if missing else features
+        exprs = []
+        for name, family in {**PURPOSE, **OPERATION, **RESELLER, **COUNTER}.items():
+            expr = pl.lit(0.0) if name in self.ablate else family(s)
+            exprs.append(expr.alias(f"ev_{name}"))
+        return frame.with_columns(exprs)
+
+    def score(self, features: pl.DataFrame) -> pl.DataFrame:
+        """Evidence, points per group, ``score`` (1.0 = the bar), ``severity`` and ``kind_guess``."""
+        s = self.settings
+        w, cw = s.weights, s.counter_weights
+        frame = self.evidence(features)
+        purpose = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in PURPOSE])
+        operation = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in OPERATION]).clip(0.0, s.operation_cap)
+        reseller = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in RESELLER])
+        counter = pl.sum_horizontal([cw[n] * pl.col(f"ev_{n}") for n in COUNTER]).clip(0.0, s.counter_cap)
+        sustained = log_ramp(_col("n_requests"), (math.log10(s.min_requests), math.log10(s.full_requests)))
+        points = (sustained * (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
+                               - pl.col("points_counter"))).clip(0.0, None)
+        return (
+            frame.with_columns(purpose.alias("points_purpose"), operation.alias("points_operation"),
+                               reseller.alias("points_reseller"), counter.alias("points_counter"))
+            .with_columns((points / s.flag_points).alias("score"))
+            .with_columns(self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess"))
+        )
+
+    # -- bars, severity, kind -------------------------------------------------------------------
+    def severity_expr(self, score: pl.Expr) -> pl.Expr:
+        s = self.settings
+        return (pl.when(score >= s.critical_severity).then(pl.lit("critical"))
+                .when(score >= s.high_severity).then(pl.lit("high"))
+                .when(score >= 1.0).then(pl.lit("medium")).otherwise(pl.lit("low")))
+
+    def severity(self, score: float) -> str:
+        """``medium`` from the bar (1.0), then ``high`` and ``critical`` at the configured scores.
+
+        >>> DetectionPolicy().severity(1.5), DetectionPolicy().severity(0.4)
+        ('high', 'low')
+        """
+        s = self.settings
+        return "critical" if score >= s.critical_severity else "high" if score >= s.high_severity else "medium" if score >= 1.0 else "low"
+
+    def kind_expr(self) -> pl.Expr:
+        """Which pattern the evidence fits best: reseller, burner (fresh and rate-limited) or bulk extractor
+        (ring membership is decided by the rings, which relabel their members)."""
+        return (pl.when(pl.col("points_reseller") >= pl.col("points_purpose")).then(pl.lit("reseller"))
+                .when((pl.col("ev_freshness") >= 0.8) & (pl.col("ev_rate_pressure") >= 0.3)).then(pl.lit("burner"))
+                .otherwise(pl.lit("bulk_extractor")))
+
+    def population_bar(self, scores: pl.Series) -> float:
+        """The batch flagging bar: 1.0, raised when the bulk of the population scores high
+        (median + ``population_mads`` robust deviations), so a population-wide shift flags nobody."""
+        values = scores.drop_nulls()
+        if values.len() == 0:
+            return 1.0
+        median = float(values.median())
+        mad = float(1.4826 * (values - median).abs().median())
+        return max(1.0, median + self.settings.population_mads * mad)
+
+
+__all__ = ["DetectionPolicy", "PolicySettings", "FAMILIES", "INPUT_COLUMNS", "ramp", "log_ramp"]
