@@ -27,6 +27,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from distillguard.models.policy import PolicySettings
+from distillguard.models.rings import RingSettings
+
 CONFIG_ENV_VAR = "DISTILLGUARD_CONFIG"
 DEFAULT_CONFIG_FILE = "distillguard.toml"
 
@@ -78,17 +81,28 @@ class StoreSettings(BaseModel):
     wal_checkpoint_mb: int = 128
     event_retention_days: int = 30
     prompt_retention_days: int = 30
+    # How long `distillguard batch` waits for another process (a batch, the stream, a flow) to let
+    # go of the database before it gives up with a one-line "locked" error (DuckDB has one writer).
+    lock_timeout_s: float = 60.0
+    # A `runs` row still `running` this long after it started is closed as `failed` by the next
+    # writer when its process cannot be checked (another host, or no pid recorded); a run whose
+    # process is known to be gone is closed at once. Keep it above the longest run.
+    stale_run_after_s: float = 21_600.0
 
 
 class DetectionSettings(BaseModel):
-    """Batch detection: feature windows, models and the flagging threshold."""
+    """Batch detection: the outlier models' setup and the robustness report's switches.
 
-    # Accounts whose combined suspicion exceeds this robust z-score of the population are flagged.
-    flag_threshold: float = 0.5
+    Every threshold that judges an account lives in ``policy`` (:class:`PolicySettings`), every
+    ring threshold in ``rings`` (:class:`RingSettings`): batch and stream read the same ones.
+    """
+
     random_state: int = 7
-    min_requests: int = 20
-    ring_min_accounts: int = 3
-    ring_link_threshold: float = 2.0
+    # Accounts with fewer requests than this are not fed to the outlier models (their shares are noise).
+    anomaly_min_requests: int = 20
+    # Evidence families set to zero (the robustness report's leave-one-family-out rows); see
+    # distillguard.models.policy.FAMILIES. Empty in production.
+    ablate_families: list[str] = Field(default_factory=list)
 
 
 class StreamSettings(BaseModel):
@@ -100,7 +114,6 @@ class StreamSettings(BaseModel):
     prompt_history_s: int = 172_800    # prompts an account sent up to this long ago count as repeats (daily runs)
     alert_cooldown_s: int = 3600
     score_every_s: int = 60            # event-time slice after which touched accounts are re-scored
-    alert_threshold: float = 1.0       # extraction-signature score at which an account alerts
     # Most records one poll hands to one micro-batch. Live traffic fills far smaller batches (a poll
     # takes what arrived); a backlog drains about 1.6x faster in batches of 20k than of 5k (window
     # merges, inserts and Polars' per-query costs are paid per batch).
@@ -133,6 +146,8 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    rings: RingSettings = Field(default_factory=RingSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
