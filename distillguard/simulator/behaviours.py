@@ -3,17 +3,24 @@
 A generator gets the account (its identity and infrastructure), how many requests it makes,
 and returns the columns of its events. Benign kinds and attack kinds are written side by side
 so that what separates them is visible: behaviour, not wording.
+
+An attack account does not carry one fixed habit: its ``axes`` (drawn in
+:mod:`distillguard.simulator.population`) say how often it re-asks its own earlier prompts, the
+language it phrases them in, whether it asks for the reasoning in so many words or only leaves
+room for long answers, its timing, whether it requests log-probabilities or several completions,
+and whether it sends a system prompt. Benign kinds have hard ``variant`` s of their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from distillguard.simulator import timing
-from distillguard.simulator.vocabulary import Vocabulary
+from distillguard.simulator.vocabulary import LANGUAGE_NAMES, Phrasing, Vocabulary, phrasing
 
 
 @dataclass
@@ -37,6 +44,9 @@ class Account:
     active_from: float = 0.0
     active_to: float = 0.0
     extra: dict = field(default_factory=dict)
+    variant: str = "-"                 # benign: which variant of its kind (e.g. a multilingual evaluation lab)
+    language: str = "en"               # the phrasing set its prompts are written in
+    axes: dict = field(default_factory=dict)   # attack variation axes (see population.draw_style)
 
 
 @dataclass
@@ -54,12 +64,33 @@ def _pick(rng: np.random.Generator, options, n: int, p=None) -> np.ndarray:
     return np.asarray(options, dtype=object)[rng.choice(len(options), n, p=p)]
 
 
-def _topics(v: Vocabulary) -> list[tuple[str, str]]:
-    return [(s, a) for s in v.subjects for a in v.aspects]
-
-
 def _lognormal_int(rng, n, median, sigma, low=1, high=100_000) -> np.ndarray:
     return np.clip(rng.lognormal(np.log(median), sigma, n), low, high).astype(np.int64)
+
+
+def conversation_ids(acct: Account, conv: np.ndarray) -> np.ndarray:
+    """Conversation ids in one of several client-chosen formats, picked per account (not per kind)."""
+    digest = hashlib.blake2b(acct.account_id.encode(), digest_size=8).hexdigest()
+    style = int(digest, 16) % 4
+    uniq, inverse = np.unique(conv, return_inverse=True)
+    if style == 0:
+        names = [f"{acct.account_id}-{c}" for c in uniq]
+    elif style == 1:
+        names = [f"conv_{digest[:10]}{int(c):05d}" for c in uniq]
+    elif style == 2:
+        names = [f"thread-{digest[4:12]}-{int(c)}" for c in uniq]
+    else:
+        names = [hashlib.blake2b(f"{digest}{int(c)}".encode(), digest_size=16).hexdigest() for c in uniq]
+    return np.asarray(names, dtype=object)[inverse]
+
+
+def _turns(t: np.ndarray, gap_s: float, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    conv = np.cumsum(np.r_[1, np.diff(t) > gap_s])
+    turn = np.ones(len(t), dtype=np.int64)
+    for i in range(1, len(t)):
+        if conv[i] == conv[i - 1]:
+            turn[i] = turn[i - 1] + 1 if cap is None else min(cap, turn[i - 1] + 1)
+    return conv, turn
 
 
 def columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, **fields) -> dict:
@@ -87,14 +118,17 @@ def columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, **fields)
 def casual_chat(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
     t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=70.0, per_session=4.0)
-    opener, thing = _pick(rng, v.casual_openers, len(t)), _pick(rng, v.casual_things, len(t))
     extra = rng.integers(0, 10_000, len(t))
-    prompts = [f"{o} {th}? (context: {e % 97} {v.subjects[e % len(v.subjects)]})" if e % 3 == 0 else f"{o} {th}" for o, th, e in zip(opener, thing, extra)]
-    conv = np.cumsum(np.r_[1, np.diff(t) > 900])
-    turn = np.ones(len(t), dtype=np.int64)
-    for i in range(1, len(t)):
-        turn[i] = turn[i - 1] + 1 if conv[i] == conv[i - 1] else 1
-    return columns(acct, ctx, t, prompts, conversation_id=np.array([f"{acct.account_id}-c{c}" for c in conv], dtype=object), turn=turn,
+    if acct.language == "en":
+        opener, thing = _pick(rng, v.casual_openers, len(t)), _pick(rng, v.casual_things, len(t))
+        prompts = [f"{o} {th}? (context: {e % 97} {v.subjects[e % len(v.subjects)]})" if e % 3 == 0 else f"{o} {th}"
+                   for o, th, e in zip(opener, thing, extra)]
+    else:       # people asking in their own language, sometimes pasting a line of text along
+        ph = phrasing(v, acct.language)
+        ask, text = _pick(rng, ph.casual, len(t)), _pick(rng, ph.sentences, len(t))
+        prompts = [f"{a} {s}" if e % 5 < 2 else (f"{a} ({e % 97})" if e % 5 == 2 else a) for a, s, e in zip(ask, text, extra)]
+    conv, turn = _turns(t, 900)
+    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn,
                    temperature=_pick(rng, [None, 0.7, 1.0], len(t)), max_tokens=_pick(rng, [None, 1024], len(t)),
                    completion=_lognormal_int(rng, len(t), 250, 0.6), model=_pick(rng, v.models, len(t), p=[0.1, 0.4, 0.4, 0.1]))
 
@@ -113,12 +147,9 @@ def developer(acct: Account, ctx: Context, n: int) -> dict:
 def coding_agent(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
     t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=9.0, per_session=60.0, day_shape=timing.WORK_DAY)
-    conv = np.cumsum(np.r_[1, np.diff(t) > 600])
-    turn = np.ones(len(t), dtype=np.int64)
-    for i in range(1, len(t)):
-        turn[i] = turn[i - 1] + 1 if conv[i] == conv[i - 1] else 1
+    conv, turn = _turns(t, 600)
     prompts = [f"{p} [step {k}]" for p, k in zip(_pick(rng, v.agent_prompts, len(t)), turn)]
-    return columns(acct, ctx, t, prompts, conversation_id=np.array([f"{acct.account_id}-s{c}" for c in conv], dtype=object), turn=turn,
+    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn,
                    tools=rng.integers(5, 31, len(t)), temperature=0.0, completion=_lognormal_int(rng, len(t), 400, 0.7),
                    model=_pick(rng, v.models, len(t), p=[0.0, 0.2, 0.5, 0.3]), max_tokens=8192)
 
@@ -126,6 +157,8 @@ def coding_agent(acct: Account, ctx: Context, n: int) -> dict:
 def production_integration(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
     t = timing.round_the_clock(rng, n, ctx.n_days, swell=0.6, tz_hours=acct.tz)
+    if acct.variant == "translation_product":
+        return _translation(acct, ctx, t)
     phrase, obj = _pick(rng, v.customer_phrases, len(t)), _pick(rng, v.customer_objects, len(t))
     ids = rng.integers(0, 100_000, len(t))
     prompts = [v.integration_template.format(message=f"{p} {o} #{i}") for p, o, i in zip(phrase, obj, ids)]
@@ -135,20 +168,69 @@ def production_integration(acct: Account, ctx: Context, n: int) -> dict:
                    completion=_lognormal_int(rng, len(t), 90, 0.4, high=300), model=v.models[1])
 
 
-def benchmark_runner(acct: Account, ctx: Context, n: int) -> dict:
+def _translation(acct: Account, ctx: Context, t: np.ndarray) -> dict:
+    """A translation product: its many end users paste text in many languages; one fixed instruction."""
     rng, v = ctx.rng, ctx.vocab
-    bank = acct.extra["bank"]
+    langs = acct.extra["source_languages"]
+    src = _pick(rng, langs, len(t), p=acct.extra["source_weights"])
+    pairs = rng.integers(0, 10_000, (len(t), 3))
+    texts, targets = [], []
+    for lang, (a, b, c) in zip(src, pairs):
+        sentences = phrasing(v, lang).sentences
+        first = a % len(sentences)
+        text = sentences[first] if c % 3 else sentences[first] + " " + sentences[(first + 1 + b % (len(sentences) - 1)) % len(sentences)]
+        texts.append(text if c % 4 else f"{text} ({c % 500})")
+        target = "en" if lang != "en" and c % 5 else str(langs[(a + b) % len(langs)])
+        targets.append(LANGUAGE_NAMES[target if target != lang else ("fr" if lang == "en" else "en")])
+    prompts = [v.translation_template.format(target=g, text=x) for g, x in zip(targets, texts)]
+    completion = np.clip((np.array([len(x.encode()) for x in texts]) / 3.0 * rng.uniform(0.8, 1.4, len(t))).astype(np.int64), 5, None)
+    return columns(acct, ctx, t, prompts, end_user_id=_pick(rng, acct.extra["end_users"], len(t)), temperature=acct.extra["temperature"],
+                   max_tokens=acct.extra["max_tokens"], response_format="text", completion=completion, model=v.models[1])
+
+
+def benchmark_runner(acct: Account, ctx: Context, n: int) -> dict:
+    """An evaluation run: one fixed question bank, re-run in the same order (runs per day, same bank
+    every day), deterministic, or pass@k with several samples at a fixed temperature."""
+    rng, v = ctx.rng, ctx.vocab
+    bank, params = acct.extra["bank"], acct.extra.get("bench", {})
     runs = max(2, int(round(n / len(bank))))
     starts = np.sort(rng.uniform(0, ctx.span - 4 * 3600, runs))
     t = np.concatenate([s + np.cumsum(rng.uniform(0.5, 2.5, len(bank))) for s in starts])
-    prompts = [q + v.benchmark_suffix for _ in range(runs) for q in bank]
-    return columns(acct, ctx, t, prompts, temperature=0.0, max_tokens=1024, logprobs=rng.random(len(t)) < 0.6,
-                   top_logprobs=np.where(rng.random(len(t)) < 0.3, 5, 0), completion=_lognormal_int(rng, len(t), 350, 0.5, high=1024),
-                   model=v.models[-1 - int(rng.integers(0, 2))])
+    prompts = [q for _ in range(runs) for q in bank]
+    models = params.get("models", v.models[-2:])
+    model = np.repeat(np.asarray(models, dtype=object)[np.arange(runs) % len(models)], len(bank)) if params else v.models[-1 - int(rng.integers(0, 2))]
+    lp_rate = params.get("logprobs_rate", 0.6)
+    max_tokens = params.get("max_tokens", 1024)
+    return columns(acct, ctx, t, prompts, temperature=params.get("temperature", 0.0), max_tokens=max_tokens, n=params.get("n", 1),
+                   logprobs=rng.random(len(t)) < lp_rate, top_logprobs=np.where(rng.random(len(t)) < lp_rate / 2, 5, 0),
+                   completion=_lognormal_int(rng, len(t), params.get("completion", 350), 0.5, high=max_tokens), model=model)
+
+
+def label_vendor(acct: Account, ctx: Context, n: int) -> dict:
+    """A vendor generating labelled data for its own classifier: a steady, scripted, high-volume stream
+    of always-new items through one fixed JSON instruction, with short answers under a low cap."""
+    rng, v = ctx.rng, ctx.vocab
+    t = timing.metronome(rng, n, float(rng.uniform(0, 600)), ctx.span - 60, jitter=float(rng.uniform(0.05, 0.3)))
+    k = acct.extra["item_offset"] + np.arange(len(t))
+    about = _pick(rng, v.label_items, len(t))
+    if acct.language == "en":
+        phrase, obj = _pick(rng, v.customer_phrases, len(t)), _pick(rng, v.customer_objects, len(t))
+        items = [f"{p} {o}; mentions {a}. #{i}" for p, o, a, i in zip(phrase, obj, about, k)]
+    else:
+        sent = _pick(rng, phrasing(v, acct.language).sentences, len(t))
+        items = [f"{s} [{a}] #{i}" for s, a, i in zip(sent, about, k)]
+    prompts = [v.label_template.format(item=x) for x in items]
+    max_tokens = acct.extra["max_tokens"]
+    lp = acct.extra["logprobs"]
+    return columns(acct, ctx, t, prompts, temperature=0.0, max_tokens=max_tokens, response_format="json_object",
+                   logprobs=np.full(len(t), lp), top_logprobs=5 if lp else 0,
+                   completion=_lognormal_int(rng, len(t), min(25, max_tokens // 2), 0.3, high=max_tokens), model=v.models[int(rng.integers(0, 2))])
 
 
 def batch_job(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
+    if acct.variant == "label_vendor":
+        return label_vendor(acct, ctx, n)
     nights = [((d * timing.DAY) + (2.0 - acct.tz) * 3600.0) % ctx.span for d in range(ctx.n_days)]
     t = timing.windows(rng, n, np.array(nights), length_s=float(rng.uniform(3600, 7200)), jitter=0.5)
     phrase, obj = _pick(rng, v.customer_phrases, len(t)), _pick(rng, v.customer_objects, len(t))
@@ -159,90 +241,194 @@ def batch_job(acct: Account, ctx: Context, n: int) -> dict:
 
 # -- attacks ------------------------------------------------------------------------------------
 
-def _sweep_prompts(rng, v: Vocabulary, n: int, offset: int, reasoning_rate: float, templates=None) -> list[str]:
-    topics = _topics(v)
-    templates = templates or v.extraction_templates
-    tmpl = templates[int(rng.integers(0, len(templates)))]
+def _attack_times(acct: Account, ctx: Context, n: int, start: float, end: float) -> np.ndarray:
+    """A script's request times by the account's timing axis: a flat metronome, jittered gaps, or
+    only the waking hours of its time zone."""
+    rng, style = ctx.rng, acct.axes.get("timing", "flat")
+    if style == "jittered":
+        return timing.jittered(rng, n, start, end, shape=float(rng.uniform(0.5, 2.5)))
+    if style == "diurnal":
+        return timing.waking(rng, n, start, end, acct.tz)
+    return timing.metronome(rng, n, start, end, jitter=float(rng.uniform(0.02, 0.15)))
+
+
+def _sweep_prompts(rng, ph: Phrasing, n: int, offset: int, reasoning_rate: float, template: int | None = None) -> list[str]:
+    """A sweep over the phrasing set's topic slots, one template, reasoning asked for at ``reasoning_rate``."""
+    topics = [(s, a) for s in ph.subjects for a in ph.aspects]
+    tmpl = ph.templates[(int(rng.integers(0, len(ph.templates))) if template is None else template) % len(ph.templates)]
     idx = (offset + np.arange(n)) % len(topics)
     k = offset + np.arange(n)
     reason = rng.random(n) < reasoning_rate
-    suffix = _pick(rng, v.reasoning_suffixes, n)
-    fmt = _pick(rng, v.format_suffixes, n)
+    suffix = _pick(rng, ph.reasoning, n)
+    fmt = _pick(rng, ph.formats, n)
     return [tmpl.format(topic=topics[i][0], aspect=topics[i][1], k=kk) + (s if r else "") + f
             for i, kk, r, s, f in zip(idx, k, reason, suffix, fmt)]
 
 
-def _harvest_fields(rng, n: int, logprob_rate: float, multi_rate: float, temperature: float) -> dict:
-    completion = _lognormal_int(rng, n, 1400, 0.5, high=4096)
-    return {"temperature": temperature, "max_tokens": 4096, "completion": completion,
-            "logprobs": rng.random(n) < logprob_rate, "top_logprobs": np.where(rng.random(n) < logprob_rate, 20, 0),
-            "n": np.where(rng.random(n) < multi_rate, 4, 1)}
+def _attack_prompts(acct: Account, ctx: Context, n: int, explicit_rate: tuple[float, float] = (0.6, 1.0)) -> list[str]:
+    ph = phrasing(ctx.vocab, acct.axes.get("language", "en"))
+    rate = float(ctx.rng.uniform(*explicit_rate)) if acct.axes.get("reasoning", "explicit") == "explicit" else 0.0
+    return _sweep_prompts(ctx.rng, ph, n, acct.topic_offset, rate, acct.extra.get("template"))
+
+
+def reask(rng: np.random.Generator, prompts: list, rate: float) -> tuple[list, np.ndarray]:
+    """Replace a share ``rate`` of requests by one of the account's earlier prompts: mostly right
+    after it (best-of-n by repetition), otherwise any earlier one (retries, a second pass).
+    Returns the prompts and the mask of re-asked requests.
+
+    >>> p, again = reask(np.random.default_rng(0), [f"q{i}" for i in range(1000)], 0.4)
+    >>> bool(0.35 < again.mean() < 0.45), len(set(p)) == 1000 - int(again.sum())
+    (True, True)
+    """
+    n = len(prompts)
+    mask = np.zeros(n, dtype=bool)
+    if rate <= 0 or n < 2:
+        return list(prompts), mask
+    mask = rng.random(n) < rate
+    mask[0] = False
+    idx = np.flatnonzero(mask)
+    recent = rng.random(idx.size) < 0.6
+    src = np.arange(n)
+    src[idx] = np.where(recent, np.maximum(idx - rng.integers(1, 4, idx.size), 0), (rng.random(idx.size) * idx).astype(np.int64))
+    for _ in range(64):                                # follow re-asks of re-asks to the first asking
+        nxt = src[src]
+        if np.array_equal(nxt, src):
+            break
+        src = nxt
+    return [prompts[i] for i in src], mask
+
+
+def _harvest_fields(rng, n: int, acct: Account) -> dict:
+    """Answer length, cap and sampling parameters by the account's reasoning and sampling axes."""
+    ax = acct.axes
+    if ax.get("reasoning", "explicit") == "implicit":    # no phrase: a high cap and long answers do the asking
+        max_tokens = int(rng.choice([8192, 16384, 32000]))
+        completion = _lognormal_int(rng, n, float(rng.uniform(2500, 6000)), 0.5, high=max_tokens)
+    else:
+        max_tokens = int(rng.choice([2048, 4096, 4096, 8192]))
+        completion = _lognormal_int(rng, n, 1400, 0.5, high=max_tokens)
+    sampling = ax.get("sampling", "none")
+    fields: dict = {"max_tokens": max_tokens, "completion": completion}
+    if sampling in ("logprobs", "both"):
+        lp = rng.random(n) < float(rng.uniform(0.5, 1.0))
+        fields.update(logprobs=lp, top_logprobs=np.where(lp, int(rng.choice([5, 10, 20])), 0))
+    if sampling in ("multi", "both"):
+        fields["n"] = np.where(rng.random(n) < float(rng.uniform(0.3, 1.0)), int(rng.choice([2, 3, 4, 5, 8])), 1)
+        fields["temperature"] = float(rng.choice([0.7, 0.8, 1.0]))
+    else:
+        fields["temperature"] = rng.choice(np.array([None, 0.0, 0.3, 0.7, 1.0], dtype=object))
+    return fields
+
+
+def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, temperatures: list | None = None, **extra) -> dict:
+    """Harvest fields and re-asks on top of the prompts; ``temperatures``: per-request choices instead
+    of one setting (a web client's mix)."""
+    rng = ctx.rng
+    fields = _harvest_fields(rng, len(t), acct)
+    if temperatures is not None and "n" not in fields:
+        fields["temperature"] = _pick(rng, temperatures, len(t))
+    prompts, again = reask(rng, prompts, acct.axes.get("reask", 0.0))
+    if again.any():                                    # best-of-n: the same prompt again, sampled at 0.7-1.0
+        temp = np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray) else np.full(len(t), fields["temperature"], dtype=object)
+        temp[again] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
+        fields["temperature"] = temp
+    fields.update(extra)
+    return columns(acct, ctx, t, prompts, **fields)
 
 
 def bulk_extractor(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
-    t = timing.metronome(rng, n, float(rng.uniform(0, 3600)), ctx.span - 60, jitter=0.1)
-    prompts = _sweep_prompts(rng, v, len(t), acct.topic_offset, reasoning_rate=float(rng.uniform(0.75, 0.95)))
-    return columns(acct, ctx, t, prompts, model=v.models[-1], **_harvest_fields(rng, len(t), rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.3), 0.7))
+    t = _attack_times(acct, ctx, n, float(rng.uniform(0, 3600)), ctx.span - 60)
+    return _attack_columns(acct, ctx, t, _attack_prompts(acct, ctx, len(t)), model=v.models[-1])
 
 
 def coordinated_member(acct: Account, ctx: Context, n: int) -> dict:
+    """A ring member: the ring's shared job windows (flat), requests scattered over them (jittered),
+    or a person's waking day (diurnal)."""
     rng, v = ctx.rng, ctx.vocab
-    t = timing.windows(rng, n, acct.schedule, length_s=1200.0, jitter=0.3)
-    prompts = _sweep_prompts(rng, v, len(t), acct.topic_offset, reasoning_rate=0.85, templates=acct.extra["templates"])
-    return columns(acct, ctx, t, prompts, model=v.models[-1], **_harvest_fields(rng, len(t), 0.3, 0.1, 0.8))
+    style = acct.axes.get("timing", "flat")
+    if style == "flat":
+        t = timing.windows(rng, n, acct.schedule, length_s=1200.0, jitter=0.3)
+    elif style == "jittered":
+        w = rng.integers(0, len(acct.schedule), max(1, n))
+        t = np.sort(np.clip(acct.schedule[w] + rng.uniform(0, 2400, w.size), 0, ctx.span - 1))
+    else:
+        t = timing.waking(rng, n, 0.0, ctx.span - 1, acct.tz)
+    return _attack_columns(acct, ctx, t, _attack_prompts(acct, ctx, len(t), (0.7, 1.0)), model=v.models[-1])
 
 
 def mimicry_member(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
-    t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=90.0, per_session=5.0)
-    base = _sweep_prompts(rng, v, len(t), acct.topic_offset, reasoning_rate=0.7)
-    opener = _pick(rng, v.paraphrase_openers, len(t))
-    prompts = [f"{o} {p[0].lower()}{p[1:]}" for o, p in zip(opener, base)]
-    conv = np.cumsum(np.r_[1, np.diff(t) > 900])
-    turn = np.ones(len(t), dtype=np.int64)
-    for i in range(1, len(t)):
-        turn[i] = min(3, turn[i - 1] + 1) if conv[i] == conv[i - 1] else 1
-    fields = _harvest_fields(rng, len(t), 0.1, 0.0, 1.0)
-    fields["temperature"] = _pick(rng, [None, 0.7, 1.0], len(t))
-    return columns(acct, ctx, t, prompts, model=v.models[-1], turn=turn,
-                   conversation_id=np.array([f"{acct.account_id}-m{c}" for c in conv], dtype=object), **fields)
+    style = acct.axes.get("timing", "diurnal")
+    if style == "diurnal":
+        t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=90.0, per_session=5.0, day_shape=timing.AWAKE_DAY)
+    else:
+        t = _attack_times(acct, ctx, n, 0.0, ctx.span - 60)
+    ph = phrasing(v, acct.axes.get("language", "en"))
+    base = _attack_prompts(acct, ctx, len(t), (0.5, 0.9))
+    opener = _pick(rng, ph.openers, len(t))
+    sep = "" if ph.language in ("zh", "ja") else " "
+    prompts = [f"{o}{sep}{p[0].lower()}{p[1:]}" for o, p in zip(opener, base)]
+    conv, turn = _turns(t, 900, cap=3)
+    return _attack_columns(acct, ctx, t, prompts, temperatures=[None, 0.7, 1.0], model=v.models[-1], turn=turn,
+                           conversation_id=conversation_ids(acct, conv))
 
 
 def burner(acct: Account, ctx: Context, n: int) -> dict:
-    rng, v = ctx.rng, ctx.vocab
-    t = timing.metronome(rng, n, acct.active_from, acct.active_to, jitter=0.3)
-    prompts = _sweep_prompts(rng, v, len(t), acct.topic_offset, reasoning_rate=0.9, templates=acct.extra["templates"])
-    return columns(acct, ctx, t, prompts, model=v.models[-1], **_harvest_fields(rng, len(t), 0.5, 0.2, 0.7))
+    v = ctx.vocab
+    t = _attack_times(acct, ctx, n, acct.active_from, acct.active_to)
+    return _attack_columns(acct, ctx, t, _attack_prompts(acct, ctx, len(t), (0.75, 1.0)), model=v.models[-1])
 
 
 def reseller(acct: Account, ctx: Context, n: int) -> dict:
-    """A proxy fronting many downstream customers, each with its own app, client and style."""
+    """A proxy fronting many downstream customers, each with its own app, client and style; the
+    distillers among them write in their own languages, and re-ask by the reseller's axis."""
     rng, v = ctx.rng, ctx.vocab
-    t = timing.round_the_clock(rng, n, ctx.n_days, swell=0.3)
+    if acct.axes.get("timing") == "diurnal":
+        t = timing.waking(rng, n, 0.0, ctx.span - 1, acct.tz)
+    else:
+        t = timing.round_the_clock(rng, n, ctx.n_days, swell=0.3)
     customers = acct.extra["customers"]
     who = rng.integers(0, len(customers), len(t))
+    noise, user_no = rng.integers(0, 1000, len(t)), rng.integers(0, 200, len(t))
+    spread = rng.standard_normal(len(t))
     prompts, sys_hash, ua, temp, max_tok, users = [], [], [], [], [], []
     completion = np.empty(len(t), dtype=np.int64)
-    logprobs = np.zeros(len(t), dtype=bool)
-    topics = _topics(v)
+    distilling = np.zeros(len(t), dtype=bool)
+    sampling = acct.axes.get("sampling", "none")
     for i, c in enumerate(who):
         cust = customers[c]
         if cust["distiller"]:
-            tp = topics[(cust["offset"] + i) % len(topics)]
-            prompts.append(v.extraction_templates[cust["template"]].format(topic=tp[0], aspect=tp[1], k=i) + v.reasoning_suffixes[cust["template"] % len(v.reasoning_suffixes)])
-            completion[i] = int(rng.lognormal(np.log(1300), 0.5))
-            logprobs[i] = rng.random() < 0.4
+            ph = phrasing(v, cust["language"])
+            j = (cust["offset"] + i) % (len(ph.subjects) * len(ph.aspects))
+            suffix = ph.reasoning[cust["template"] % len(ph.reasoning)] if cust["explicit"] else ""
+            prompts.append(ph.templates[cust["template"] % len(ph.templates)].format(
+                topic=ph.subjects[j // len(ph.aspects)], aspect=ph.aspects[j % len(ph.aspects)], k=i) + suffix)
+            completion[i] = int(np.exp(np.log(1300 if cust["explicit"] else 3000) + 0.5 * spread[i]))
+            distilling[i] = True
         else:
-            prompts.append(f"{v.app_prompts[(cust['offset'] + i) % len(v.app_prompts)]} ({rng.integers(0, 1000)})")
-            completion[i] = int(rng.lognormal(np.log(200), 0.6))
+            prompts.append(f"{v.app_prompts[(cust['offset'] + i) % len(v.app_prompts)]} ({noise[i]})")
+            completion[i] = int(np.exp(np.log(200) + 0.6 * spread[i]))
         sys_hash.append(cust["system_prompt"])
         ua.append(cust["user_agent"])
         temp.append(cust["temperature"])
-        max_tok.append(cust["max_tokens"])
-        users.append(f"{cust['user_prefix']}{rng.integers(0, 200)}")
-    out = columns(acct, ctx, t, prompts, model=_pick(rng, v.models[1:], len(t)), temperature=np.array(temp, dtype=object),
-                  max_tokens=np.array(max_tok, dtype=object), completion=np.minimum(completion, 4096), logprobs=logprobs,
+        max_tok.append(cust["max_tokens"] if not cust["distiller"] or cust["explicit"] else 16384)
+        users.append(f"{cust['user_prefix']}{user_no[i]}")
+    idx = np.flatnonzero(distilling)
+    again_prompts, again = reask(rng, [prompts[i] for i in idx], acct.axes.get("reask", 0.0))
+    temp_arr = np.array(temp, dtype=object)
+    for j, i in enumerate(idx):
+        prompts[i] = again_prompts[j]
+    temp_arr[idx[again]] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
+    logprobs = np.full(len(t), None, dtype=object)          # not sent, unless a distilling customer asks
+    n_col = np.ones(len(t), dtype=np.int64)
+    if sampling in ("logprobs", "both"):
+        logprobs[idx] = rng.random(idx.size) < 0.7
+    if sampling in ("multi", "both"):
+        n_col[idx] = np.where(rng.random(idx.size) < 0.6, 4, 1)
+    max_arr = np.array(max_tok, dtype=np.int64)
+    out = columns(acct, ctx, t, prompts, model=_pick(rng, v.models[1:], len(t)), temperature=temp_arr,
+                  max_tokens=max_arr, completion=np.minimum(completion, max_arr), logprobs=logprobs, n=n_col,
                   end_user_id=np.array(users, dtype=object))
     out["system_prompt_hash"] = np.array(sys_hash, dtype=object)
     out["user_agent"] = np.array(ua, dtype=object)

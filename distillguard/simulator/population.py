@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -12,33 +10,95 @@ import polars as pl
 
 from distillguard.simulator import timing
 from distillguard.simulator.behaviours import GENERATORS, Account, Context
-from distillguard.simulator.vocabulary import VOCABULARIES, Vocabulary
+from distillguard.simulator.vocabulary import LANGUAGE_HOME, LANGUAGES, VOCABULARIES, Vocabulary, phrasing
 
 UTC = timezone.utc
 
-#: Accounts per kind at scale 1 (rings: list of sizes).
+#: Accounts per kind at scale 1 (rings: list of sizes). ``eval_lab``, ``translation_product`` and
+#: ``label_vendor`` are hard variants of benchmark_runner, production_integration and batch_job.
 MIXES: dict[str, dict] = {
     "default": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 15, "benchmark_runner": 8,
-                "batch_job": 8, "campuses": [30, 30], "bulk_extractor": 6, "coordinated_rings": [45, 35], "mimicry_rings": [20],
-                "burner_groups": [6, 6], "reseller_rings": [4, 4]},
+                "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
+                "bulk_extractor": 10, "coordinated_rings": [45, 35], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4]},
     "ring_heavy": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 15, "benchmark_runner": 8,
-                   "batch_job": 8, "campuses": [30, 30], "bulk_extractor": 6, "coordinated_rings": [150, 60, 40, 25],
-                   "mimicry_rings": [20, 15], "burner_groups": [8, 6, 5], "reseller_rings": [5, 4, 3]},
+                   "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
+                   "bulk_extractor": 10, "coordinated_rings": [150, 60, 40, 25], "mimicry_rings": [20, 15], "burner_groups": [8, 6, 5],
+                   "reseller_rings": [5, 4, 3]},
     "hard_negative_heavy": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 45,
-                            "benchmark_runner": 24, "batch_job": 24, "campuses": [40, 30, 25, 20], "bulk_extractor": 6,
+                            "benchmark_runner": 24, "batch_job": 24, "campuses": [40, 30, 25, 20], "eval_lab": 16,
+                            "translation_product": 12, "label_vendor": 10, "bulk_extractor": 10,
                             "coordinated_rings": [40, 30], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4]},
 }
 
-#: (median requests per day, lognormal sigma, low, high) per kind.
+#: (median requests per day, lognormal sigma, low, high) per benign kind.
 VOLUMES = {
     "casual_chat": (15, 0.8, 2, 150), "campus_member": (20, 0.8, 2, 200), "developer": (150, 0.7, 30, 800),
     "coding_agent": (500, 0.6, 150, 2000), "production_integration": (3500, 0.5, 1500, 10000), "batch_job": (2500, 0.4, 1000, 5000),
-    "bulk_extractor": (12000, 0.5, 5000, 30000), "coordinated_ring": (250, 0.4, 100, 600), "mimicry_ring": (120, 0.4, 60, 250),
-    "reseller_ring": (5000, 0.4, 2000, 10000),
+    "translation_product": (3000, 0.5, 1000, 12000),
 }
 RATE_LIMIT_PER_MINUTE = {"free": 30, "paid": 120, "enterprise": 600}
 ATTACK_KINDS = {"bulk_extractor", "coordinated_ring", "mimicry_ring", "burner", "reseller_ring"}
 HARD_NEGATIVES = {"production_integration", "benchmark_runner", "batch_job", "campus_member"}
+
+# -- variation axes of attack accounts ------------------------------------------------------------
+
+#: Re-ask buckets: share of requests that repeat one of the account's earlier prompts.
+REASK_BUCKETS = {"0": (0.0, 0.0), "0.1-0.3": (0.1, 0.3), "0.3-0.6": (0.3, 0.6)}
+#: Reseller rings: share of the downstream customers who distil (the rest is genuine app traffic).
+DISTILL_BUCKETS = {"0.05-0.15": (0.05, 0.15), "0.15-0.35": (0.15, 0.35), "0.35-0.6": (0.35, 0.6)}
+TIMINGS = ("flat", "jittered", "diurnal")
+SAMPLINGS = ("none", "logprobs", "multi", "both")
+#: Timing styles a kind's scripts use (flat, jittered, diurnal).
+TIMING_P = {"bulk_extractor": (0.4, 0.3, 0.3), "coordinated_ring": (0.4, 0.3, 0.3), "mimicry_ring": (0.15, 0.25, 0.6),
+            "burner": (0.5, 0.3, 0.2), "reseller_ring": (0.0, 0.6, 0.4)}
+#: Chance an attack account of a kind is an aged one (bought on a market) rather than fresh.
+AGED_P = {"bulk_extractor": 0.4, "coordinated_ring": 0.35, "mimicry_ring": 0.4, "burner": 0.25, "reseller_ring": 0.4}
+#: Per-account requests per day by kind, log-uniform (burners: per their few active hours).
+ATTACK_RATES = {"bulk_extractor": (300, 30_000), "coordinated_ring": (80, 1500), "low_and_slow": (15, 80), "mimicry_ring": (30, 300),
+                "reseller_ring": (1500, 12_000)}
+#: The axes every truth row carries (attack axes are "-" on benign rows), after the contract's columns.
+AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share")
+TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
+                 "reask_share", "requests_per_day")
+
+
+def volume_bucket(per_day: float) -> str:
+    """Order of magnitude of requests per day.
+
+    >>> [volume_bucket(x) for x in (40, 400, 4000, 40000)]
+    ['tens', 'hundreds', 'thousands', 'tens_of_thousands']
+    """
+    return "tens" if per_day < 100 else "hundreds" if per_day < 1000 else "thousands" if per_day < 10_000 else "tens_of_thousands"
+
+
+def draw_style(rng: np.random.Generator, kind: str) -> dict:
+    """One attack account's (or ring operator's) habits, each drawn independently of the others."""
+    bucket = str(rng.choice(list(REASK_BUCKETS)))
+    lo, hi = REASK_BUCKETS[bucket]
+    return {"reask_rate": bucket, "reask": float(rng.uniform(lo, hi)) if hi else 0.0,
+            "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])),
+            "reasoning": "implicit" if rng.random() < 0.3 else "explicit",
+            "age": "aged" if rng.random() < AGED_P[kind] else "fresh",
+            "timing": str(rng.choice(TIMINGS, p=TIMING_P[kind])),
+            "sampling": str(rng.choice(SAMPLINGS)),
+            "system_prompt": "yes" if rng.random() < 0.5 else "no"}
+
+
+def member_style(rng: np.random.Generator, kind: str, ring: dict, diverse: float) -> dict:
+    """A ring member's habits: the ring's, each axis re-drawn with probability ``diverse`` (operators
+    who vary their accounts on purpose)."""
+    own = draw_style(rng, kind)
+    style = dict(ring)
+    for axis in ("reask_rate", "language", "reasoning", "age", "timing", "sampling", "system_prompt"):
+        if rng.random() < diverse:
+            style[axis] = own[axis]
+            if axis == "reask_rate":
+                style["reask"] = own["reask"]
+    return style
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
 @dataclass(frozen=True)
@@ -70,7 +130,12 @@ class Identities:
         self.rng, self.vocab, self.n = rng, vocab, 0
 
     def hexid(self, k: int = 12) -> str:
-        return "".join(self.rng.choice(list("0123456789abcdef"), k))
+        return self.rng.bytes((k + 1) // 2).hex()[:k]
+
+    def hexids(self, count: int, k: int) -> list[str]:
+        raw = self.rng.bytes(count * ((k + 1) // 2)).hex()
+        step = 2 * ((k + 1) // 2)
+        return [raw[i:i + k] for i in range(0, count * step, step)]
 
     def account_id(self) -> str:
         self.n += 1
@@ -99,7 +164,7 @@ class Identities:
         return ips, asns
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.hexid(24).encode()).hexdigest()[:32]
+        return self.hexid(32)
 
 
 def _count(c: float, scale: float, minimum: int = 1) -> int:
@@ -111,164 +176,294 @@ def _volume(rng, kind: str, factor: float) -> int:
     return int(np.clip(rng.lognormal(np.log(median), sigma), low, high) * factor)
 
 
+TZS = [-8, -5, -3, 0, 1, 2, 5.5, 8, 9]
+COUNTRIES = ["US", "GB", "DE", "BR", "IN", "JP", "FR", "CA"]
+
+
 def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: Vocabulary) -> list[tuple[Account, int, dict]]:
-    """Every account with its request count and metadata (created_at offset in days, tier, e-mail, payment...)."""
+    """Every account with its request count and metadata (created_at offset in days, tier, e-mail, payment...).
+
+    Attack accounts draw their habits (:func:`draw_style`): rings draw them once for the operator and
+    each member keeps or re-draws every axis by the ring's ``diverse`` share."""
     ids = Identities(rng, vocab)
     mix = MIXES[config.mix]
     s, days = config.scale, config.n_days
     factor = config.volume * days
     out: list[tuple[Account, int, dict]] = []
 
-    def person(kind: str, label: str = "benign", hard: bool = False, **kw) -> Account:
+    def person(kind: str, label: str = "benign", hard: bool = False, variant: str = "-", **kw) -> Account:
         ip, asn = ids.residential_ip()
-        return Account(ids.account_id(), kind, label, hard, tz=float(rng.choice([-8, -5, -3, 0, 1, 2, 5.5, 8, 9])), ips=[ip], asns=[asn],
-                       country=str(rng.choice(["US", "GB", "DE", "BR", "IN", "JP", "FR", "CA"])),
-                       user_agents=[str(rng.choice(vocab.browsers))], api_keys=[ids.key_id()], tier="free", **kw)
+        return Account(ids.account_id(), kind, label, hard, tz=float(rng.choice(TZS)), ips=[ip], asns=[asn],
+                       country=str(rng.choice(COUNTRIES)), user_agents=[str(rng.choice(vocab.browsers))], api_keys=[ids.key_id()],
+                       tier="free", variant=variant, **kw)
 
     def meta(age_days: float, tier: str, domain: str | None, payment: str | None, signup_ip: str | None, country: str) -> dict:
         return {"age_days": age_days, "tier": tier, "email_domain": domain, "payment_fingerprint": payment, "signup_ip": signup_ip, "country": country}
 
-    for _ in range(_count(mix["casual_chat"], s)):
-        a = person("casual_chat")
+    def speaks(a: Account, language: str, home: float = 0.7) -> Account:
+        """Set an account's language; people mostly sit where their language is spoken (proxies aside)."""
+        a.language = language
+        if language in LANGUAGE_HOME and rng.random() < home:
+            a.tz, a.country = LANGUAGE_HOME[language]
+            a.tz += float(rng.choice([0.0, 0.0, -1.0, 1.0])) if language in ("en", "es", "ru") else 0.0
+        return a
+
+    def styled(a: Account, style: dict, per_day: float) -> Account:
+        a.axes = dict(style, per_day=per_day * config.volume)
+        return speaks(a, style["language"], 0.5)
+
+    def count(key: str, minimum: int = 1) -> int:
+        return _count(mix[key], s, minimum) if key in mix else 0
+
+    def end_users(k: int) -> list[str]:
+        style = int(rng.integers(0, 4))
+        if style == 0:
+            return [f"u-{h}" for h in ids.hexids(k, 8)]
+        if style == 1:
+            return [str(int(x)) for x in rng.choice(10**7, k, replace=False)]
+        if style == 2:
+            return [f"user_{h}" for h in ids.hexids(k, 12)]
+        return ids.hexids(k, 32)
+
+    def aged_or(style: dict, fresh_days: float) -> float:
+        return float(rng.uniform(200, 900)) if style["age"] == "aged" else fresh_days
+
+    # -- benign -------------------------------------------------------------------------------
+    for _ in range(count("casual_chat")):
+        a = person("casual_chat", variant="casual")
+        if rng.random() < 0.2:
+            speaks(a, str(rng.choice(LANGUAGES[1:])))
         a.user_agents = [str(rng.choice(vocab.browsers)), str(rng.choice(vocab.sdks))][: int(rng.integers(1, 3))]
         out.append((a, _volume(rng, "casual_chat", factor), meta(rng.lognormal(5, 1), "free", str(rng.choice(vocab.webmail)),
                                                                  ids.fingerprint() if rng.random() < 0.3 else None, a.ips[0], a.country)))
-    for _ in range(_count(mix["developer"], s)):
-        a = person("developer")
+    for _ in range(count("developer")):
+        a = person("developer", variant="developer")
         a.user_agents = [str(rng.choice(vocab.sdks)), str(rng.choice(vocab.scripts))]
         a.ips.append(ids.datacenter_ips(1)[0][0])
         out.append((a, _volume(rng, "developer", factor), meta(rng.lognormal(5, 1), "paid", str(rng.choice(vocab.company_domains + vocab.webmail)),
                                                                ids.fingerprint(), a.ips[0], a.country)))
-    for _ in range(_count(mix["coding_agent"], s)):
-        a = person("coding_agent")
+    for _ in range(count("coding_agent")):
+        a = person("coding_agent", variant="coding_agent")
         a.user_agents = [str(rng.choice(vocab.sdks))]
         out.append((a, _volume(rng, "coding_agent", factor), meta(rng.lognormal(4.5, 1), "paid", str(rng.choice(vocab.company_domains)),
                                                                   ids.fingerprint(), a.ips[0], a.country)))
-    for _ in range(_count(mix["production_integration"], s)):
-        a = person("production_integration", hard=True)
+    for _ in range(count("production_integration")):
+        a = person("production_integration", hard=True, variant="support_bot")
         a.ips, a.asns = ids.datacenter_ips(int(rng.integers(2, 5)))
         a.user_agents = [str(rng.choice(vocab.sdks))]
         a.system_prompt = ids.fingerprint()
         a.tier = "enterprise"
-        a.extra["end_users"] = [f"u-{ids.hexid(8)}" for _ in range(int(rng.integers(300, 3000)))]
+        a.extra["end_users"] = end_users(int(rng.integers(300, 3000)))
         out.append((a, _volume(rng, "production_integration", factor), meta(rng.uniform(90, 900), "enterprise",
                                                                             str(rng.choice(vocab.company_domains)), ids.fingerprint(), a.ips[0], a.country)))
-    for _ in range(_count(mix["benchmark_runner"], s)):
-        a = person("benchmark_runner", hard=True)
+    for _ in range(count("translation_product")):     # hard variant: many end users, text in many languages
+        a = person("production_integration", hard=True, variant="translation_product")
+        a.language = "mixed"
+        a.ips, a.asns = ids.datacenter_ips(int(rng.integers(2, 5)))
+        a.user_agents = [str(rng.choice(vocab.sdks))]
+        a.system_prompt = ids.fingerprint() if rng.random() < 0.8 else None
+        a.tier = "enterprise"
+        langs = [str(x) for x in rng.choice(LANGUAGES, int(rng.integers(3, len(LANGUAGES) + 1)), replace=False)]
+        a.extra.update(end_users=end_users(int(rng.integers(500, 5000))), source_languages=langs,
+                       source_weights=rng.dirichlet(np.full(len(langs), 2.0)), temperature=float(rng.choice([0.0, 0.2, 0.3])),
+                       max_tokens=[None, 1024, 2048][int(rng.integers(0, 3))])
+        out.append((a, _volume(rng, "translation_product", factor), meta(rng.uniform(120, 1200), "enterprise",
+                                                                        str(rng.choice(vocab.company_domains)), ids.fingerprint(), a.ips[0], a.country)))
+    for _ in range(count("benchmark_runner")):
+        a = person("benchmark_runner", hard=True, variant="benchmark_bank")
         a.ips, a.asns = ids.datacenter_ips(1)
         a.user_agents = [str(rng.choice(vocab.scripts))]
         bank_size = int(rng.integers(150, 400))
-        a.extra["bank"] = [str(rng.choice(vocab.benchmark_stems)).format(a=int(rng.integers(2, 999)), b=int(rng.integers(2, 99))) for _ in range(bank_size)]
+        a.extra["bank"] = [str(rng.choice(vocab.benchmark_stems)).format(a=int(rng.integers(2, 999)), b=int(rng.integers(2, 99))) + vocab.benchmark_suffix
+                           for _ in range(bank_size)]
         runs = int(rng.integers(2, 5)) * days
         out.append((a, int(bank_size * runs * config.volume), meta(rng.uniform(30, 600), "paid", str(rng.choice(vocab.company_domains)),
                                                                    ids.fingerprint(), a.ips[0], a.country)))
-    for _ in range(_count(mix["batch_job"], s)):
-        a = person("batch_job", hard=True)
+    for _ in range(count("eval_lab")):                 # hard variant: a non-English evaluation lab re-running its fixed bank
+        a = speaks(person("benchmark_runner", hard=True, variant="multilingual_eval_lab"), str(rng.choice(LANGUAGES[1:])), 0.9)
+        a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 3)))
+        a.user_agents = [str(rng.choice(vocab.scripts + vocab.sdks))]
+        ph = phrasing(vocab, a.language)
+        bank_size = int(rng.integers(150, 500))
+        stems = rng.integers(0, len(ph.bench_stems), bank_size)
+        nums = rng.integers(2, 999, (bank_size, 2))
+        a.extra["bank"] = [ph.bench_stems[k].format(a=int(x), b=int(y) % 97 + 2) + ph.bench_suffix for k, (x, y) in zip(stems, nums)]
+        pass_at_k = rng.random() < 0.3
+        a.extra["bench"] = {"temperature": 0.8 if pass_at_k else 0.0, "n": int(rng.choice([5, 10])) if pass_at_k else 1,
+                            "logprobs_rate": 0.4 if rng.random() < 0.5 else 0.0, "max_tokens": int(rng.choice([1024, 2048, 4096])),
+                            "completion": 600, "models": list(vocab.models[-2:]) if rng.random() < 0.6 else [vocab.models[-1]]}
+        a.system_prompt = ids.fingerprint() if rng.random() < 0.4 else None
+        a.tier = "paid"
+        runs = int(rng.integers(2, 5)) * days
+        out.append((a, int(bank_size * runs * config.volume), meta(rng.uniform(200, 1500), "paid", str(rng.choice(vocab.company_domains)),
+                                                                   ids.fingerprint(), a.ips[0], a.country)))
+    for _ in range(count("batch_job")):
+        a = person("batch_job", hard=True, variant="nightly_classifier")
         a.ips, a.asns = ids.datacenter_ips(1)
         a.user_agents = [str(rng.choice(vocab.sdks))]
         a.system_prompt = ids.fingerprint()
         a.tier = "paid"
         out.append((a, _volume(rng, "batch_job", factor), meta(rng.uniform(60, 700), "paid", str(rng.choice(vocab.company_domains)),
                                                                ids.fingerprint(), a.ips[0], a.country)))
+    for _ in range(count("label_vendor")):             # hard variant: labelled data for its own classifier, round the clock
+        a = person("batch_job", hard=True, variant="label_vendor")
+        speaks(a, "en" if rng.random() < 0.6 else str(rng.choice(LANGUAGES[1:])))
+        a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 3)))
+        a.user_agents = [str(rng.choice(vocab.sdks + vocab.scripts))]
+        a.system_prompt = ids.fingerprint()
+        a.tier = str(rng.choice(["paid", "enterprise"]))
+        a.extra.update(item_offset=int(rng.integers(0, 10**6)), max_tokens=int(rng.choice([16, 32, 64, 128])), logprobs=bool(rng.random() < 0.5))
+        out.append((a, int(_log_uniform(rng, 2000, 20_000) * factor), meta(rng.uniform(200, 900), a.tier, str(rng.choice(vocab.company_domains)),
+                                                                          ids.fingerprint(), a.ips[0], a.country)))
     for size in mix["campuses"]:
         nat, nat_asn = ids.residential_ip()
         second, _ = ids.residential_ip()
         domain = f"campus{ids.hexid(3)}.edu" if vocab.name == "default" else f"uni-{ids.hexid(4)}.ac"
+        campus_language = "en" if rng.random() < 0.6 else str(rng.choice(LANGUAGES[1:]))
+        campus_tz = float(rng.choice(TZS))
         for _ in range(_count(size, s, 8)):
-            a = person("campus_member", hard=True)
+            a = person("campus_member", hard=True, variant="campus_nat")
+            a.tz = campus_tz
+            a.language = campus_language if rng.random() < 0.8 else "en"
             a.ips, a.asns = ([nat, second] if rng.random() < 0.3 else [nat]), [nat_asn]
             if rng.random() < 0.3:
-                a.kind = "campus_member"
                 a.user_agents = [str(rng.choice(vocab.sdks))]
             out.append((a, _volume(rng, "campus_member", factor), meta(rng.uniform(30, 1500), "free", domain,
                                                                        ids.fingerprint() if rng.random() < 0.5 else None, nat, a.country)))
-    topic_space = len(vocab.subjects) * len(vocab.aspects)
-    for _ in range(_count(mix["bulk_extractor"], s)):
-        a = person("bulk_extractor", label="attack")
+
+    # -- attacks ------------------------------------------------------------------------------
+    for _ in range(count("bulk_extractor")):
+        style = draw_style(rng, "bulk_extractor")
+        per_day = _log_uniform(rng, *ATTACK_RATES["bulk_extractor"])
+        a = styled(person("bulk_extractor", label="attack"), style, per_day)
         a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 4)))
-        a.user_agents = [str(rng.choice(vocab.scripts))]
-        a.topic_offset = int(rng.integers(0, topic_space))
-        a.tier = str(rng.choice(["free", "paid"]))
-        out.append((a, _volume(rng, "bulk_extractor", factor), meta(rng.uniform(0.5, 6), a.tier, str(rng.choice(vocab.webmail)),
-                                                                    ids.fingerprint(), a.ips[0], a.country)))
+        a.user_agents = [str(rng.choice(vocab.scripts + vocab.sdks))]
+        a.topic_offset = int(rng.integers(0, 100_000))
+        a.tier = str(rng.choice(["free", "paid"])) if style["age"] == "fresh" else str(rng.choice(["paid", "enterprise"]))
+        a.system_prompt = ids.fingerprint() if style["system_prompt"] == "yes" else None
+        aged = style["age"] == "aged"
+        out.append((a, int(per_day * factor), meta(aged_or(style, rng.uniform(0.5, 6)), a.tier,
+                                                   str(rng.choice(vocab.webmail if aged or rng.random() < 0.7 else vocab.shady_domains)),
+                                                   ids.fingerprint(), ids.residential_ip()[0] if aged else a.ips[0], a.country)))
     ring_no = 0
     for size in mix["coordinated_rings"]:
         ring_no += 1
         ring_id = f"truth-ring-{ring_no}"
+        ring = draw_style(rng, "coordinated_ring")
+        diverse = float(rng.choice([0.0, 0.3, 1.0], p=[0.5, 0.3, 0.2]))
         pool, pool_asn = ids.datacenter_ips(int(rng.integers(20, 80)), blocks=int(rng.integers(2, 4)))
         payments = [ids.fingerprint() for _ in range(int(rng.integers(3, 7)))]
         domain = str(rng.choice(vocab.shady_domains))
         system_prompt = ids.fingerprint()
         schedule = np.sort(rng.uniform(0, timing.DAY * days - 1500, int(6 * days)))
-        templates = tuple(rng.choice(vocab.extraction_templates, 2, replace=False))
+        template = int(rng.integers(0, 4))
         created = rng.uniform(2, 8)
         ua = str(rng.choice(vocab.scripts))
-        for m in range(_count(size, s, 5)):
-            a = person("coordinated_ring", label="attack", ring_id=ring_id, ring_kind="coordinated")
+        ring_tz = LANGUAGE_HOME[ring["language"]][0] if rng.random() < 0.7 else float(rng.choice(TZS))
+        k = _count(size, s, 5)
+        low_and_slow = k >= 40 or rng.random() < 0.25          # a hydra: many accounts, each quiet
+        rate = _log_uniform(rng, *ATTACK_RATES["low_and_slow" if low_and_slow else "coordinated_ring"])
+        for m in range(k):
+            style = member_style(rng, "coordinated_ring", ring, diverse)
+            per_day = rate * float(rng.lognormal(0, 0.25))
+            a = styled(person("coordinated_ring", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, per_day)
+            a.tz = ring_tz if style["language"] == ring["language"] else a.tz
             a.ips, a.asns = [pool[i] for i in rng.choice(len(pool), 6, replace=False)], pool_asn
             a.user_agents = [ua]
-            a.system_prompt = system_prompt
+            a.system_prompt = (system_prompt if ring["system_prompt"] == "yes" else ids.fingerprint()) if style["system_prompt"] == "yes" else None
             a.schedule = schedule + rng.uniform(0, 30)
-            a.extra["templates"] = templates
+            a.extra["template"] = template
             a.topic_offset = m * 37
-            signup, _ = ids.datacenter_ips(1)
-            out.append((a, _volume(rng, "coordinated_ring", factor), meta(created + rng.uniform(0, 2), "free", domain,
-                                                                          str(rng.choice(payments)), pool[0], a.country)))
+            aged = style["age"] == "aged"
+            out.append((a, max(1, int(per_day * factor)), meta(
+                aged_or(style, created + rng.uniform(0, 2)), "free" if not aged else str(rng.choice(["free", "paid"])),
+                str(rng.choice(vocab.webmail)) if aged and rng.random() < 0.9 else domain,
+                ids.fingerprint() if aged and rng.random() < 0.4 else str(rng.choice(payments)),
+                ids.residential_ip()[0] if aged else pool[0], a.country)))
     for size in mix["mimicry_rings"]:
         ring_no += 1
         ring_id = f"truth-ring-{ring_no}"
+        ring = draw_style(rng, "mimicry_ring")
+        diverse = float(rng.choice([0.0, 0.3, 1.0], p=[0.4, 0.3, 0.3]))
         pool = [ids.residential_ip() for _ in range(int(rng.integers(25, 50)))]
         payments = [ids.fingerprint() for _ in range(int(rng.integers(2, 4)))]
         created = rng.uniform(3, 12)
+        rate = _log_uniform(rng, *ATTACK_RATES["mimicry_ring"])
+        system_prompt = ids.fingerprint()
         for m in range(_count(size, s, 5)):
-            a = person("mimicry_ring", label="attack", ring_id=ring_id, ring_kind="coordinated")
+            style = member_style(rng, "mimicry_ring", ring, diverse)
+            per_day = rate * float(rng.lognormal(0, 0.3))
+            a = styled(person("mimicry_ring", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, per_day)
             chosen = [pool[i] for i in rng.choice(len(pool), 5, replace=False)]
             a.ips, a.asns = [c[0] for c in chosen], [c[1] for c in chosen]
+            a.system_prompt = system_prompt if style["system_prompt"] == "yes" else None
             a.topic_offset = m * 53
-            out.append((a, _volume(rng, "mimicry_ring", factor), meta(created + rng.uniform(0, 3), "free", str(rng.choice(vocab.webmail)),
-                                                                      str(rng.choice(payments)), chosen[0][0], a.country)))
+            aged = style["age"] == "aged"
+            out.append((a, max(1, int(per_day * factor)), meta(aged_or(style, created + rng.uniform(0, 3)), "free", str(rng.choice(vocab.webmail)),
+                                                               ids.fingerprint() if aged and rng.random() < 0.4 else str(rng.choice(payments)),
+                                                               ids.residential_ip()[0] if aged else chosen[0][0], a.country)))
     for size in mix["burner_groups"]:
         ring_no += 1
         ring_id = f"truth-ring-{ring_no}"
+        ring = draw_style(rng, "burner")
+        diverse = float(rng.choice([0.0, 0.3, 1.0], p=[0.5, 0.3, 0.2]))
         pool, pool_asn = ids.datacenter_ips(int(rng.integers(3, 6)))
         payment = ids.fingerprint()
-        templates = tuple(rng.choice(vocab.extraction_templates, 1))
+        template = int(rng.integers(0, 4))
         ua = str(rng.choice(vocab.scripts))
+        system_prompt = ids.fingerprint()
+        group_tz = LANGUAGE_HOME[ring["language"]][0] if rng.random() < 0.7 else float(rng.choice(TZS))
+        spans = timing.waking_intervals(0.0, timing.DAY * days - 3600, group_tz) if ring["timing"] == "diurnal" else np.empty((0, 2))
+        if not len(spans):
+            spans = np.array([[0.0, timing.DAY * days - 3600]])
         k = _count(size, s, 4)
-        slot = (timing.DAY * days - 3600) / k
-        for m in range(k):
-            a = person("burner", label="attack", ring_id=ring_id, ring_kind="coordinated")
+        for m in range(k):          # one after another: each burns for a few hours, then the next takes over
+            style = member_style(rng, "burner", ring, diverse)
+            active_from = float(timing.spread_over(spans, np.array([m / k]))[0]) + rng.uniform(0, 600)
+            active_to = min(active_from + float(rng.uniform(1.5, 3.5)) * 3600, timing.DAY * days - 1)
+            n = int((active_to - active_from) / rng.uniform(0.8, 6.0) * config.volume)
+            a = styled(person("burner", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, n / config.volume)
+            a.tz = group_tz
             a.ips, a.asns = pool, pool_asn
             a.user_agents = [ua]
-            a.active_from = m * slot + rng.uniform(0, 600)
-            hours = float(rng.uniform(1.5, 3.5))
-            a.active_to = min(a.active_from + hours * 3600, timing.DAY * days - 1)
-            a.extra["templates"] = templates
+            a.active_from, a.active_to = active_from, active_to
+            a.system_prompt = system_prompt if style["system_prompt"] == "yes" else None
+            a.extra["template"] = template
             a.topic_offset = m * 211
-            n = int((a.active_to - a.active_from) / rng.uniform(1.2, 1.8) * config.volume)
-            out.append((a, n, meta(a.active_from / timing.DAY + rng.uniform(0.01, 0.2), "free", str(rng.choice(vocab.webmail)),
-                                   payment, pool[0], a.country)))
-            out[-1][2]["age_days"] = -(a.active_from / timing.DAY) + rng.uniform(0.01, 0.1)
+            aged = style["age"] == "aged"
+            out.append((a, n, meta(aged_or(style, -(active_from / timing.DAY) + rng.uniform(0.01, 0.1)), "free",
+                                   str(rng.choice(vocab.webmail)), payment, ids.residential_ip()[0] if aged else pool[0], a.country)))
     for size in mix["reseller_rings"]:
         ring_no += 1
         ring_id = f"truth-ring-{ring_no}"
+        ring = dict(draw_style(rng, "reseller_ring"), language="mixed", system_prompt="mixed")
         egress, egress_asn = ids.datacenter_ips(int(rng.integers(3, 7)))
         domain = str(rng.choice(vocab.shady_domains))
+        bucket = str(rng.choice(list(DISTILL_BUCKETS)))
+        share = float(rng.uniform(*DISTILL_BUCKETS[bucket]))
         customers = []
         for c in range(int(rng.integers(30, 100))):
             customers.append({"system_prompt": ids.fingerprint(), "user_agent": str(rng.choice(vocab.sdks + vocab.scripts + vocab.browsers)) + f" app/{c}",
                               "temperature": float(rng.choice([0.0, 0.3, 0.7, 1.0])), "max_tokens": int(rng.choice([256, 512, 1024, 4096])),
-                              "distiller": bool(rng.random() < 0.2), "offset": int(rng.integers(0, 1000)),
-                              "template": int(rng.integers(0, len(vocab.extraction_templates))), "user_prefix": f"{ids.hexid(4)}-"})
+                              "distiller": bool(rng.random() < share), "offset": int(rng.integers(0, 1000)),
+                              "template": int(rng.integers(0, 12)), "user_prefix": f"{ids.hexid(4)}-",
+                              "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])), "explicit": bool(rng.random() < 0.7)})
+        if not any(c["distiller"] for c in customers):
+            customers[0]["distiller"] = True
         payments = [ids.fingerprint() for _ in range(2)]
+        rate = _log_uniform(rng, *ATTACK_RATES["reseller_ring"])
+        ring_tz = float(rng.choice(TZS))
         k = _count(size, s, 3)
         for m in range(k):
+            per_day = rate * float(rng.lognormal(0, 0.2))
             a = person("reseller_ring", label="attack", ring_id=ring_id, ring_kind="reseller")
+            a.axes = dict(ring, per_day=per_day * config.volume, distill_share=bucket)
+            a.language, a.tz = "mixed", ring_tz
             a.ips, a.asns = egress, egress_asn
             a.extra["customers"] = customers
             a.tier = "paid"
-            out.append((a, _volume(rng, "reseller_ring", factor), meta(10 + 7 * (k - m) + rng.uniform(0, 2), "paid", domain,
-                                                                       payments[m % 2], egress[0], a.country)))
+            out.append((a, int(per_day * factor), meta(aged_or(ring, 10 + 7 * (k - m) + rng.uniform(0, 2)), "paid", domain,
+                                                       payments[m % 2], egress[0], a.country)))
     return out
 
 
@@ -292,14 +487,18 @@ def _finish(frame: pl.DataFrame, config: SimulationConfig, rng: np.random.Genera
     completion = frame["completion"].cast(pl.Int64)
     capped = pl.select(pl.min_horizontal(completion, max_tokens.fill_null(100_000))).to_series()
     length_cut = pl.select(max_tokens.is_not_null() & (completion >= max_tokens)).to_series()
-    prompt_len = frame["prompt"].str.len_chars().fill_null(200)
+    prompt_len = frame["prompt"].str.len_bytes().fill_null(200)      # UTF-8 bytes / 4: ~1 token a CJK character, ~0.5 a Cyrillic one
     prompt_tokens = (prompt_len / 4).cast(pl.Int64) + pl.Series(rng.integers(5, 60, n)) + frame["system_prompt_hash"].is_not_null().cast(pl.Int64) * 150
     completion_tokens = pl.select(pl.when(pl.lit(ok)).then(capped).otherwise(0)).to_series()
     finish = pl.select(pl.when(~pl.lit(ok)).then(pl.lit("error")).when(pl.lit(length_cut)).then(pl.lit("length"))
                        .when(frame["tools"].cast(pl.Int64, strict=False).fill_null(0) > 0).then(pl.lit(rng.choice(["stop", "tool_calls"]))).otherwise(pl.lit("stop"))).to_series()
     latency = (120 + completion_tokens.cast(pl.Float64) * pl.Series(rng.uniform(8, 25, n))).round(1)
-    uid = [str(uuid.UUID(int=int(x))) for x in rng.integers(0, 2**63, n, dtype=np.int64).astype(object) * (2**65) + rng.integers(0, 2**63, n, dtype=np.int64).astype(object)]
-    event_ids = [vocab.event_id.format(uuid=u if vocab.name == "default" else u.replace("-", "")[:24]) for u in uid]
+    raw = rng.bytes(16 * n).hex()
+    if vocab.name == "default":
+        uid = [f"{raw[i:i + 8]}-{raw[i + 8:i + 12]}-{raw[i + 12:i + 16]}-{raw[i + 16:i + 20]}-{raw[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
+    else:
+        uid = [raw[i:i + 24] for i in range(0, 32 * n, 32)]
+    event_ids = [vocab.event_id.format(uuid=u) for u in uid]
     prompt = frame["prompt"]
     trunc = pl.Series(rng.random(n) < 0.01)
     prompt = pl.select(pl.when(pl.lit(trunc) & (frame["account_id"].str.len_chars() > 0) & (pl.lit(rng.random(n)) < 0.5)).then(None).otherwise(prompt)).to_series()
@@ -335,6 +534,19 @@ def _block_frame(block: dict) -> pl.DataFrame:
     frame = pl.DataFrame(data)
     assert frame.height == n
     return frame
+
+
+def _truth_row(a: Account) -> dict:
+    """The truth about one account: the contract's columns, then its variant and variation axes
+    ("-" where an axis does not apply: benign accounts have a variant and a language, no attack axes)."""
+    row = {"account_id": a.account_id, "kind": a.kind, "label": a.label, "hard_negative": a.hard_negative, "ring_id": a.ring_id,
+           "ring_kind": a.ring_kind, "variant": a.variant, **{c: "-" for c in TRUTH_COLUMNS[7:]}, "language": a.language}
+    ax = a.axes
+    if ax:
+        row.update({k: str(ax[k]) for k in ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt")},
+                   volume=volume_bucket(ax["per_day"]), distill_share=ax.get("distill_share", "-"), reask_share=f"{ax['reask']:.2f}",
+                   requests_per_day=str(int(round(ax["per_day"]))))
+    return row
 
 
 def simulate(config: SimulationConfig) -> SimulatedTraffic:
@@ -373,9 +585,6 @@ def simulate(config: SimulationConfig) -> SimulatedTraffic:
          "payment_fingerprint": m["payment_fingerprint"], "signup_ip": m["signup_ip"], "country": m["country"]}
         for a, _, m in population
     ]).with_columns(pl.col("created_at").dt.cast_time_unit("us"))
-    truth = pl.DataFrame([
-        {"account_id": a.account_id, "kind": a.kind, "label": a.label, "hard_negative": a.hard_negative,
-         "ring_id": a.ring_id, "ring_kind": a.ring_kind}
-        for a, _, _ in population
-    ], schema={"account_id": pl.String, "kind": pl.String, "label": pl.String, "hard_negative": pl.Boolean, "ring_id": pl.String, "ring_kind": pl.String})
+    truth = pl.DataFrame([_truth_row(a) for a, _, _ in population],
+                         schema={c: (pl.Boolean if c == "hard_negative" else pl.String) for c in TRUTH_COLUMNS})
     return SimulatedTraffic(events=events, accounts=accounts, truth=truth)
