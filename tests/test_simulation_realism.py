@@ -79,14 +79,18 @@ def test_campus_accounts_share_a_nat_address(pop_a):
 def test_ring_members_share_infrastructure_payment_and_templates(pop_a):
     truth = pop_a.truth.filter(pl.col("kind") == "coordinated_ring")
     ring = truth["ring_id"][0]
-    members = truth.filter(pl.col("ring_id") == ring)["account_id"]
-    ev = pop_a.events.filter(pl.col("account_id").is_in(members.implode()))
+    members = truth.filter(pl.col("ring_id") == ring)
+    ids = members["account_id"]
+    ev = pop_a.events.filter(pl.col("account_id").is_in(ids.implode()))
     ip_accounts = ev.group_by("client_ip").agg(pl.col("account_id").n_unique().alias("k"))
     assert ip_accounts["k"].max() >= 3
-    acc = pop_a.accounts.filter(pl.col("account_id").is_in(members.implode()))
-    assert acc["payment_fingerprint"].n_unique() < len(members)
-    assert acc["email_domain"].n_unique() == 1
-    assert ev["system_prompt_hash"].n_unique() == 1
+    acc = pop_a.accounts.filter(pl.col("account_id").is_in(ids.implode()))
+    assert acc["payment_fingerprint"].n_unique() < len(ids)
+    fresh = acc.filter(pl.col("account_id").is_in(members.filter(pl.col("age") == "fresh")["account_id"].implode()))
+    assert fresh.height == 0 or fresh["email_domain"].n_unique() == 1       # made together on one throwaway domain
+    with_system = members.filter(pl.col("system_prompt") == "yes")["account_id"]
+    sent = ev.filter(pl.col("account_id").is_in(with_system.implode()))["system_prompt_hash"]
+    assert sent.null_count() == 0 and sent.n_unique() <= max(1, len(with_system))
 
 
 def test_reseller_accounts_front_many_system_prompts_and_clients(pop_a):
@@ -119,3 +123,208 @@ def test_written_files_carry_every_corruption_kind_and_an_honest_manifest(tmp_pa
     assert batch.rejected.height == sum(manifest["garbage"].values())
     assert batch.events.height == traffic.events["event_id"].n_unique()
     assert batch.duplicates == manifest["duplicates"]
+
+
+# -- variation axes: each attack account draws its habits, and they show in its events -------------
+
+AXES = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt")
+CONTRACT_TRUTH = ["account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind"]
+SCRIPT = {"zh": r"[\u4e00-\u9fff]", "ja": r"[\u3040-\u30ff]", "ko": r"[\uac00-\ud7af]", "ru": r"[\u0400-\u04ff]"}
+
+
+@pytest.fixture(scope="module")
+def pop_c():
+    return simulate(SimulationConfig(seed=31, scale=0.5, mix="ring_heavy"))
+
+
+def profile(traffic) -> pl.DataFrame:
+    """Per account: what its events show, next to what the truth says it is."""
+    ev = traffic.events.unique(subset="event_id", keep="first").sort("ts")
+    ev = ev.with_columns((pl.int_range(pl.len()).over("account_id", "prompt") > 0).alias("repeat"),
+                         (pl.col("ts").diff().over("account_id").dt.total_microseconds() / 1e6).alias("gap"))
+    stats = ev.group_by("account_id").agg(
+        pl.len().alias("requests"),
+        pl.col("prompt").drop_nulls().len().alias("prompted"),
+        pl.col("prompt").drop_nulls().n_unique().alias("distinct"),
+        pl.col("temperature").filter(pl.col("repeat") & pl.col("prompt").is_not_null()).min().alias("repeat_temp_min"),
+        pl.col("logprobs").fill_null(False).any().alias("any_logprobs"),
+        (pl.col("n").fill_null(1) > 1).any().alias("any_multi"),
+        pl.col("system_prompt_hash").null_count().alias("no_system"),
+        pl.col("system_prompt_hash").n_unique().alias("system_prompts"),
+        pl.col("prompt").drop_nulls().str.contains(r"[^\x00-\x7F]").mean().alias("non_ascii"),
+        pl.col("max_tokens").min().alias("min_max_tokens"),
+        pl.col("max_tokens").max().alias("max_max_tokens"),
+        pl.col("completion_tokens").filter(pl.col("status") == 200).median().alias("median_completion"),
+        pl.col("ts").min().alias("first_ts"),
+        pl.col("ts").dt.hour().unique().sort().alias("hours"),
+        (pl.col("gap").std() / pl.col("gap").mean()).alias("gap_cv"),
+        pl.col("end_user_id").n_unique().alias("end_users"),
+        pl.col("temperature").drop_nulls().unique().alias("temperatures"),
+        (pl.col("response_format") == "json_object").mean().alias("json_share"),
+        pl.col("prompt").drop_nulls().alias("prompts"),
+    )
+    return (traffic.truth.join(stats, on="account_id", how="left")
+            .join(traffic.accounts.select("account_id", "created_at"), on="account_id", how="left")
+            .with_columns(((pl.col("first_ts") - pl.col("created_at")).dt.total_seconds() / 86400).alias("age_at_onset_days")))
+
+
+@pytest.fixture(scope="module")
+def accounts(pop_a, pop_c):
+    return pl.concat([profile(pop_a), profile(pop_c)], how="vertical_relaxed")
+
+
+@pytest.fixture(scope="module")
+def attackers(accounts):
+    return accounts.filter(pl.col("label") == "attack")
+
+
+def test_truth_keeps_the_contract_columns_and_names_every_attackers_axes(pop_a, pop_c, attackers, tmp_path):
+    for t in (pop_a, pop_c):
+        assert t.truth.columns[:6] == CONTRACT_TRUTH
+        assert {"variant", *AXES} <= set(t.truth.columns)
+        benign = t.truth.filter(pl.col("label") == "benign")
+        assert (benign["variant"] != "-").all()
+        for axis in ("reask_rate", "reasoning", "age", "timing", "volume", "sampling", "system_prompt"):
+            assert (benign[axis] == "-").all(), axis
+            assert (t.truth.filter(pl.col("label") == "attack")[axis] != "-").all(), axis
+    for axis in AXES:          # drawn, not fixed: every axis takes several values among attackers
+        assert attackers[axis].n_unique() >= 2, axis
+    assert attackers["language"].n_unique() >= 5
+    assert {"tens", "thousands"} <= set(attackers["volume"])
+    # the evaluator still reads the truth file, extra columns and all
+    from distillguard.evaluate import read_truth
+    paths = write_traffic(pop_a, tmp_path, fmt="jsonl", seed=1)
+    back = read_truth(paths["truth"])
+    assert back.height == pop_a.truth.height and back["hard_negative"].sum() == pop_a.truth["hard_negative"].sum()
+    assert back.columns == pop_a.truth.columns
+
+
+def test_reask_rate_shows_as_repeated_prompts_sampled_warm(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 100))
+    never = own.filter(pl.col("reask_rate") == "0")
+    assert never.height >= 3 and (never["distinct"] == never["prompted"]).all()
+    for bucket, lo, hi in (("0.1-0.3", 0.05, 0.4), ("0.3-0.6", 0.22, 0.68)):
+        some = own.filter(pl.col("reask_rate") == bucket)
+        assert some.height >= 3, bucket
+        repeated = 1 - some["distinct"] / some["prompted"]
+        assert ((repeated > lo) & (repeated < hi)).all(), (bucket, repeated.to_list())
+        assert (some["repeat_temp_min"] >= 0.7).all()            # best-of-n: re-asked at temperature 0.7-1.0
+        exact = some["reask_share"].cast(pl.Float64)
+        assert ((repeated - exact).abs() < 0.12).all()
+
+
+def test_language_axis_writes_prompts_in_that_language(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 20))
+    seen = set()
+    for row in own.iter_rows(named=True):
+        prompts = pl.Series(row["prompts"])
+        lang = row["language"]
+        if lang in SCRIPT:
+            assert prompts.str.contains(SCRIPT[lang]).mean() > 0.95, (row["account_id"], lang)
+        elif lang == "en":
+            assert row["non_ascii"] < 0.01, row["account_id"]
+        else:           # es, de, fr: Latin script, but accents and quotation marks English prompts lack
+            assert row["non_ascii"] > 0.3, (row["account_id"], lang, prompts[:3].to_list())
+        seen.add(lang)
+    assert len(seen - {"en"}) >= 4
+
+
+def test_implicit_reasoning_attackers_ask_with_the_cap_not_with_words(attackers):
+    from distillguard.simulator.vocabulary import DEFAULT, phrasing
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 30))
+    implicit, explicit = own.filter(pl.col("reasoning") == "implicit"), own.filter(pl.col("reasoning") == "explicit")
+    assert implicit.height >= 3 and explicit.height >= 3
+    for row in own.iter_rows(named=True):
+        phrases = [p.strip() for p in phrasing(DEFAULT, row["language"]).reasoning]
+        asked = sum(any(p in prompt for p in phrases) for prompt in row["prompts"]) / len(row["prompts"])
+        if row["reasoning"] == "implicit":
+            assert asked == 0 and row["min_max_tokens"] >= 8192 and row["median_completion"] > 1500, row["account_id"]
+        else:
+            assert asked > 0.35, (row["account_id"], asked)
+
+
+def test_aged_accounts_are_old_at_onset_and_fresh_ones_new(attackers):
+    aged, fresh = attackers.filter(pl.col("age") == "aged"), attackers.filter(pl.col("age") == "fresh")
+    assert aged.height >= 3 and fresh.height >= 3
+    assert (aged["age_at_onset_days"] >= 199).all()
+    assert (fresh["age_at_onset_days"] < 40).all()
+    burners = fresh.filter(pl.col("kind") == "burner")
+    assert burners.height and (burners["age_at_onset_days"] < 0.2).all()       # first request within hours of sign-up
+
+
+def _longest_quiet_hours(hours: list[int]) -> int:
+    present = set(hours)
+    best = run = 0
+    for h in range(48):
+        run = 0 if h % 24 in present else run + 1
+        best = max(best, run)
+    return min(best, 24)
+
+
+def test_timing_axis_shapes_request_times(attackers):
+    scripted = attackers.filter(pl.col("kind").is_in(["bulk_extractor", "burner"]) & (pl.col("requests") >= 200))
+    flat, jittered = scripted.filter(pl.col("timing") == "flat"), scripted.filter(pl.col("timing") == "jittered")
+    assert flat.height >= 2 and jittered.height >= 2
+    assert (flat["gap_cv"] < 0.3).all(), flat["gap_cv"].to_list()                 # a metronome
+    assert (jittered["gap_cv"] > 0.45).all(), jittered["gap_cv"].to_list()
+    diurnal = attackers.filter((pl.col("timing") == "diurnal") & (pl.col("requests") >= 100)
+                               & pl.col("kind").is_in(["bulk_extractor", "coordinated_ring", "mimicry_ring", "reseller_ring"]))
+    assert diurnal.height >= 3
+    for row in diurnal.iter_rows(named=True):                                    # its persona sleeps
+        assert _longest_quiet_hours(row["hours"]) >= 6, (row["account_id"], row["kind"], row["hours"])
+    day_long = attackers.filter((pl.col("kind") == "bulk_extractor") & (pl.col("timing") != "diurnal"))
+    assert all(len(h) >= 20 for h in day_long["hours"])
+
+
+def test_sampling_and_system_prompt_axes_show_in_requests(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 30))
+    expect = {"none": (False, False), "logprobs": (True, False), "multi": (False, True), "both": (True, True)}
+    for value, (lp, multi) in expect.items():
+        rows = own.filter(pl.col("sampling") == value)
+        assert rows.height >= 1, value
+        assert (rows["any_logprobs"] == lp).all() and (rows["any_multi"] == multi).all(), value
+    with_sp, without = own.filter(pl.col("system_prompt") == "yes"), own.filter(pl.col("system_prompt") == "no")
+    assert with_sp.height and without.height
+    assert (with_sp["no_system"] == 0).all() and (without["no_system"] == without["requests"]).all()
+
+
+def test_volume_axis_is_the_accounts_real_rate_and_big_rings_are_low_and_slow(attackers):
+    steady = attackers.filter(pl.col("kind") != "burner")
+    ratio = steady["requests"] / steady["requests_per_day"].cast(pl.Float64)
+    assert ((ratio > 0.7) & (ratio < 1.3)).all()
+    big = steady.filter(pl.col("ring_id").is_not_null()).group_by("ring_id").agg(pl.len().alias("members"), pl.col("requests").median().alias("median"))
+    hydra = big.filter(pl.col("members") >= 40)
+    assert hydra.height >= 1 and (hydra["median"] < 100).all()
+    assert attackers["requests"].max() > 100 * attackers["requests"].min()
+
+
+def test_hard_benign_variants_look_like_their_trade(accounts):
+    lab = accounts.filter(pl.col("variant") == "multilingual_eval_lab")
+    assert lab.height >= 2
+    for row in lab.iter_rows(named=True):
+        counts = pl.Series(row["prompts"]).value_counts()["count"]
+        assert (counts >= 2).mean() > 0.95 and row["distinct"] <= row["prompted"] / 2      # one fixed bank, re-run (a logged prompt may be cut)
+        assert row["non_ascii"] > 0.9 and row["language"] not in ("en", "-")
+        assert set(row["temperatures"]) in ({0.0}, {0.8}) and (row["any_multi"] == (set(row["temperatures"]) == {0.8}))
+        assert row["age_at_onset_days"] >= 199
+    translation = accounts.filter(pl.col("variant") == "translation_product")
+    assert translation.height >= 2
+    assert (translation["end_users"] > 100).all() and (translation["non_ascii"] > 0.1).all() and (translation["system_prompts"] == 1).all()
+    vendor = accounts.filter(pl.col("variant") == "label_vendor")
+    assert vendor.height >= 2
+    assert (vendor["requests"] >= 1500).all() and (vendor["json_share"] == 1).all() and (vendor["max_max_tokens"] <= 128).all()
+    assert (vendor["distinct"] >= 0.99 * vendor["prompted"]).all() and (vendor["no_system"] == 0).all() and (vendor["system_prompts"] == 1).all()
+    assert (vendor["age_at_onset_days"] >= 199).all() and (vendor["median_completion"] < 64).all()
+    assert accounts.filter(pl.col("label") == "benign")["variant"].n_unique() >= 9
+    assert (accounts.filter(pl.col("variant").is_in(["multilingual_eval_lab", "translation_product", "label_vendor"]))["hard_negative"]).all()
+
+
+def test_conversation_id_formats_do_not_tell_kinds_apart(pop_c):
+    ev = pop_c.events.filter(pl.col("conversation_id").is_not_null()).join(pop_c.truth.select("account_id", "kind"), on="account_id")
+    style = (pl.when(pl.col("conversation_id").str.starts_with("conv_")).then(pl.lit("conv"))
+             .when(pl.col("conversation_id").str.starts_with("thread-")).then(pl.lit("thread"))
+             .when(pl.col("conversation_id").str.contains(r"^[0-9a-f]{32}$")).then(pl.lit("hex")).otherwise(pl.lit("account")))
+    styles = ev.with_columns(style.alias("style")).group_by("kind").agg(pl.col("style").unique())
+    by_kind = {k: set(v) for k, v in styles.iter_rows()}
+    assert len(by_kind["casual_chat"]) >= 3
+    assert by_kind["mimicry_ring"] <= by_kind["casual_chat"]
