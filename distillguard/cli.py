@@ -165,8 +165,13 @@ def sql(
     import polars as pl
     from rich.markup import escape
 
+    from distillguard.queries import analyst_relations, explain_sql_error
     from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
 
+    bad = [p for p in param if "=" not in p]
+    if bad:
+        console.print(f"[red]error:[/red] --param needs NAME=VALUE, got {escape(bad[0])!r}", soft_wrap=True)
+        raise typer.Exit(2)
     params = dict(p.split("=", 1) for p in param)
     settings = _settings_or_exit()
     db = db or settings.store.db_path
@@ -175,9 +180,9 @@ def sql(
         try:
             opened = open_analyst_store(db, settings)
         except SnapshotUnavailable as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2)
-        console.print(f"reading {opened.describe()}", markup=False)
+        console.print(f"reading {opened.describe()}", markup=False, soft_wrap=True)
         return opened
 
     source = [reopen()]
@@ -188,9 +193,19 @@ def sql(
             with pl.Config(tbl_rows=50, fmt_str_lengths=120, tbl_width_chars=200):
                 out.print(pl.from_arrow(result.to_arrow_table()))
 
+    def explain(exc: Exception) -> str:
+        """One line: DuckDB's refusal or error without its caret drawing, and a hint."""
+        if isinstance(exc, duckdb.Error):
+            return explain_sql_error(exc, analyst_relations(source[0].store))
+        return f"the result cannot be shown: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
     try:
         if query:
-            run(query)
+            try:
+                run(query)
+            except (duckdb.Error, pl.exceptions.PolarsError) as exc:
+                console.print(f"[red]error:[/red] {escape(explain(exc))}", soft_wrap=True)
+                raise typer.Exit(1)
             return
         console.print("relations: flagged_accounts, rings, ring_members, alerts, events, rejected_events, accounts, account_features, runs, snapshot_info")
         while True:
@@ -208,8 +223,8 @@ def sql(
                 continue
             try:
                 run(text)
-            except duckdb.Error as exc:
-                console.print(f"[red]{escape(str(exc))}[/red]")
+            except (duckdb.Error, pl.exceptions.PolarsError) as exc:
+                console.print(f"[red]error:[/red] {escape(explain(exc))}", soft_wrap=True)
     finally:
         source[0].store.close()
 
@@ -224,6 +239,9 @@ def report(
     """Write a static HTML report (inline SVG, no JavaScript) for the whole run, one account or one ring."""
     from rich.markup import escape
 
+    import duckdb
+
+    from distillguard.queries import explain_sql_error
     from distillguard.report import ReportError, write_report
     from distillguard.snapshot import SnapshotUnavailable
 
@@ -231,8 +249,11 @@ def report(
     try:
         path, source = write_report(db or settings.store.db_path, out_file, account=account, ring=ring, settings=settings)
     except (ReportError, SnapshotUnavailable) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
+    except duckdb.Error as exc:
+        console.print(f"[red]error:[/red] {escape(explain_sql_error(exc))}", soft_wrap=True)
+        raise typer.Exit(1)
     console.print(f"report written to {path} (from {source})", markup=False)
 
 
@@ -321,7 +342,7 @@ def query(
     import polars as pl
     from rich.markup import escape
 
-    from distillguard.queries import QueryError, query_info, query_names, run_query
+    from distillguard.queries import QueryError, explain_sql_error, query_info, query_names, run_query
     from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
 
     if name is None:
@@ -350,13 +371,13 @@ def query(
     settings = _settings_or_exit()
     try:
         with open_analyst_store(db or settings.store.db_path, settings) as source:
-            console.print(f"reading {source.describe()}", markup=False)
+            console.print(f"reading {source.describe()}", markup=False, soft_wrap=True)
             result = run_query(source.store, info.name, params)
     except (QueryError, SnapshotUnavailable) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
     except duckdb.Error as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(explain_sql_error(exc))}", soft_wrap=True)
         raise typer.Exit(1)
     if fmt == "json":
         typer.echo(result.write_json())

@@ -2,7 +2,9 @@
 
 Each file starts with a comment saying what it answers and its ``Parameters:`` (``$name``).
 :func:`run_query` binds the parameters (never pastes them into SQL) and checks that exactly
-the query's parameters are given.
+the query's parameters are given. Analysts' queries, named or their own (``distillguard sql``),
+run in the sandbox of :meth:`distillguard.store.Store.open_analyst`; :func:`explain_sql_error`
+turns what DuckDB refuses or rejects there into one line with a hint.
 
 >>> "account_profile" in query_names()
 True
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from distillguard.store import Store, sql_text
@@ -74,3 +77,49 @@ def run_query(store: Store, name: str, params: dict[str, Any] | None = None) -> 
         problems = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
         raise QueryError(f"query {info.name} takes parameters: {wanted} ({'; '.join(problems)})")
     return store.frame(info.sql, params or None)
+
+
+def analyst_relations(store: Store) -> list[str]:
+    """The tables and views an analyst session can query (for hints)."""
+    try:
+        frame = store.frame(
+            "SELECT DISTINCT table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary "
+            "UNION SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary ORDER BY 1"
+        )
+    except duckdb.Error:
+        return []
+    return frame.to_series().to_list() if frame.height else []
+
+
+def explain_sql_error(exc: BaseException, relations: list[str] | None = None) -> str:
+    """One line for an error of analyst SQL: what DuckDB said (without its caret drawing) and a hint.
+
+    >>> explain_sql_error(duckdb.ParserException('Parser Error: syntax error at or near "SELEC"\\n\\nLINE 1: SELEC 1\\n        ^^^^^'))
+    'syntax error: Parser Error: syntax error at or near "SELEC" (hint: check the SQL near the quoted word; `distillguard query` lists ready-made queries)'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    head = lines[0] if lines else type(exc).__name__
+    # DuckDB adds "Did you mean ...", "Candidate bindings: ..." and a "LINE 1: ..." / "^^^" drawing.
+    extra = [line for line in lines[1:] if not line.startswith("LINE ") and set(line) - set("^ ")]
+    said = " ".join([head, *extra])
+    lowered = said.lower()
+    if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in lowered or "disabled through configuration" in lowered \
+            or "in-memory database in read-only mode" in lowered or "unique file handle conflict" in lowered:
+        return (f"refused: the analyst session cannot read or write files, reach the network, attach databases or "
+                f"install/load extensions ({said}) (hint: query the relations in place; `distillguard query NAME --format csv` "
+                "prints a result you can redirect)")
+    if "read-only mode" in lowered or "read-only database" in lowered:
+        return (f"refused: the analyst data is read-only ({said}) (hint: keep scratch results in CREATE TEMP TABLE; "
+                "verdicts are recorded with `distillguard review`)")
+    if "configuration has been locked" in lowered:
+        return f"refused: the analyst session's settings are locked ({said})"
+    if isinstance(exc, duckdb.ParserException):
+        return f"syntax error: {said} (hint: check the SQL near the quoted word; `distillguard query` lists ready-made queries)"
+    if isinstance(exc, duckdb.CatalogException):
+        known = f"relations: {', '.join(relations)}; " if relations else ""
+        return f"{said} (hint: {known}SHOW TABLES lists them, DESCRIBE <relation> lists a relation's columns)"
+    if isinstance(exc, duckdb.BinderException):
+        return f"{said} (hint: DESCRIBE <relation> lists a relation's columns)"
+    if isinstance(exc, duckdb.InvalidInputException) and "parameter" in lowered:
+        return f"{said} (hint: bind each $name the SQL uses with --param name=value)"
+    return said

@@ -350,7 +350,9 @@ class AnalystSource:
 def open_analyst_store(db_path: Path | str, settings: Settings | None = None) -> AnalystSource:
     """The snapshot of ``db_path`` read-only when one exists, else ``db_path`` itself read-only.
 
-    With ``privacy.hash_identifiers`` on there is no fallback: the database holds raw identifiers.
+    Either way the session is an analyst sandbox (:meth:`Store.open_analyst`): read-only, no
+    other file, URL or extension reachable, configuration locked. With
+    ``privacy.hash_identifiers`` on there is no fallback: the database holds raw identifiers.
     """
     settings = settings or load_settings()
     db_path = Path(db_path)
@@ -368,40 +370,35 @@ def open_analyst_store(db_path: Path | str, settings: Settings | None = None) ->
     if not db_path.exists():
         raise SnapshotUnavailable(f"no database at {db_path} (and no analyst snapshot at {snapshot})")
     try:
-        store = Store.open(db_path, read_only=True)
+        store = Store.open_analyst(db_path)
     except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SnapshotUnavailable(
-            f"{db_path} is being written by another process and no analyst snapshot exists yet ({exc}); "
+            f"{db_path} is being written by another process and no analyst snapshot exists yet ({reason}); "
             f"run `distillguard snapshot --db {db_path}` or retry shortly"
         ) from exc
     return AnalystSource(store, "database", db_path)
 
 
 def _open_snapshot(path: Path, *, attempts: int = 3) -> Store:
-    """The snapshot read-only, in a fresh in-memory DuckDB instance.
+    """The snapshot read-only, in an analyst sandbox (:meth:`Store.open_analyst`).
 
-    The link is resolved first and the version file it names is attached: that file never
-    changes, while the link may move to a newer version at any moment (and ``ATTACH`` opens its
-    path more than once). A version deleted between resolving and attaching (only after
-    ``SUPERSEDED_GRACE_S``) is retried on the link's new target. ``duckdb.connect(path)``
-    would hand back a cached instance while another connection of this process still has the
-    path open; attaching into a new instance always opens the file named now.
+    The link is resolved first and the version file it names is opened: that file never
+    changes, while the link may move to a newer version at any moment (and DuckDB opens its
+    path more than once). A version deleted between resolving and opening (only after
+    ``SUPERSEDED_GRACE_S``) is retried on the link's new target. Because a version file never
+    changes, DuckDB handing back the instance another connection of this process already has
+    open for it is harmless. The file is opened directly, read-only, rather than attached
+    into an in-memory session: in a writable session an analyst could ``DETACH`` it and
+    ``ATTACH`` it again writable.
     """
     for attempt in range(attempts):
         version = path.resolve()
-        con = duckdb.connect(":memory:")
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"ATTACH '{_sql_string(version)}' AS analyst (READ_ONLY)")
-            con.execute("USE analyst")
-            return Store(con, version)
+            return Store.open_analyst(version)
         except duckdb.IOException:
-            con.close()
             if attempt == attempts - 1 or version.exists():
                 raise
-        except Exception:
-            con.close()
-            raise
     raise AssertionError("unreachable")
 
 

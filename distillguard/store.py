@@ -3,6 +3,9 @@
 Migrations in ``sql/migrations/NNN_name.sql`` are applied in order when a database is
 opened; a database another version created is migrated forward, never wiped.
 
+Analysts get :meth:`Store.open_analyst`: the file read-only in a locked-down DuckDB session
+(:data:`ANALYST_SESSION_SETTINGS`).
+
 >>> import tempfile, pathlib
 >>> with Store.open(pathlib.Path(tempfile.mkdtemp()) / "dg.duckdb") as store:
 ...     store.count("flagged_accounts")
@@ -21,6 +24,42 @@ import duckdb
 import polars as pl
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
+#: DuckDB options an analyst session's instance starts with (see :meth:`Store.open_analyst`).
+ANALYST_CONNECT_CONFIG = {
+    "autoinstall_known_extensions": False,   # no extension is downloaded because a query names it
+    "autoload_known_extensions": False,      # nor loaded (parquet, json and icu are built in)
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "python_enable_replacements": False,     # a table name never reads a Python variable of this process
+}
+#: Then, once its database is open, these settings, in this order (DuckDB enforces them, not a
+#: parser of ours; the order matters: the last two forbid changing any of them).
+ANALYST_SESSION_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("TimeZone", "'UTC'"),
+    ("temp_directory", "''"),                # nothing spills to disk: no files beside the database (and its
+                                             # temp folder is not an allowed directory once access is off)
+    ("allowed_directories", "[]"),           # no exceptions to the next setting (DuckDB itself re-adds the open
+    ("allowed_paths", "[]"),                 # database's own files, which COPY cannot write)
+    ("enable_external_access", "false"),     # no file but the open database, no URL: no read_csv/glob/read_blob...,
+                                             # COPY TO/FROM, EXPORT/IMPORT, ATTACH of a file, INSTALL or LOAD
+    ("lock_configuration", "true"),          # no SET/RESET can undo any of the above
+)
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Make ``con``'s DuckDB instance an analyst session: :data:`ANALYST_SESSION_SETTINGS`.
+
+    Call it once every database the session needs is open: with external access off nothing
+    else can be opened. An instance this process already locked (the same file opened twice; Python's
+    DuckDB shares the instance) is checked instead. Settings are global, so a second connection
+    to the shared instance has them too.
+    """
+    if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+        if con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+            raise RuntimeError("this DuckDB instance is locked with external access on; it cannot serve analysts")
+        return
+    for name, value in ANALYST_SESSION_SETTINGS:
+        con.execute(f"SET GLOBAL {name} = {value}")
 
 
 def sql_text(name: str) -> str:
@@ -57,6 +96,27 @@ class Store:
         if not read_only:
             store.migrate()
         return store
+
+    @classmethod
+    def open_analyst(cls, path: Path | str) -> "Store":
+        """``path`` read-only in an analyst session that cannot change or leave its data.
+
+        The instance is opened read-only, so every database in it is read-only: ``ATTACH`` of the
+        same file cannot make it writable, and no in-memory database can be attached to switch to
+        while the file is detached and attached again writable (which a read-only ``ATTACH`` into
+        an in-memory session would allow). It starts with :data:`ANALYST_CONNECT_CONFIG` and is
+        locked down with :data:`ANALYST_SESSION_SETTINGS`: no other file, URL or extension can be
+        reached and no setting changed. Refusals are DuckDB's own errors (``Permission Error``,
+        ``read-only mode``, ``configuration has been locked``).
+        """
+        path = Path(path)
+        con = duckdb.connect(str(path), read_only=True, config=ANALYST_CONNECT_CONFIG)
+        try:
+            lock_down(con)
+        except BaseException:
+            con.close()
+            raise
+        return cls(con, path)
 
     def __enter__(self) -> "Store":
         return self
