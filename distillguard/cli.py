@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+EXIT_LOCKED = 75        # sysexits' EX_TEMPFAIL: the database is held by another writer; retry later
 
 
 @app.command()
@@ -52,14 +53,30 @@ def batch(
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="Account metadata (CSV, JSONL or Parquet)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Run the whole batch pipeline: load, features, outlier models, rings, results into DuckDB."""
+    """Run the whole batch pipeline: load, features, outlier models, rings, results into DuckDB.
+
+    While another process writes the database, waits up to store.lock_timeout_s for it, then
+    exits with code 75 (EX_TEMPFAIL) and a one-line error.
+    """
+    from rich.markup import escape
+
     from distillguard.logfiles import LogInputError
     from distillguard.pipeline import run_batch
+    from distillguard.store import DatabaseLocked, Store
 
+    settings = _settings_or_exit()
     try:
-        result = run_batch(logs, db, accounts=accounts, settings=_settings_or_exit(), show_progress=not quiet)
+        # Take the database first, waiting for another writer and closing the runs a killed process
+        # left `running`; held for the whole run, so run_batch's own open shares this process's
+        # DuckDB instance and no other writer can slip in between.
+        with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s, stale_run_after_s=settings.store.stale_run_after_s,
+                        on_wait=lambda message: console.print(message, markup=False, soft_wrap=True)):
+            result = run_batch(logs, db, accounts=accounts, settings=settings, show_progress=not quiet)
+    except DatabaseLocked as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_LOCKED)
     except LogInputError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
     console.print(result.summary())
 

@@ -3,8 +3,12 @@
 Migrations in ``sql/migrations/NNN_name.sql`` are applied in order when a database is
 opened; a database another version created is migrated forward, never wiped.
 
-Analysts get :meth:`Store.open_analyst`: the file read-only in a locked-down DuckDB session
-(:data:`ANALYST_SESSION_SETTINGS`).
+A DuckDB file has one writing process at a time. :meth:`Store.open` can wait for another writer
+to let go (``lock_timeout_s``) and then fails with :class:`DatabaseLocked`, a one-line error with
+a hint. Every writable open records the writer's pid and host (session variables that the
+``runs`` table's ``pid``/``host`` columns default to) and closes ``runs`` rows left ``running`` by a
+process that is gone (:meth:`Store.close_stale_runs`). Analysts get :meth:`Store.open_analyst`: the
+file read-only in a locked-down DuckDB session (:data:`ANALYST_SESSION_SETTINGS`).
 
 >>> import tempfile, pathlib
 >>> with Store.open(pathlib.Path(tempfile.mkdtemp()) / "dg.duckdb") as store:
@@ -14,16 +18,27 @@ Analysts get :meth:`Store.open_analyst`: the file read-only in a locked-down Duc
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import socket
+import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 import polars as pl
 
+log = logging.getLogger("distillguard.store")
+
 MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
+#: A ``runs`` row still ``running`` this long after it started is closed as ``failed`` when its
+#: process cannot be checked (another host, or no pid recorded); the default of
+#: ``store.stale_run_after_s``. A run whose process is known to be gone is closed at once.
+STALE_RUN_AFTER_S = 6 * 3600.0
 #: DuckDB options an analyst session's instance starts with (see :meth:`Store.open_analyst`).
 ANALYST_CONNECT_CONFIG = {
     "autoinstall_known_extensions": False,   # no extension is downloaded because a query names it
@@ -44,6 +59,53 @@ ANALYST_SESSION_SETTINGS: tuple[tuple[str, str], ...] = (
                                              # COPY TO/FROM, EXPORT/IMPORT, ATTACH of a file, INSTALL or LOAD
     ("lock_configuration", "true"),          # no SET/RESET can undo any of the above
 )
+
+
+class DatabaseLocked(duckdb.IOException):
+    """Another process holds the database file (DuckDB allows one writer); a one-line message with a hint."""
+
+    def __init__(self, path: Path, holder: str, waited_s: float) -> None:
+        self.path, self.holder, self.waited_s = path, holder, waited_s
+        waited = f"after waiting {waited_s:g} s " if waited_s > 0 else ""
+        super().__init__(
+            f"database {path} is locked by another process{holder} {waited}(DuckDB allows one writer at a time); "
+            "hint: another batch, stream or flow run is writing it: retry when it is done, or wait longer "
+            "with store.lock_timeout_s (DISTILLGUARD_STORE__LOCK_TIMEOUT_S)"
+        )
+
+    def __reduce__(self):                      # picklable (flow runners ship exceptions between processes)
+        return type(self), (self.path, self.holder, self.waited_s)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB refusing a file another process holds."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _lock_holder(exc: BaseException) -> str:
+    found = re.search(r"\(PID (\d+)\)", str(exc))
+    return f" (pid {found.group(1)})" if found else ""
+
+
+def _connect(path: Path, read_only: bool, lock_timeout_s: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retrying with backoff for up to ``lock_timeout_s`` while another process holds the file."""
+    started = time.monotonic()
+    delay, announced = 0.05, False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            waited = time.monotonic() - started
+            if waited >= lock_timeout_s:
+                raise DatabaseLocked(path, _lock_holder(exc), lock_timeout_s) from exc
+            if on_wait is not None and not announced:
+                on_wait(f"database {path} is locked by another process{_lock_holder(exc)}; "
+                        f"waiting up to {lock_timeout_s:g} s for it (store.lock_timeout_s)")
+                announced = True
+            time.sleep(min(delay, lock_timeout_s - waited))
+            delay = min(1.0, delay * 2)
 
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,7 +137,11 @@ def migrations() -> list[tuple[int, str, str]]:
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    found.sort()
+    for (version, first, _), (again, second, _) in zip(found, found[1:]):
+        if version == again:      # the second would never be applied (schema_migrations is keyed by version)
+            raise ValueError(f"migrations {first} and {second} share version {version}; renumber one")
+    return found
 
 
 class Store:
@@ -86,15 +152,30 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path | str, *, read_only: bool = False) -> "Store":
+    def open(cls, path: Path | str, *, read_only: bool = False, lock_timeout_s: float = 0.0,
+             on_wait: Callable[[str], None] | None = None, stale_run_after_s: float = STALE_RUN_AFTER_S) -> "Store":
+        """The database at ``path`` (created and migrated unless ``read_only``).
+
+        While another process holds the file, waits up to ``lock_timeout_s`` (calling ``on_wait``
+        once with a message), then raises :class:`DatabaseLocked`. A writable open records this
+        process as the writer of any ``runs`` row it inserts and closes stale ``running`` rows
+        (:meth:`close_stale_runs`).
+        """
         path = Path(path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-        con.execute("SET TimeZone = 'UTC'")
+        con = _connect(path, read_only, max(0.0, lock_timeout_s), on_wait)
         store = cls(con, path)
-        if not read_only:
-            store.migrate()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if not read_only:
+                con.execute(f"SET VARIABLE dg_writer_pid = {int(os.getpid())}")
+                con.execute(f"SET VARIABLE dg_writer_host = '{_host().replace(chr(39), chr(39) * 2)}'")
+                store.migrate()
+                store.close_stale_runs(older_than_s=stale_run_after_s)
+        except BaseException:
+            con.close()
+            raise
         return store
 
     @classmethod
@@ -154,6 +235,33 @@ class Store:
 
     def schema_version(self) -> int:
         return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+    # -- runs ---------------------------------------------------------------------------
+    def close_stale_runs(self, *, older_than_s: float = STALE_RUN_AFTER_S) -> list[str]:
+        """Mark ``failed`` every ``running`` row of ``runs`` whose process is gone; returns their run ids.
+
+        A row written on this host with a pid is stale when that process no longer exists (or is a
+        zombie, or the pid now names a process started after the run); the current process's own
+        rows never are. A row from another host, or without a pid, is stale ``older_than_s`` after
+        it started (its process cannot be checked from here).
+        """
+        rows = self.con.execute("SELECT run_id, kind, started_at, pid, host FROM runs WHERE status = 'running'").fetchall()
+        if not rows:
+            return []
+        now = _utc_now()
+        closed = []
+        for run_id, kind, started_at, pid, host in rows:
+            why = _why_stale(started_at, pid, host, now, older_than_s)
+            if why is None:
+                continue
+            message = f"closed as failed at {now:%Y-%m-%d %H:%M:%S} UTC by the next writer (pid {os.getpid()} on {_host()}): {why}"
+            self.con.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ? AND status = 'running'",
+                [now, message, run_id],
+            )
+            log.warning("%s run %s: %s", kind, run_id, message)
+            closed.append(run_id)
+        return closed
 
     # -- writes -------------------------------------------------------------------------
     @contextmanager
@@ -220,6 +328,60 @@ class Store:
     def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
         """A query's result as a Polars frame (DuckDB 2 returns Arrow; no ``.pl()``)."""
         return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _why_stale(started_at: datetime, pid: int | None, host: str | None, now: datetime, older_than_s: float) -> str | None:
+    """Why a ``running`` row is stale, or None while its process may still be running it."""
+    if pid is not None and host == _host():
+        if pid == os.getpid():
+            return None
+        state = _process_state(pid)
+        if state is None:
+            return f"its process (pid {pid}) is gone: it was killed or crashed before recording the run's end"
+        status, process_started = state
+        if status == "Z":
+            return f"its process (pid {pid}) has exited (a zombie) without recording the run's end"
+        run_started = started_at.replace(tzinfo=timezone.utc).timestamp()
+        if process_started is not None and process_started > run_started + 2.0:
+            return f"its process (pid {pid}) is gone: pid {pid} now belongs to a process started after the run"
+        return None
+    age = (now - started_at).total_seconds()
+    if age <= older_than_s:
+        return None
+    owner = f"pid {pid} on {host}" if pid is not None else "unknown: no pid recorded"
+    return (f"still running {age / 3600:.1f} h after it started, longer than store.stale_run_after_s "
+            f"({older_than_s:g} s), and its process ({owner}) cannot be checked from here")
+
+
+def _process_state(pid: int) -> tuple[str, float | None] | None:
+    """``(state letter, start time as a Unix time)`` of process ``pid`` on this host, None when there is none.
+
+    The start time (from ``/proc``, Linux) tells a reused pid apart; elsewhere it is None and
+    only the pid's existence counts.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass                                   # exists, owned by another user
+    except OverflowError:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return "?", None
 
 
 def _target_table(sql: str) -> str:
