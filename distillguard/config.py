@@ -16,6 +16,7 @@ exists), then the defaults below.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,17 @@ class PrivacySettings(BaseModel):
         return self
 
 
+class IngestSettings(BaseModel):
+    """What the reader accepts from log files and Kafka (see :mod:`distillguard.events`)."""
+
+    # Events stamped before this instant are rejected (reason `timestamp_out_of_range`); a time
+    # without a zone is UTC. Year 1 or 9999 stamps otherwise reach the features and the queries.
+    ts_min: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    # Events stamped more than this many seconds after the moment they are read are rejected too
+    # (a gateway clock a day fast is a broken clock, not a future request).
+    ts_max_ahead_s: float = 86_400.0
+
+
 class Settings(BaseSettings):
     """Everything distillguard reads at start-up."""
 
@@ -150,6 +162,7 @@ class Settings(BaseSettings):
     rings: RingSettings = Field(default_factory=RingSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -164,7 +164,7 @@ def test_strings_the_columnar_parse_would_invent_are_rejected_like_the_exact_pat
     fast = parse_records(records, source="t")
     _assert_same(fast, _exact(records))
     assert fast.events["event_id"].to_list() == ["e7", "e8", "e9"]      # genuine strings that look like JSON stay
-    assert fast.rejected["reason_code"].to_list() == ["wrong_type"] * 5 + ["out_of_range"] * 2 + ["invalid_json"]
+    assert fast.rejected["reason_code"].to_list() == ["wrong_type"] * 5 + ["out_of_range"] * 2 + ["invalid_unicode"]
 
 
 def test_a_large_block_with_scattered_garbage_keeps_every_good_record_and_its_line_number():
