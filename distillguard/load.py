@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from distillguard.events import REJECTED_SCHEMA
 from distillguard.logfiles import expand_log_paths, read_log_file
 from distillguard.store import Store
+
+if TYPE_CHECKING:
+    from distillguard.config import IngestSettings
 
 ACCOUNT_FIELDS = ["account_id", "created_at", "tier", "email_domain", "payment_fingerprint", "signup_ip", "country"]
 
@@ -93,8 +96,13 @@ class StoreWriter:
         return sum(future.result() for future in self.event_writes)
 
 
-def load_logs(paths: Sequence[Path | str], store: Store, *, show_progress: bool = True) -> LoadReport:
-    """Read, validate and store every log file under ``paths``; bad records become dead letters."""
+def load_logs(
+    paths: Sequence[Path | str], store: Store, *, show_progress: bool = True, ingest: "IngestSettings | None" = None,
+) -> LoadReport:
+    """Read, validate and store every log file under ``paths``; bad records become dead letters.
+
+    No record stops the load: each is stored, counted as a repeat or rejected with its reason;
+    ``ingest`` (default: the configuration's) sets the accepted time range."""
     files = expand_log_paths(paths)
     report = LoadReport(files=len(files))
     writer = StoreWriter(store)
@@ -104,7 +112,7 @@ def load_logs(paths: Sequence[Path | str], store: Store, *, show_progress: bool 
             for path in files:
                 source = str(path.resolve())
                 pending: list[pl.DataFrame] = []
-                for batch in read_log_file(path):
+                for batch in read_log_file(path, ingest):
                     report.records += batch.total
                     report.accepted += batch.events.height
                     report.duplicates += batch.duplicates
