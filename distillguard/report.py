@@ -213,7 +213,7 @@ def _ts(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}" if value else ""
 
 
-def header(store: Store, subject: Subject, source: str) -> str:
+def header(store: Store, subject: Subject, source: str, severity=None) -> str:
     where, params = subject.where()
     span = store.frame(f"SELECT count(*) AS n, min(ts) AS first, max(ts) AS last, count(DISTINCT account_id) AS accounts "
                        f"FROM events WHERE {where}", params).row(0, named=True)
@@ -228,7 +228,7 @@ def header(store: Store, subject: Subject, source: str) -> str:
         title = f"distillguard report: ring {subject.ident}"
         kind = "reseller / proxy service" if row["kind"] == "reseller" else "coordinated extraction ring"
         verdict = (f"<p class=\"verdict\">A {esc(kind)} of {row['n_accounts']} accounts, judged "
-                   f"<b>{esc(_score_words(row['score'], _ring_severity(row['score'])))}</b>. Why:</p>" + _reasons(row["reasons"]))
+                   f"<b>{esc(_score_words(row['score'], (severity or _ring_severity)(row['score'])))}</b>. Why:</p>" + _reasons(row["reasons"]))
     else:
         title = f"distillguard report: account {subject.ident}"
         if row:
@@ -244,10 +244,12 @@ def header(store: Store, subject: Subject, source: str) -> str:
             f"Times are UTC.</p><div class=\"facts\">{facts_html}</div>{verdict}</header>")
 
 
-def _ring_severity(score: float) -> str:
-    from distillguard.detection import severity
+def _ring_severity(score: float, settings=None) -> str:
+    """A ring's severity in words, by the detection policy's bars (rings store only their score)."""
+    from distillguard.config import load_settings
+    from distillguard.models.policy import DetectionPolicy
 
-    return severity(float(score))
+    return DetectionPolicy((settings or load_settings()).policy).severity(float(score))
 
 
 def activity_section(store: Store, subject: Subject) -> str:
@@ -494,11 +496,11 @@ def accounts_table_section(store: Store, subject: Subject) -> str:
     return _section(title, table if rows else "<p>None.</p>")
 
 
-def rings_table_section(store: Store, subject: Subject) -> str:
+def rings_table_section(store: Store, subject: Subject, severity=None) -> str:
     if subject.kind != "run":
         return ""
     frame = store.frame("SELECT ring_id, kind, n_accounts, score, n_requests, reasons FROM rings ORDER BY score DESC, ring_id")
-    rows = [[r["ring_id"], r["kind"], str(r["n_accounts"]), _score_words(r["score"], _ring_severity(r["score"])),
+    rows = [[r["ring_id"], r["kind"], str(r["n_accounts"]), _score_words(r["score"], (severity or _ring_severity)(r["score"])),
              f"{r['n_requests'] or 0:,}", _reasons(r["reasons"])] for r in frame.iter_rows(named=True)]
     table = _table(["ring", "kind", "accounts", "judged", "requests", "why"], rows, raw_columns=(5,))
     return _section("Rings", table if rows else "<p>No rings.</p>")
@@ -560,13 +562,22 @@ footer{max-width:1140px;margin:0 auto 24px;color:#888;font-size:12px;padding:0 2
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def render_report(store: Store, *, account: str | None = None, ring: str | None = None, source: str = "the database") -> str:
-    """The whole HTML page for the run, one account or one ring."""
+def render_report(store: Store, *, account: str | None = None, ring: str | None = None, source: str = "the database",
+                  settings=None) -> str:
+    """The whole HTML page for the run, one account or one ring (ring severities by ``settings.policy``)."""
+    from distillguard.config import load_settings
+    from distillguard.models.policy import DetectionPolicy
+
+    policy = DetectionPolicy((settings or load_settings()).policy)
+
+    def severity(score: float) -> str:
+        return policy.severity(float(score))
+
     subject = resolve_subject(store, account, ring)
-    parts = [header(store, subject, source), activity_section(store, subject), coverage_section(store, subject)]
+    parts = [header(store, subject, source, severity), activity_section(store, subject), coverage_section(store, subject)]
     if subject.kind == "ring":
         parts.append(graph_section(store, subject))
-    parts += [features_section(store, subject), accounts_table_section(store, subject), rings_table_section(store, subject),
+    parts += [features_section(store, subject), accounts_table_section(store, subject), rings_table_section(store, subject, severity),
               infrastructure_section(store, subject), alerts_section(store, subject), prompts_section(store, subject)]
     title = "distillguard: whole run" if subject.kind == "run" else f"distillguard: {subject.kind} {subject.ident}"
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -583,7 +594,7 @@ def write_report(db: Path | str, out: Path | str, *, account: str | None = None,
     from distillguard.snapshot import open_analyst_store
 
     with open_analyst_store(db, settings) as source:
-        page = render_report(source.store, account=account, ring=ring, source=source.describe())
+        page = render_report(source.store, account=account, ring=ring, source=source.describe(), settings=settings)
         described = source.describe()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ WITH feature_rows AS (
     SELECT * FROM (
         SELECT account_id, peer_group,
                CAST(score AS DOUBLE) AS score, CAST(signature_score AS DOUBLE) AS signature_score,
-               CAST(ensemble_z AS DOUBLE) AS ensemble_z, CAST(n_requests AS DOUBLE) AS n_requests,
+               CAST(anomaly_z AS DOUBLE) AS anomaly_z, CAST(n_requests AS DOUBLE) AS n_requests,
                CAST(requests_per_active_hour AS DOUBLE) AS requests_per_active_hour,
                CAST(active_hours AS DOUBLE) AS active_hours,
                CAST(reasoning_share AS DOUBLE) AS reasoning_share, CAST(rubric_share AS DOUBLE) AS rubric_share,
@@ -23,7 +23,7 @@ WITH feature_rows AS (
                CAST(n_client_styles AS DOUBLE) AS n_client_styles, CAST(account_age_days AS DOUBLE) AS account_age_days
         FROM account_features
     ) UNPIVOT INCLUDE NULLS (value FOR feature IN (
-        score, signature_score, ensemble_z, n_requests, requests_per_active_hour, active_hours, reasoning_share,
+        score, signature_score, anomaly_z, n_requests, requests_per_active_hour, active_hours, reasoning_share,
         rubric_share, length_cut_share, logprobs_share, multi_sample_share, distinct_prompt_share, slot_diversity,
         top_skeleton_share, interarrival_cv, hour_entropy, rate_limited_share, single_turn_share, n_ips,
         n_user_agents, n_end_users, n_system_prompts, n_client_styles, account_age_days))
