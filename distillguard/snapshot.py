@@ -7,12 +7,13 @@ snapshot: while holding the database they checkpoint it and copy the file (or, w
 are hashed, ``COPY FROM DATABASE`` with the private columns rewritten) into a new, never again
 written *version* file in ``<snapshot>.versions/``, then atomically point the symbolic link
 ``store.snapshot_path`` (default: ``<db stem>.analyst.duckdb`` beside the database) at it.
-Readers resolve the link once and attach the version file itself. Renaming a new file over one
-fixed path is not enough: DuckDB's ``ATTACH`` opens the path more than once, and a rename between
-those opens hands it the header of one file and the blocks of the next ("No more data remaining
-in MetadataReader"); a version file never changes, so whatever a reader resolved stays whole.
-Superseded versions are deleted ``SUPERSEDED_GRACE_S`` after the next one is published (a reader
-that already attached one keeps reading it: the open file outlives its name).
+Readers resolve the link once and open the version file itself, read-only, in a locked analyst
+session (:meth:`distillguard.store.Store.open_analyst`). Renaming a new file over one fixed path is
+not enough: DuckDB opens the path more than once, and a rename between those opens hands it the
+header of one file and the blocks of the next ("No more data remaining in MetadataReader"); a
+version file never changes, so whatever a reader resolved stays whole. Superseded versions are
+deleted ``SUPERSEDED_GRACE_S`` after the next one is published (a reader that already opened one
+keeps reading it: the open file outlives its name).
 
 The stream keeps the snapshot at most ``store.snapshot_interval_s`` old (:func:`snapshot_due`,
 judged by the version file's age, which is its data's age, so replicas of a consumer group share
