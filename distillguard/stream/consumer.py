@@ -19,6 +19,23 @@ Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next 
 fetched and decoded while this one is processed; a micro-batch fetched before a rebalance or a
 replay is dropped, since its records come again.
 
+Every codec a producer may use decodes (gzip, snappy raw or xerial-framed, lz4, zstd), and a
+record batch that cannot be read (bad CRC, bytes that do not inflate, malformed records) reaches
+this loop as one :class:`~distillguard.kafka_records.UndecodableBatch`: it is dead-lettered like
+a bad record (its raw bytes, with topic, partition, first and last offset and the reason in the
+headers; a ``rejected_events`` row at its first offset) and the partition goes on past it.
+
+Rebalances never block kafka-python's IO thread (where its listener callbacks run): the
+hand-over and take-over run on a helper thread (see :func:`_listener`). Partitions revoked in an
+orderly rebalance are committed and checkpointed first; partitions *lost* (the group moved on
+without this consumer, e.g. after a pause longer than ``max_poll_interval_ms``) are dropped
+without a commit or checkpoint, the consumer rejoins, and whatever it is assigned resumes from
+the committed offsets (or a checkpoint), so nothing is lost and idempotent writes store nothing
+twice.
+
+The report's counts add up: every record polled is exactly one of a new event, a dead letter
+or a duplicate (an event_id already stored, or repeated within the micro-batch).
+
 A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
 twice: events and rejects are keyed, and the alert policy is reloaded from the ``alerts``
 table, so an alert raised before the crash is not raised again. An alert stored but not yet
@@ -41,14 +58,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import Settings
-from distillguard.events import ParsedBatch, concat_batches, parse_records
+from distillguard.events import REJECTED_SCHEMA, ParsedBatch, concat_batches, parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
+from distillguard.kafka_records import UndecodableBatch
 from distillguard.snapshot import maybe_publish_snapshot, snapshot_due
 from distillguard.store import Store
 from distillguard.stream.checkpoints import CheckpointWriter, PartitionCheckpoint, load_checkpoint
@@ -202,9 +220,11 @@ class StreamConsumer:
             self.checkpoints.wait()
         self.last_checkpoint = time.monotonic()
 
-    def take_over(self, partitions: list[int]) -> None:
-        """Load the partitions' checkpoints and seek to where each one's state ends."""
+    def take_over(self, partitions: list[int]) -> dict[int, int]:
+        """Load the partitions' checkpoints; returns where to seek each one that had one (where its
+        state ends); the others start from the group's committed offset."""
         self.assigned_at = time.monotonic()
+        seeks: dict[int, int] = {}
         for p in partitions:
             ckpt = load_checkpoint(self.settings.stream.checkpoint_dir, self.topic, p)
             if ckpt is None:
@@ -216,16 +236,24 @@ class StreamConsumer:
                 self.scorer.models[p] = ckpt.model
             self.scorer.first_seen[p] = ckpt.first_seen
             self.next_offset[p] = ckpt.next_offset
-            self.consumer.seek(TopicPartition(self.topic, p), ckpt.next_offset)
+            seeks[p] = ckpt.next_offset
         self.refresh_memory()
         log.info("assigned partitions %s of %s (%d window rows from checkpoints)", partitions, self.topic, self.scorer.windows.rows)
+        return seeks
 
-    def hand_over(self, partitions: list[int]) -> None:
-        self.checkpoint(partitions)
+    def hand_over(self, partitions: list[int], *, lost: bool = False) -> None:
+        """Checkpoint the partitions' state and drop it; ``lost``: drop it only (another consumer
+        may own them already, so a checkpoint now could overwrite a newer one)."""
+        if not lost:
+            self.checkpoint(partitions)
         self.scorer.drop(partitions)
         for p in partitions:
             self.next_offset.pop(p, None)
-        log.info("partitions %s of %s handed over", partitions, self.topic)
+        if lost:
+            log.warning("partitions %s of %s lost (the group went on without this consumer); "
+                        "rejoining, the new owner resumes from the last commit", partitions, self.topic)
+        else:
+            log.info("partitions %s of %s handed over", partitions, self.topic)
 
     # -- one micro-batch -----------------------------------------------------------------------
     def process(self, polled: dict, parsed_polls: dict | None = None) -> dict[TopicPartition, OffsetAndMetadata]:
@@ -235,23 +263,28 @@ class StreamConsumer:
         settings = self.settings
         parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        n_records = repeats = 0
         for tp, messages in polled.items():
             polls = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages)]
             parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
             rejected = parsed.rejected
             if rejected.height:
-                dead.extend(dead_letter_messages(rejected, {m.offset: m.value for m in messages}))
+                dead.extend(_dead_letters(tp, rejected, messages))
             parsed_parts.append(parsed.events.with_columns(pl.lit(tp.partition, dtype=pl.Int32).alias("_partition")))
             rejected_parts.append(rejected)
-            self.report.records += len(messages)
-            self.report.duplicates += parsed.duplicates
-            self.report.rejected += rejected.height
+            n_records += len(messages)
+            repeats += parsed.duplicates
             next_offset = messages[-1].offset + 1
             commits[tp] = OffsetAndMetadata(next_offset, "", -1)
             max_ts = parsed.events["ts"].max() if parsed.events.height else None
             offsets_rows.append({"group_id": settings.kafka.group_id, "topic": tp.topic, "partition": tp.partition,
                                  "next_offset": next_offset, "max_event_ts": max_ts.replace(tzinfo=None) if max_ts else None})
         events = pl.concat(parsed_parts, how="vertical")
+        if len(parsed_parts) > 1:
+            # one event_id on two partitions (a producer that keyed its copies differently) is stored once
+            before = events.height
+            events = events.filter(pl.col("event_id").is_first_distinct())
+            repeats += before - events.height
         rejected = pl.concat(rejected_parts, how="vertical")
 
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
@@ -271,7 +304,12 @@ class StreamConsumer:
             # 3. windows, scoring, alerts (outbox first, then the topic)
             alerts = self.scorer.ingest(events)
         finally:
-            self.report.inserted += writing.result()
+            inserted = writing.result()
+            # counted once the records are stored (and again if the micro-batch is replayed: as duplicates)
+            self.report.records += n_records
+            self.report.inserted += inserted
+            self.report.rejected += rejected.height
+            self.report.duplicates += repeats + events.height - inserted
         self.report.storms = self.scorer.storms
         store = self.store()
         if alerts:
@@ -334,14 +372,48 @@ class StreamConsumer:
 
 
 def parse_messages(tp: TopicPartition, messages: list) -> ParsedBatch:
-    """One poll's records of one partition validated (accepted events; rejects, empty values
-    included); run by the poll thread as records arrive (:class:`Poller`'s ``prepare``)."""
+    """One poll's records of one partition validated (accepted events; rejects, empty values and
+    unreadable record batches included); run by the poll thread as records arrive
+    (:class:`Poller`'s ``prepare``)."""
     source = f"kafka:{tp.topic}/{tp.partition}"
+    unreadable = [m for m in messages if type(m) is UndecodableBatch]
+    if unreadable:
+        messages = [m for m in messages if type(m) is not UndecodableBatch]
     values = [m.value for m in messages]
     offsets = [m.offset for m in messages]
     parsed = parse_records(values, source=source, positions=offsets)
-    return ParsedBatch(parsed.events, pl.concat([parsed.rejected, empty_value_rejects(values, offsets, source)]),
-                       parsed.duplicates)
+    rejected = [parsed.rejected, empty_value_rejects(values, offsets, source)]
+    if unreadable:
+        rejected.append(unreadable_batch_rejects(unreadable, source))
+    return ParsedBatch(parsed.events, pl.concat(rejected), parsed.duplicates)
+
+
+def unreadable_batch_rejects(batches: list[UndecodableBatch], source: str) -> pl.DataFrame:
+    """``rejected_events`` rows for record batches that could not be read, at their first offset
+    (the raw bytes go to the dead-letter topic, not into DuckDB)."""
+    return pl.DataFrame({
+        "source": [source] * len(batches), "position": [b.first_offset for b in batches], "raw": [""] * len(batches),
+        "reason_code": [b.reason_code for b in batches],
+        "reason": [f"record batch at offsets {b.first_offset}-{b.offset} could not be read: {b.reason}" for b in batches],
+    }, schema=REJECTED_SCHEMA)
+
+
+def _dead_letters(tp: TopicPartition, rejected: pl.DataFrame, messages: list) -> list[tuple[bytes, list]]:
+    """Dead-letter messages for a partition's rejects: the original bytes (a whole unreadable batch
+    as fetched), with topic and partition added to the headers, and the last offset for a batch."""
+    original, batches = {}, {}
+    for m in messages:
+        if type(m) is UndecodableBatch:
+            original[m.first_offset] = m.value
+            batches[m.first_offset] = m
+        else:
+            original[m.offset] = m.value
+    topic = [("topic", tp.topic.encode()), ("partition", str(tp.partition).encode())]
+    out = []
+    for (value, headers), position in zip(dead_letter_messages(rejected, original), rejected["position"].to_list()):
+        extra = [("last_offset", str(batches[position].offset).encode())] if position in batches else []
+        out.append((value, headers + topic + extra))
+    return out
 
 
 class _Background:
@@ -359,6 +431,9 @@ class _Background:
         except BaseException as exc:  # noqa: BLE001 - raised again by result()
             self._error = exc
 
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self):
         self._thread.join()
         if self._error is not None:
@@ -366,21 +441,51 @@ class _Background:
         return self._value
 
 
-def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock) -> ConsumerRebalanceListener:
-    """Hand-over and take-over on the poll thread, each waiting for the micro-batch in progress."""
-    class Handover(ConsumerRebalanceListener):
-        def on_partitions_revoked(self, revoked):
-            with processing:
-                poller.flush_commits()
-                owner.hand_over([tp.partition for tp in revoked if tp.topic == owner.topic])
-                poller.rebalanced()
+def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock, net) -> AsyncConsumerRebalanceListener:
+    """Hand-over and take-over, each waiting for the micro-batch in progress.
 
-        def on_partitions_assigned(self, assigned):
-            with processing:
-                owner.take_over([tp.partition for tp in assigned if tp.topic == owner.topic])
-                poller.rebalanced()
+    kafka-python 3 calls these on its IO thread, the event loop that also sends the heartbeats and
+    carries every request: a blocking consumer call there (a commit) raises "Cannot block on
+    net.run() from the IO thread itself", and any long wait there (the processing lock, a DuckDB
+    lock, a checkpoint) stops the heartbeats. So each callback runs its work on a helper thread and
+    yields to the loop (``net``, the consumer's event loop) until it is done; the seeks to
+    checkpointed offsets, which need no network, are made on the loop afterwards.
+    """
+    async def off_loop(fn, *args):
+        job = _Background(fn, *args, name="rebalance")
+        while not job.done():
+            await net.sleep(0.01)
+        return job.result()
 
-    return Handover()
+    def hand_over(partitions, lost: bool) -> None:
+        partitions = [tp for tp in partitions if tp.topic == owner.topic]
+        with processing:
+            if lost:
+                poller.forget(partitions)          # not ours to commit any more
+            else:
+                poller.flush_commits()             # from this helper thread: the IO loop carries the commit
+            owner.hand_over(sorted(tp.partition for tp in partitions), lost=lost)
+            poller.rebalanced()
+
+    def take_over(partitions) -> dict[int, int]:
+        with processing:
+            seeks = owner.take_over(sorted(tp.partition for tp in partitions if tp.topic == owner.topic))
+            poller.rebalanced()
+        return seeks
+
+    class Rebalances(AsyncConsumerRebalanceListener):
+        async def on_partitions_revoked(self, revoked):
+            await off_loop(hand_over, revoked, False)
+
+        async def on_partitions_lost(self, lost):
+            await off_loop(hand_over, lost, True)
+
+        async def on_partitions_assigned(self, assigned):
+            seeks = await off_loop(take_over, assigned)
+            for partition, offset in seeks.items():
+                owner.consumer.seek(TopicPartition(owner.topic, partition), offset)
+
+    return Rebalances()
 
 
 def _until_ready(action, what: str, settings: Settings, stop: threading.Event, report: StreamReport):
@@ -428,8 +533,9 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
                     backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error,
-                    prepare=parse_messages)
-    consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing))
+                    prepare=parse_messages, commit_timeout_ms=min(30_000, max(1000, settings.kafka.max_poll_interval_ms // 3)))
+    # consumer._net: kafka-python 3's event loop, on which the listener waits for its helper thread
+    consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing, consumer._net))
     poller.start()
     last_data = time.monotonic()
     backoff = 0.5

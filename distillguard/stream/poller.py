@@ -13,16 +13,26 @@ positions were reset behind it, so its records come again, and :meth:`Poller.nex
 it. While the processing thread is busy, polls are merged into one pending micro-batch (up to
 ``max_records``), so it takes everything that arrived in one go: pipelining adds no queueing.
 
-Rebalance callbacks run on this thread inside ``poll``; the caller's listener takes the
-processing lock, so a hand-over waits for the micro-batch in progress, and calls
-:meth:`Poller.flush_commits` first, so the offsets of what was processed are committed while the
-partitions are still ours.
+Rebalance callbacks run inside ``poll``, on kafka-python's IO thread (the event loop that also
+sends heartbeats), where no blocking consumer call may be made. The caller's listener
+(``stream.consumer``) therefore does its work on a helper thread while the IO loop waits
+without blocking: it takes the processing lock, so a hand-over waits for the micro-batch in
+progress, and calls :meth:`Poller.flush_commits` first, so the offsets of what was processed are
+committed while the partitions are still ours; for partitions already *lost* (the group moved
+on without this consumer) it calls :meth:`Poller.forget` instead, since their new owner replays
+from the last commit.
+
+While the pending micro-batch is full (the processing thread is slow: a long DuckDB lock wait,
+say), this thread keeps polling with every partition paused every
+:data:`KEEPALIVE_EVERY_S`, so the group does not count the consumer as stalled and take its
+partitions (``max_poll_interval_ms``); records fetched meanwhile wait in kafka-python's buffers.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
@@ -30,6 +40,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 log = logging.getLogger("distillguard.stream")
+KEEPALIVE_EVERY_S = 1.0       # while the pending micro-batch is full: a paused poll at least this often
 
 
 @dataclass
@@ -48,8 +59,9 @@ class Poller:
     (``{TopicPartition: [records]}``) with :meth:`next_batch`."""
 
     def __init__(self, consumer: KafkaConsumer, *, poll_timeout_ms: int, max_records: int, backoff_max_s: float,
-                 on_broker_error=None, prepare=None) -> None:
+                 on_broker_error=None, prepare=None, commit_timeout_ms: int | None = None) -> None:
         self.consumer = consumer
+        self.commit_timeout_ms = commit_timeout_ms          # a commit that cannot finish sooner is retried later
         self.prepare = prepare                              # (TopicPartition, [records]) -> anything, on this thread
         self.poll_timeout_ms = poll_timeout_ms
         self.max_records = max_records
@@ -68,6 +80,7 @@ class Poller:
         self._rebalances = 0                                # bumped by a rebalance: records polled before are stale
         self._unprocessed_from: dict[TopicPartition, int] = {}   # first offset polled and not yet committed
         self._polled_until: dict[TopicPartition, int] = {}
+        self._last_poll = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="kafka-poller", daemon=True)
 
     # -- the processing thread's side --------------------------------------------------------
@@ -113,23 +126,31 @@ class Poller:
             self._changed.notify_all()
         self._thread.join(timeout=60)
 
-    # -- the poll thread -----------------------------------------------------------------------
+    # -- the rebalance listener's side (its helper thread, while this thread waits in ``poll``) --
     def rebalanced(self) -> None:
-        """Called by the rebalance listener (on this thread): what was polled before is stale."""
+        """Called by the rebalance listener: what was polled before is stale."""
         with self._lock:
             self._rebalances += 1
             self._unprocessed_from.clear()
             self._polled_until.clear()
 
+    def forget(self, partitions) -> None:
+        """Drop the offsets waiting to be committed for ``partitions`` (lost: they are not ours to commit)."""
+        with self._lock:
+            for tp in partitions:
+                self._commits.pop(tp, None)
+
+    # -- the poll thread -----------------------------------------------------------------------
     def flush_commits(self) -> None:
-        """Commit pending offsets now (also from a rebalance callback, while the partitions are still ours)."""
+        """Commit pending offsets now (also from the rebalance listener's helper thread, while the
+        partitions are still ours; never from kafka-python's IO thread)."""
         with self._lock:
             commits, self._commits = self._commits, {}
             self._forget_committed(commits)
         if not commits:
             return
         try:
-            self.consumer.commit(offsets=commits)
+            self.consumer.commit(offsets=commits, timeout_ms=self.commit_timeout_ms)
         except CommitFailedError as exc:
             # The group rebalanced first: the partitions' new owner replays from the last commit,
             # and idempotent writes keep that exact.
@@ -195,12 +216,18 @@ class Poller:
                 self.flush_commits()
                 self._apply_rewind()
                 room = self._room()
+                paused = ()
                 if room <= 0:
-                    continue
+                    if time.monotonic() - self._last_poll < KEEPALIVE_EVERY_S:
+                        continue
+                    # full: poll with every partition paused, so the group still sees this consumer alive
+                    paused = tuple(self.consumer.assignment() or ())
+                    self.consumer.pause(*paused)
                 with self._lock:
                     rewinds = self._rewinds
                 try:
-                    polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=room)
+                    polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms if not paused else min(self.poll_timeout_ms, 100),
+                                                max_records=max(room, 1))
                     backoff = 0.5
                 except KafkaError as exc:
                     self.on_broker_error(exc)
@@ -208,8 +235,14 @@ class Poller:
                     self.stop.wait(backoff)
                     backoff = min(self.backoff_max_s, backoff * 2)
                     continue
+                finally:
+                    self._last_poll = time.monotonic()
+                    if paused:                  # (those still assigned: a rebalance may come during the poll)
+                        self.consumer.resume(*(set(paused) & set(self.consumer.assignment() or ())))
                 self.has_assignment = bool(self.consumer.assignment())
                 if polled:
+                    # (a paused poll returns records only from partitions assigned during it: kept too,
+                    # since the consumer's position has moved past them)
                     prepared = {tp: self.prepare(tp, messages) for tp, messages in polled.items()} if self.prepare else {}
                     self._merge(polled, rewinds, prepared)
             self.flush_commits()
