@@ -122,6 +122,9 @@ def test_every_valid_event_once_and_every_bad_record_dead_lettered(tmp_path, kaf
         assert headers["reason"] and headers["source"].decode().startswith(f"kafka:{settings.kafka.topic_events}/")
         assert int(headers["offset"]) >= 0
     assert report.rejected == len(BAD_RECORDS) and report.inserted == events["event_id"].n_unique()
+    # every record is counted once: a new event, a dead letter or a duplicate (the redelivered stretch, repeats)
+    assert report.records == len(traffic_with_bad_records(events))
+    assert report.records == report.inserted + report.rejected + report.duplicates
     # alerts are on their topic too, with the same ids as in DuckDB
     stored_ids = set(read_store(settings, "SELECT alert_id FROM alerts WHERE published_at IS NOT NULL")["alert_id"])
     consumer = KafkaConsumer(settings.kafka.topic_alerts, bootstrap_servers=[kafka_broker], auto_offset_reset="earliest",
