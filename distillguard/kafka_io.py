@@ -24,7 +24,9 @@ from distillguard.config import KafkaSettings
 from distillguard.kafka_records import decode_batches_in_one_pass, decode_gzip_in_one_call, decode_snappy_with_cramjam
 
 
-# kafka-python's record decoding, faster with the same results (distillguard.kafka_records)
+# kafka-python's record decoding, faster with the same results, snappy through cramjam, and an unreadable
+# record batch handed out as one UndecodableBatch instead of an error that stalls its partition
+# (distillguard.kafka_records)
 decode_gzip_in_one_call()
 decode_snappy_with_cramjam()
 decode_batches_in_one_pass()
