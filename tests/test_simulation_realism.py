@@ -37,10 +37,12 @@ def test_same_seed_same_traffic_different_seed_different_but_alike(pop_a, pop_b)
     share_a = (pop_a.truth["label"] == "attack").mean()
     share_b = (pop_b.truth["label"] == "attack").mean()
     assert abs(share_a - share_b) < 0.05
-    for kind in ("casual_chat", "production_integration", "bulk_extractor"):
+    for kind in ("casual_chat", "production_integration", "developer"):
         med_a = kind_of(pop_a, kind).group_by("account_id").len()["len"].median()
         med_b = kind_of(pop_b, kind).group_by("account_id").len()["len"].median()
         assert 0.4 < med_a / med_b < 2.5, kind
+    for pop in (pop_a, pop_b):      # extractors' volume is drawn per account (hundreds to tens of thousands a day)
+        assert kind_of(pop, "bulk_extractor").group_by("account_id").len()["len"].min() > 200
 
 
 def test_every_event_validates_against_the_contract_schema(pop_a):
@@ -328,3 +330,10 @@ def test_conversation_id_formats_do_not_tell_kinds_apart(pop_c):
     by_kind = {k: set(v) for k, v in styles.iter_rows()}
     assert len(by_kind["casual_chat"]) >= 3
     assert by_kind["mimicry_ring"] <= by_kind["casual_chat"]
+
+
+def test_account_ids_follow_creation_not_kind(pop_a):
+    numbered = pop_a.truth.join(pop_a.accounts.select("account_id", "created_at"), on="account_id").sort("account_id")
+    assert numbered["created_at"].is_sorted()
+    attack_rank = numbered.with_row_index("rank").filter(pl.col("label") == "attack")["rank"]
+    assert attack_rank.min() < numbered.height / 2          # bought, aged attack accounts sit among old ones

@@ -225,6 +225,11 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             return [f"user_{h}" for h in ids.hexids(k, 12)]
         return ids.hexids(k, 32)
 
+    def product_agent(base: str, k: int) -> str:
+        """A client string as an app sends it: the library alone, or with the app's own token."""
+        style = int(rng.integers(0, 4))
+        return base if style == 0 else f"{base} app/{k}" if style == 1 else f"{base} ({ids.hexid(6)}/{k % 9}.{k % 7})" if style == 2 else f"{ids.hexid(5)}-client/{k % 5}.{k % 11} {base}"
+
     def aged_or(style: dict, fresh_days: float) -> float:
         return float(rng.uniform(200, 900)) if style["age"] == "aged" else fresh_days
 
@@ -250,7 +255,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
     for _ in range(count("production_integration")):
         a = person("production_integration", hard=True, variant="support_bot")
         a.ips, a.asns = ids.datacenter_ips(int(rng.integers(2, 5)))
-        a.user_agents = [str(rng.choice(vocab.sdks))]
+        a.user_agents = [product_agent(str(rng.choice(vocab.sdks)), int(rng.integers(1, 200)))]
         a.system_prompt = ids.fingerprint()
         a.tier = "enterprise"
         a.extra["end_users"] = end_users(int(rng.integers(300, 3000)))
@@ -260,7 +265,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         a = person("production_integration", hard=True, variant="translation_product")
         a.language = "mixed"
         a.ips, a.asns = ids.datacenter_ips(int(rng.integers(2, 5)))
-        a.user_agents = [str(rng.choice(vocab.sdks))]
+        a.user_agents = [product_agent(str(rng.choice(vocab.sdks)), int(rng.integers(1, 200)))]
         a.system_prompt = ids.fingerprint() if rng.random() < 0.8 else None
         a.tier = "enterprise"
         langs = [str(x) for x in rng.choice(LANGUAGES, int(rng.integers(3, len(LANGUAGES) + 1)), replace=False)]
@@ -443,7 +448,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         share = float(rng.uniform(*DISTILL_BUCKETS[bucket]))
         customers = []
         for c in range(int(rng.integers(30, 100))):
-            customers.append({"system_prompt": ids.fingerprint(), "user_agent": str(rng.choice(vocab.sdks + vocab.scripts + vocab.browsers)) + f" app/{c}",
+            customers.append({"system_prompt": ids.fingerprint(), "user_agent": product_agent(str(rng.choice(vocab.sdks + vocab.scripts + vocab.browsers)), c),
                               "temperature": float(rng.choice([0.0, 0.3, 0.7, 1.0])), "max_tokens": int(rng.choice([256, 512, 1024, 4096])),
                               "distiller": bool(rng.random() < share), "offset": int(rng.integers(0, 1000)),
                               "template": int(rng.integers(0, 12)), "user_prefix": f"{ids.hexid(4)}-",
@@ -536,6 +541,15 @@ def _block_frame(block: dict) -> pl.DataFrame:
     return frame
 
 
+def _number_by_creation(population: list[tuple[Account, int, dict]], rng: np.random.Generator, vocab: Vocabulary) -> None:
+    """Give account ids in order of creation (oldest first), as a sign-up system would: an id says
+    when an account was made, never what kind it is."""
+    order = sorted(range(len(population)), key=lambda i: -float(population[i][2]["age_days"]))
+    ids = Identities(rng, vocab)
+    for acct, _, _ in (population[i] for i in order):
+        acct.account_id = ids.account_id()
+
+
 def _truth_row(a: Account) -> dict:
     """The truth about one account: the contract's columns, then its variant and variation axes
     ("-" where an axis does not apply: benign accounts have a variant and a language, no attack axes)."""
@@ -559,6 +573,7 @@ def simulate(config: SimulationConfig) -> SimulatedTraffic:
     rng = np.random.default_rng(config.seed)
     vocab = VOCABULARIES[config.vocabulary]
     population = build_population(config, rng, vocab)
+    _number_by_creation(population, rng, vocab)
     ctx = Context(vocab=vocab, n_days=config.n_days, rng=rng)
     blocks = []
     for acct, n, _ in population:
