@@ -28,10 +28,11 @@ from datetime import datetime, timezone
 
 import polars as pl
 
+from distillguard.models.policy import PolicySettings
 from distillguard.store import Store
 
-SCORE_JUMP = 1.5
-RATE_JUMP = 2.0
+SCORE_JUMP = PolicySettings().reopen_score_factor   # the verdict rule's home is the detection policy
+RATE_JUMP = PolicySettings().reopen_rate_factor
 SUBJECT_TYPES = ("account", "ring")
 VERDICTS = ("confirmed", "false_positive", "needs_info")
 #: Every reason line written because of a verdict starts with this.

@@ -18,7 +18,8 @@ VOLUME = family(
     "volume",
     Feature("n_requests", "requests in the window", pl.len(), "count"),
     Feature("active_hours", "distinct clock hours with at least one request", pl.col("_hour_bucket").n_unique(), "count"),
-    Feature("requests_per_active_hour", "requests per hour the account was active", pl.len() / pl.col("_hour_bucket").n_unique(), "ratio"),
+    Feature("requests_per_active_hour", "requests per hour the account was active (activity counted in 10-minute slots, "
+            "so a burst is measured at its own pace)", pl.len() / (pl.col("_minute").dt.truncate("10m").n_unique() / 6.0), "ratio"),
     Feature("requests_per_day", "requests per day of the window (a window under a day counts as one day)", pl.len() / (pl.col("_window_hours").first() / 24.0).clip(1.0, None), "ratio"),
     Feature("completion_tokens_total", "completion tokens received", pl.col("completion_tokens").sum(), "count"),
     Feature("completion_prompt_ratio", "median completion tokens per prompt token", (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).median(), "ratio"),
@@ -73,6 +74,7 @@ SAMPLING = family(
     Feature("multi_sample_share", "requests for several completions (n > 1)", share(pl.col("n") > 1)),
     Feature("length_cut_share", "answers cut at max_tokens (finish_reason = length)", share(pl.col("finish_reason") == "length")),
     Feature("temperature_distinct", "distinct temperatures used", pl.col("temperature").n_unique(), "count"),
+    Feature("temperature_median", "median sampling temperature requested (null when never set)", pl.col("temperature").median(), "ratio"),
 )
 
 MODELS = family(

@@ -24,18 +24,26 @@ from distillguard.features.registry import COLLECT_ENGINE
 SAMPLE_PROMPTS_PER_ACCOUNT = 200
 TEMPLATE_WORD_MIN_SHARE = 0.25
 MIN_PROMPTS_FOR_TEMPLATES = 8
+LEXICON_SCAN_CHARS = 4000    # how much of a prompt the lexicons read (requests for reasoning sit at its start or end)
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Case-insensitive phrases that signal one kind of request."""
+    """Case-insensitive phrases (lower-case regular expressions) that signal one kind of request.
+
+    Matching lower-cases the first :data:`LEXICON_SCAN_CHARS` characters and reads ``\\b`` as an
+    ASCII word boundary: Unicode boundaries and case folding kept the regex engine off its fast
+    path (40 times slower over a multilingual lexicon); scripts without spaces (zh, ja) are written
+    without boundaries anyway.
+    """
 
     name: str
     pattern: str
     languages: frozenset[str] = frozenset()
 
     def matches(self, text: pl.Expr) -> pl.Expr:
-        return text.str.contains("(?i)" + self.pattern).fill_null(False)
+        fast = self.pattern.replace(r"\b", r"(?-u:\b)")
+        return text.str.slice(0, LEXICON_SCAN_CHARS).str.to_lowercase().str.contains(fast).fill_null(False)
 
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")

@@ -66,6 +66,13 @@ class PolicySettings(BaseModel):
     min_requests: int = 10              # below this many requests an account's shares mean nothing: its points are scaled down
     full_requests: int = 50             # from this many requests its points count in full
 
+    # -- the stream's windows and the analysts' verdicts ---------------------------------------
+    established_days: float = 30.0      # accounts older than this (by the accounts file) are established customers ...
+    established_extra: float = 0.2      # ... and need this much more score to alert from a stream window
+    teach_below: float = 0.2            # a stream window under this score may teach the online model what normal is
+    reopen_score_factor: float = 1.5    # a dismissed account is judged again when its score reaches this multiple ...
+    reopen_rate_factor: float = 2.0     # ... or its requests per active hour this multiple of the figures at review time
+
     # -- weights (points of full evidence) ----------------------------------------------------
     weights: dict[str, float] = Field(default_factory=lambda: {
         "elicitation": 1.6, "sampling": 0.8, "coverage": 0.8, "downstream": 1.6,
@@ -284,14 +291,32 @@ class DetectionPolicy:
         reseller = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in RESELLER])
         counter = pl.sum_horizontal([cw[n] * pl.col(f"ev_{n}") for n in COUNTER]).clip(0.0, s.counter_cap)
         sustained = log_ramp(_col("n_requests"), (math.log10(s.min_requests), math.log10(s.full_requests)))
-        points = (sustained * (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
+        points = (pl.col("sustained") * (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
                                - pl.col("points_counter"))).clip(0.0, None)
         return (
             frame.with_columns(purpose.alias("points_purpose"), operation.alias("points_operation"),
-                               reseller.alias("points_reseller"), counter.alias("points_counter"))
+                               reseller.alias("points_reseller"), counter.alias("points_counter"), sustained.alias("sustained"))
             .with_columns((points / s.flag_points).alias("score"))
             .with_columns(self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess"))
         )
+
+    def rescore(self, row: dict, anomaly: float) -> float:
+        """The score of a row :meth:`score` judged, with its ``anomaly`` replaced (the stream's online
+        model speaks per window, after the vectorised pass); ``row`` gets the new ``ev_anomaly``.
+
+        >>> p = DetectionPolicy()
+        >>> row = p.score(pl.DataFrame([{"n_requests": 500, "reasoning_share": 0.9, "completion_tokens_median": 900.0}])).row(0, named=True)
+        >>> p.rescore(row, 1.0) > row["score"]
+        True
+        """
+        s = self.settings
+        low, high = s.anomaly
+        evidence = 0.0 if "anomaly" in self.ablate else min(1.0, max(0.0, (anomaly - low) / (high - low)))
+        row["ev_anomaly"] = evidence
+        operation = sum(s.weights[n] * float(row[f"ev_{n}"] or 0.0) for n in OPERATION)
+        points = float(row["sustained"]) * (float(row["points_purpose"]) + min(operation, s.operation_cap)
+                                            + float(row["points_reseller"]) - float(row["points_counter"]))
+        return max(0.0, points) / s.flag_points
 
     # -- bars, severity, kind -------------------------------------------------------------------
     def severity_expr(self, score: pl.Expr) -> pl.Expr:
@@ -315,6 +340,18 @@ class DetectionPolicy:
         return (pl.when(pl.col("points_reseller") >= pl.col("points_purpose")).then(pl.lit("reseller"))
                 .when((pl.col("ev_freshness") >= 0.8) & (pl.col("ev_rate_pressure") >= 0.3)).then(pl.lit("burner"))
                 .otherwise(pl.lit("bulk_extractor")))
+
+    def window_bar(self, row: dict) -> float:
+        """The score a stream window must reach to alert: 1.0, and ``1 + established_extra`` for an
+        established customer (a window under a day sees a benchmark burst or a batch job without its
+        history; batch judges the whole window and needs no margin).
+
+        >>> p = DetectionPolicy()
+        >>> p.window_bar({"account_age_days": 2.0}), p.window_bar({"account_age_days": 400.0})
+        (1.0, 1.2)
+        """
+        s = self.settings
+        return 1.0 + s.established_extra if (row.get("account_age_days") or 0.0) >= s.established_days else 1.0
 
     def population_bar(self, scores: pl.Series) -> float:
         """The batch flagging bar: 1.0, raised when the bulk of the population scores high

@@ -45,8 +45,8 @@ class RingSettings(BaseModel):
     rounds: int = 3                   # prune-and-reconnect rounds
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
     weights: dict[str, float] = {
-        "members": 1.2, "purpose": 0.8, "payment": 0.6, "staged": 0.5, "synchronised": 0.6,
-        "shared_template": 0.4, "joint_coverage": 0.5, "volume": 0.3,
+        "members": 1.2, "purpose": 1.0, "payment": 0.6, "staged": 0.5, "synchronised": 0.6,
+        "shared_template": 0.4, "shared_network": 0.3, "joint_coverage": 0.5, "volume": 0.3,
     }
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score: no evidence .. full
     purpose: tuple[float, float] = (0.3, 0.8)             # members' mean elicitation evidence
@@ -54,6 +54,7 @@ class RingSettings(BaseModel):
     staged_hours: tuple[float, float] = (72.0, 336.0)     # all members created within 3 days: full; over 2 weeks: none
     synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
     template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
+    network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
     joint_distinct_log10: tuple[float, float] = (2.5, 3.5)  # 300 .. 3,000 distinct prompts across members
     joint_novelty: tuple[float, float] = (0.6, 0.9)       # distinct / all prompts across members (disjoint shards)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
@@ -202,6 +203,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     sharing = shared.group_by("group").agg(
         pl.col("account_id").filter(pl.col("kind") == "pay").n_unique().alias("n_paying_together"),
         pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
+        pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )
     activity = (
         events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
@@ -227,6 +229,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),
             ramp(pl.col("synchronised_share"), s.synchronised).alias("rev_synchronised"),
             ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
+            ramp(pl.col("n_networked_together").fill_null(0) / pl.col("n_accounts"), s.network_share).alias("rev_shared_network"),
             (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
              * ramp(pl.col("joint_distinct") / pl.col("joint_prompts"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),
             log_ramp(pl.col("n_requests"), s.volume_log10).alias("rev_volume"),

@@ -1,4 +1,5 @@
-"""When the stream raises an alert: severity, cooldown, escalation, dismissals and storms.
+"""When the stream raises an alert: cooldown, escalation, dismissals and storms (the score and
+its severity come from the detection policy, as in batch).
 
 * one open alert per account per cooldown (``stream.alert_cooldown_s`` of event time);
 * a new alert when the severity rises (escalation), whatever the cooldown;
@@ -32,14 +33,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from distillguard.models.policy import PolicySettings
+
+_POLICY = PolicySettings()   # defaults of the verdict rule; the scorer passes the configured ones
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 STORM_SHARE = 0.25     # more than this share of the active accounts crossing the bar in one slice ...
 STORM_MIN = 25         # ... and at least this many: a population shift, not 25 attackers at once
-
-
-def severity(score: float, bar: float = 1.0) -> str:
-    """``medium`` from the bar, ``high`` from 1.5 x, ``critical`` from 2.2 x."""
-    return "critical" if score >= 2.2 * bar else "high" if score >= 1.5 * bar else "medium" if score >= bar else "low"
 
 
 def alert_id(account_id: str, level: str, ts: datetime, cooldown_s: int) -> str:
@@ -51,8 +50,8 @@ def alert_id(account_id: str, level: str, ts: datetime, cooldown_s: int) -> str:
 @dataclass
 class AlertPolicy:
     cooldown_s: int = 3600
-    material_factor: float = 1.5
-    rate_factor: float = 2.0
+    material_factor: float = _POLICY.reopen_score_factor
+    rate_factor: float = _POLICY.reopen_rate_factor
     last: dict[str, tuple[str, float, datetime]] = field(default_factory=dict)
     dismissed: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 

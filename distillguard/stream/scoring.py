@@ -2,20 +2,19 @@
 
 A micro-batch is cut into slices of ``stream.score_every_s`` seconds of event time. At the end
 of each slice the accounts that are *due* are judged on their whole window as of that moment,
-with the *same* feature definitions as batch (:func:`distillguard.features.account_features`),
-the transparent extraction signature (:func:`distillguard.models.signature.score_signature`)
-and the partition's river model (:mod:`distillguard.models.online`), so a backlog or a replay
-is judged as it would have been live. An account is due when its event count grew by half
+with the *same* feature definitions as batch (:func:`distillguard.features.account_features`) and
+the *same* detection policy (:class:`distillguard.models.policy.DetectionPolicy`), the partition's
+river model (:mod:`distillguard.models.online`) giving the anomaly evidence that PyOD gives in
+batch, so a backlog or a replay is judged as it would have been live. An account is due when its event count grew by half
 since it was last judged (early in its life that is every few requests, so a new attacker is
 judged within minutes) or ten minutes of event time passed and it was active again. Every due
 point of a micro-batch is computed in one vectorised Polars pass (each point's window under its
 own key), and text normalisation is done once per event when it joins the window.
 
-Alerts: a score at or above ``stream.alert_threshold``. A long-standing customer (older than
-:data:`ESTABLISHED_DAYS` by the accounts file) needs :data:`ESTABLISHED_EXTRA` more and the
-behaviour sustained for :data:`ESTABLISHED_SPAN_S` of its window: a benchmark run or a batch
-burst lasts minutes, an extraction goes on. Accounts that look suspicious (signature >= 0.5,
-an alert already raised, currently flagged by batch) never teach the online model.
+Alerts: a policy score at or above 1.0, the bar batch flags at; a long-standing customer must
+reach the policy's window bar for established accounts (:meth:`DetectionPolicy.window_bar`).
+Accounts that look suspicious (score at or above the policy's ``teach_below``, an alert already
+raised, currently flagged by batch) never teach the online model.
 """
 
 from __future__ import annotations
@@ -27,60 +26,57 @@ import polars as pl
 
 from distillguard.config import Settings
 from distillguard.features import account_features, with_event_derived
+from distillguard.features.families import SAMPLING_TEMPERATURE
+from distillguard.models.anomaly import anomaly_from_river
 from distillguard.models.online import OnlineOutlierModel
+from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.signature import score_signature
-from distillguard.stream.alerts import AlertPolicy, alert_id, is_storm, severity
+from distillguard.stream.alerts import AlertPolicy, alert_id, is_storm
 from distillguard.stream.history import PromptHistory
 from distillguard.stream.windows import WindowState
 
 log = logging.getLogger("distillguard.stream")
 
-LEARN_BELOW = 0.5            # signature under which an account-window may teach the online model
-ONLINE_WEIGHT = 0.3          # most the online model adds to an already suspicious signature
-ESTABLISHED_DAYS = 30.0      # accounts older than this (per the accounts file) need ...
-ESTABLISHED_EXTRA = 0.6      # ... this much more signature to alert, and ...
-ESTABLISHED_SPAN_S = 1800    # ... the behaviour sustained this long in the window: a customer's benchmark
-                             # run or batch burst lasts minutes, extraction goes on (fresh accounts: no wait)
 MIN_WINDOW_REQUESTS = 10     # below this many requests in the window the shares mean nothing yet
 RESCORE_GROWTH = 1.0         # an account is re-scored once its window gained this share of new events ...
 RESCORE_MIN_NEW = 5          # ... (at least this many), or
 RESCORE_MAX_S = 900          # ... this much event time after it was last scored, if anything arrived
 
 
-def _ramp(x: float, low: float, high: float) -> float:
-    return min(1.0, max(0.0, (x - low) / (high - low)))
-
-
-def established(row: dict) -> bool:
-    """A long-standing customer (by the accounts file; unknown age counts as not established)."""
-    return (row.get("account_age_days") or 0.0) >= ESTABLISHED_DAYS
-
-
-def features_and_signature(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None,
-                           repeats: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Batch's feature definitions and extraction signature over window events; ``repeats``
-    (``account_id``, ``history_repeat_share``) discounts prompts sent before the window."""
+def window_features(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None,
+                    repeats: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Batch's feature definitions over window events; ``repeats`` (``account_id``,
+    ``history_repeat_share``) discounts prompts sent before the window."""
     if window.height == 0:
         return pl.DataFrame()
     features = account_features(window, accounts, window_hours=window_hours)
-    if repeats is not None:
-        features = discount_repeats(features, repeats)
-    return features.join(score_signature(features), on="account_id")
+    return discount_repeats(features, repeats) if repeats is not None else features
 
 
 def discount_repeats(features: pl.DataFrame, repeats: pl.DataFrame) -> pl.DataFrame:
-    """Prompts the account already sent earlier in the day (before this window) are not new:
-    ``distinct_prompt_share`` (the novelty the signature reads) is scaled by the share of the
-    window's prompts that are new to the account's history; ``history_repeat_share`` is kept.
+    """Prompts the account already sent earlier (before this window) are not new: the novelty
+    and growth figures the policy reads (``distinct_prompt_share``, ``prompt_growth``,
+    ``distinct_prompts``) are scaled by the share of the window's prompts that are new to the
+    account's history, and the share it re-sent counts as a deterministic re-run when it asked
+    at temperature below 0.5 (``cold_reask_share``); ``history_repeat_share`` is kept.
 
-    >>> f = pl.DataFrame({"account_id": ["a", "b"], "distinct_prompt_share": [1.0, 1.0]})
+    >>> f = pl.DataFrame({"account_id": ["a", "b"], "distinct_prompt_share": [1.0, 1.0], "prompt_growth": [1.0, 1.0],
+    ...                   "distinct_prompts": [400, 400], "cold_reask_share": [0.0, 0.0], "hot_reask_share": [0.0, 0.0]})
     >>> r = pl.DataFrame({"account_id": ["a"], "history_repeat_share": [0.75]})
-    >>> discount_repeats(f, r)["distinct_prompt_share"].to_list()
-    [0.25, 1.0]
+    >>> discount_repeats(f, r).select("distinct_prompt_share", "prompt_growth", "distinct_prompts").rows()
+    [(0.25, 0.25, 100.0), (1.0, 1.0, 400.0)]
     """
     joined = features.join(repeats, on="account_id", how="left").with_columns(pl.col("history_repeat_share").fill_null(0.0))
-    return joined.with_columns(pl.col("distinct_prompt_share") * (1.0 - pl.col("history_repeat_share")))
+    new = 1.0 - pl.col("history_repeat_share")
+    out = joined.with_columns(pl.col("distinct_prompt_share") * new, pl.col("prompt_growth") * new,
+                              pl.col("distinct_prompts") * new)
+    if "temperature_median" in out.columns:
+        cold = pl.col("temperature_median").fill_null(1.0) < SAMPLING_TEMPERATURE
+        out = out.with_columns(
+            pl.when(cold).then(pl.max_horizontal("cold_reask_share", "history_repeat_share")).otherwise(pl.col("cold_reask_share")).alias("cold_reask_share"),
+            pl.when(cold).then(pl.col("hot_reask_share")).otherwise(pl.max_horizontal("hot_reask_share", "history_repeat_share")).alias("hot_reask_share"),
+        )
+    return out
 
 
 class StreamScorer:
@@ -92,7 +88,9 @@ class StreamScorer:
         self.history = PromptHistory(settings.stream.prompt_history_s)
         self.models: dict[int, OnlineOutlierModel] = {}
         self.first_seen: dict[int, dict[str, str]] = {}
-        self.policy = AlertPolicy(cooldown_s=settings.stream.alert_cooldown_s)
+        self.detection = DetectionPolicy(settings.policy, ablate=settings.detection.ablate_families)
+        self.policy = AlertPolicy(cooldown_s=settings.stream.alert_cooldown_s,
+                                  material_factor=settings.policy.reopen_score_factor, rate_factor=settings.policy.reopen_rate_factor)
         self.accounts: pl.DataFrame | None = None
         self.flagged: set[str] = set()
         self.storms = 0
@@ -138,8 +136,9 @@ class StreamScorer:
                 seen[account_id] = iso
 
     def score_frame(self, accounts: list[str], until: datetime | None = None) -> pl.DataFrame:
-        """Features and signature of ``accounts`` over their windows (as of ``until``)."""
-        return features_and_signature(self.windows.events_of(accounts, until), self.accounts, self.window_hours)
+        """Features and the policy's judgement of ``accounts`` over their windows (as of ``until``; no online model)."""
+        features = window_features(self.windows.events_of(accounts, until), self.accounts, self.window_hours)
+        return self.detection.score(features) if features.height else features
 
     @property
     def window_hours(self) -> float:
@@ -170,7 +169,7 @@ class StreamScorer:
         return pl.DataFrame(due, schema={"account_id": pl.String, "until": events.schema["ts"], "_partition": pl.Int32}, orient="row")
 
     def score_points(self, points: pl.DataFrame) -> pl.DataFrame:
-        """Features and signature of every due point in one vectorised pass, in event-time order.
+        """Features of every due point in one vectorised pass, in event-time order.
 
         Each point is scored on its account's window as of ``until`` (the last ``window_long_s``
         of event time up to its newest event then), exactly as :meth:`score_frame` would.
@@ -194,51 +193,48 @@ class StreamScorer:
         window_rows = evaluated.drop("account_id", "until", "_point").with_columns(as_key).drop("_key")
         repeats = (self.history.repeat_share(evaluated).join(points.select("_point", "_key"), on="_point")
                    .select(pl.col("_key").alias("account_id"), "history_repeat_share"))
-        scored = features_and_signature(window_rows, meta, self.window_hours, repeats)
-        return scored.rename({"account_id": "_key"}).join(points, on="_key").sort("_point")
+        features = window_features(window_rows, meta, self.window_hours, repeats)
+        return features.rename({"account_id": "_key"}).join(points, on="_key").sort("_point")
 
-    def _judge(self, scored: pl.DataFrame) -> list[dict]:
-        """Online model and alert policy over scored points, in event-time order (per slice for storms)."""
-        if scored.height == 0:
+    def _judge(self, features: pl.DataFrame) -> list[dict]:
+        """Online model and policy over the due points, slice by slice in event-time order (storms per slice)."""
+        if features.height == 0:
             return []
-        bar = self.settings.stream.alert_threshold
         alerts: list[dict] = []
         active = self.windows.accounts        # a population shift moves most of the active accounts, a ring only its own
-        for (_,), part in scored.group_by("until", maintain_order=True):
+        teach_below = self.settings.policy.teach_below
+        judged = self.detection.score(features)       # one vectorised pass; the online model's voice is added per window
+        for (_,), part in judged.group_by("until", maintain_order=True):
             candidates = []
             for row in part.iter_rows(named=True):
                 model = self.model(row["_partition"])
-                unusual = model.score_one(row)
-                signature = float(row["signature_score"] or 0.0)
-                suspicious = signature >= LEARN_BELOW or row["account_id"] in self.policy.last or row["account_id"] in self.flagged
-                extreme = model.extreme_features(row) if signature >= bar else []
+                river_score = model.score_one(row)
+                score = self.detection.rescore(row, anomaly_from_river(river_score))
+                suspicious = score >= teach_below or row["account_id"] in self.policy.last or row["account_id"] in self.flagged
                 if not suspicious:
-                    model.learn_one(row, score=unusual)
-                score = signature + ONLINE_WEIGHT * _ramp(unusual, 0.8, 1.0) * min(1.0, signature)
-                if score >= bar and (not established(row) or (
-                        score >= bar + ESTABLISHED_EXTRA and (row["last_seen"] - row["first_seen"]).total_seconds() >= ESTABLISHED_SPAN_S)):
-                    candidates.append((row, score, unusual, extreme))
+                    model.learn_one(row, score=river_score)
+                if score >= self.detection.window_bar(row):
+                    candidates.append((row, score, river_score, model.extreme_features(row)))
             if is_storm(len(candidates), max(part.height, active)):
                 self.storms += 1
                 log.warning("population shift: %d of %d active accounts crossed the alert bar in one slice; alerting only the extreme ones",
                             len(candidates), max(part.height, active))
-                candidates = [c for c in candidates if c[1] >= 2 * bar]
+                candidates = [c for c in candidates if c[1] >= 2.0]
             alerts.extend(a for a in (self._alert(*c) for c in candidates) if a is not None)
         return alerts
 
     def _alert(self, row: dict, score: float, unusual: float, extreme: list[str]) -> dict | None:
-        bar = self.settings.stream.alert_threshold
         account = row["account_id"]
-        level = severity(score, bar)
+        level = self.detection.severity(score)
         ts = row["last_seen"].astimezone(timezone.utc).replace(tzinfo=None)
         rate = row.get("requests_per_active_hour")
         if not self.policy.decide(account, level, score, ts, rate=float(rate) if rate is not None else None):
             return None
         self.policy.remember(account, level, score, ts)
         window_min = self.settings.stream.window_long_s // 60
-        reasons = [f"extraction signature {row['signature_score']:.2f} (alert bar {bar:.2f}) over {row['n_requests']:,} requests "
+        reasons = [f"account score {score:.2f} (alert bar 1.00) over {row['n_requests']:,} requests "
                    f"in the last {window_min} minutes of event time"]
-        reasons += account_reasons(row)
+        reasons += account_reasons(row, self.settings.policy)
         repeated = row.get("history_repeat_share") or 0.0
         if repeated >= 0.1:
             hours = self.settings.stream.prompt_history_s / 3600
@@ -256,7 +252,7 @@ class StreamScorer:
             "ts": ts, "account_id": account, "score": round(score, 4), "reasons": "\n".join(reasons), "severity": level,
             "first_event_ts": first, "raised_at": datetime.now(timezone.utc).replace(tzinfo=None),
             "n_requests": int(row["n_requests"]), "requests_per_active_hour": float(rate) if rate is not None else None,
-            "signature_score": round(float(row["signature_score"] or 0.0), 4),
+            "signature_score": round(score, 4),
         }
 
     # -- memory shared through DuckDB ----------------------------------------------------------
@@ -267,8 +263,7 @@ class StreamScorer:
             if known is None or r["ts"] >= known[2]:
                 self.policy.remember(r["account_id"], r["severity"] or "medium", float(r["score"]), r["ts"])
         self.policy.dismissed.clear()
-        bar = self.settings.stream.alert_threshold
         for r in dismissed.iter_rows(named=True):
-            self.policy.dismiss(r["account_id"], float(r["score"] if r["score"] is not None else bar), rate=r.get("rate"))
+            self.policy.dismiss(r["account_id"], float(r["score"] if r["score"] is not None else 1.0), rate=r.get("rate"))
         self.flagged = flagged
         self.accounts = accounts

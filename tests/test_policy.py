@@ -1,0 +1,165 @@
+"""The detection policy: evidence, not gates; rings without prior suspicion; one policy for batch and stream."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from distillguard.config import Settings
+from distillguard.features import account_features
+from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
+from distillguard.models.policy import FAMILIES, DetectionPolicy
+from distillguard.models.rings import RingSettings, link_groups, ring_evidence
+from distillguard.stream.scoring import StreamScorer
+
+T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+
+HARVESTER = {
+    "account_id": "h", "n_requests": 9000, "requests_per_active_hour": 400.0, "requests_per_day": 9000.0,
+    "reasoning_share": 0.9, "rubric_share": 0.0, "fixed_format_share": 0.2, "long_answer_share": 0.8,
+    "completion_tokens_median": 1300.0, "completion_prompt_ratio": 20.0, "length_cut_share": 0.1,
+    "logprobs_share": 0.4, "multi_sample_share": 0.0, "hot_reask_share": 0.3, "cold_reask_share": 0.0,
+    "prompt_growth": 0.7, "distinct_prompts": 6000, "slot_diversity": 0.5, "top_skeleton_share": 0.4,
+    "interarrival_cv": 0.2, "hour_entropy": 0.95, "account_age_days": 2.0, "rate_limited_share": 0.05,
+    "n_prefixes": 3, "n_system_prompts": 0, "n_client_styles": 1, "n_user_agents": 1, "n_end_users": 0,
+    "mean_turn": 1.0, "tool_share": 0.0, "anomaly": 0.6,
+}
+#: Each habit an attacker can drop, as the feature values of an attacker that dropped it.
+DROPPED_HABITS = {
+    "reasoning words": {"reasoning_share": 0.0},
+    "long answers": {"long_answer_share": 0.0, "completion_tokens_median": 300.0, "completion_prompt_ratio": 3.0},
+    "sampling": {"logprobs_share": 0.0, "hot_reask_share": 0.0},
+    "never re-asking (re-asks half)": {"hot_reask_share": 0.5, "prompt_growth": 0.45},
+    "fresh account (aged)": {"account_age_days": 600.0},
+    "scripted timing": {"interarrival_cv": 1.5, "hour_entropy": 0.6},
+    "volume": {"requests_per_day": 800.0, "requests_per_active_hour": 60.0, "n_requests": 1600, "distinct_prompts": 1200},
+    "rate-limit pressure": {"rate_limited_share": 0.0},
+    "proxy pool": {"n_prefixes": 1},
+    "unusual shape": {"anomaly": 0.0},
+}
+
+
+def score_of(row: dict, **kw) -> float:
+    return DetectionPolicy(**kw).score(pl.DataFrame([row]))["score"][0]
+
+
+@pytest.mark.parametrize("habit", list(DROPPED_HABITS))
+def test_dropping_any_one_habit_lowers_the_score_but_the_harvester_is_still_flagged(habit):
+    full = score_of(HARVESTER)
+    dropped = score_of({**HARVESTER, **DROPPED_HABITS[habit]})
+    assert dropped <= full + 1e-9
+    assert dropped >= 1.0, f"dropping {habit} alone clears the harvester ({dropped:.2f})"
+
+
+def test_no_single_family_flags_and_none_zeroes():
+    policy = DetectionPolicy()
+    evidence = policy.score(pl.DataFrame([HARVESTER]))
+    weights = policy.settings.weights
+    assert max(weights.values()) < policy.settings.flag_points          # no family alone reaches the bar
+    for family in FAMILIES:
+        ablated = DetectionPolicy(ablate=[family]).score(pl.DataFrame([HARVESTER]))
+        assert ablated[f"ev_{family}"][0] == 0.0
+        assert ablated["score"][0] > 0.5 * evidence["score"][0]
+
+
+def test_counter_evidence_lowers_but_never_clears_a_strong_harvester():
+    benchmark_like = {**HARVESTER, "cold_reask_share": 0.9, "prompt_growth": 0.0, "mean_turn": 4.0, "n_end_users": 5000}
+    assert score_of(benchmark_like) < score_of(HARVESTER)
+    assert score_of(benchmark_like) > 0.3
+
+
+def test_a_production_integration_and_a_benchmark_bank_stay_under_the_bar():
+    integration = {**HARVESTER, "reasoning_share": 0.0, "long_answer_share": 0.0, "completion_tokens_median": 90.0,
+                   "completion_prompt_ratio": 0.5, "logprobs_share": 0.0, "hot_reask_share": 0.0, "fixed_format_share": 0.6,
+                   "account_age_days": 400.0, "rate_limited_share": 0.0, "n_end_users": 2000, "requests_per_day": 3500.0,
+                   "requests_per_active_hour": 150.0, "n_prefixes": 1, "interarrival_cv": 1.0}
+    benchmark = {**HARVESTER, "reasoning_share": 1.0, "completion_tokens_median": 350.0, "long_answer_share": 0.05,
+                 "completion_prompt_ratio": 3.0, "logprobs_share": 0.6, "hot_reask_share": 0.0, "cold_reask_share": 0.6,
+                 "prompt_growth": 0.0, "distinct_prompts": 300, "account_age_days": 300.0, "rate_limited_share": 0.0,
+                 "requests_per_day": 900.0, "requests_per_active_hour": 300.0, "n_prefixes": 1, "interarrival_cv": 3.0,
+                 "hour_entropy": 0.3, "anomaly": 0.4}
+    assert score_of(integration) < 1.0
+    assert score_of(benchmark) < 1.0
+
+
+@pytest.mark.parametrize("prompt,lexicon", [
+    ("Explain how tides work, step by step.", REASONING), ("请一步一步地推导这个公式", REASONING),
+    ("この問題を段階的に解いて、理由を説明してください", REASONING), ("이 문제를 단계별로 풀어 주세요", REASONING),
+    ("Реши задачу пошагово и обоснуй ответ", REASONING), ("Resuelve el problema paso a paso", REASONING),
+    ("Löse die Aufgabe Schritt für Schritt", REASONING), ("Résous ce problème étape par étape", REASONING),
+    ("Return only a JSON object with the keys a and b", FIXED_FORMAT), ("以JSON格式输出", FIXED_FORMAT),
+    ("Which response is better, A or B?", RUBRIC), ("Bewerte die Antwort auf einer Skala von 1 bis 10", RUBRIC),
+])
+def test_lexicons_speak_several_languages(prompt, lexicon):
+    assert pl.DataFrame({"p": [prompt]}).select(lexicon.matches(pl.col("p"))).item()
+
+
+def test_ordinary_questions_match_no_lexicon():
+    ordinary = ["what's the weather like in Lisbon", "东京有什么好吃的", "Wie spät ist es in Berlin?", "merci beaucoup !"]
+    frame = pl.DataFrame({"p": ordinary})
+    for lexicon in (REASONING, FIXED_FORMAT, RUBRIC):
+        assert not frame.select(lexicon.matches(pl.col("p")).any()).item()
+
+
+def _ring_population(n_members: int, n_benign: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Ring members each under the bar, sharing a proxy pool and cards; benign accounts with their own IPs,
+    thirty of them behind one campus NAT."""
+    links, scored, events = [], [], []
+    for i in range(n_members):
+        a = f"ring{i:03d}"
+        links += [(a, f"ip:203.0.113.{i % 7}"), (a, f"ip:203.0.113.{(i + 3) % 7}"), (a, f"pay:card{i % 3}")]
+        scored.append({"account_id": a, "score": 0.45, "ev_elicitation": 0.9, "ev_downstream": 0.0, "n_requests": 40,
+                       "first_seen": T0, "last_seen": T0 + timedelta(hours=5), "created_at_account": T0 - timedelta(days=6, hours=i % 24)})
+        events += [(a, T0 + timedelta(minutes=10 * k, seconds=i), f"explain item {i}-{k} step by step") for k in range(40)]
+    for i in range(n_benign):
+        a = f"user{i:04d}"
+        ip = "ip:198.51.100.1" if i < 30 else f"ip:192.0.2.{i}"
+        links += [(a, ip), (a, f"signup:{ip[3:]}/24")]
+        scored.append({"account_id": a, "score": 0.05, "ev_elicitation": 0.0, "ev_downstream": 0.0, "n_requests": 15,
+                       "first_seen": T0, "last_seen": T0 + timedelta(hours=8), "created_at_account": T0 - timedelta(days=100 + 7 * i)})
+        events += [(a, T0 + timedelta(minutes=37 * k + i), f"question {k} of user {i}") for k in range(15)]
+    return (pl.DataFrame(links, schema=["account_id", "value"], orient="row"), pl.DataFrame(scored),
+            pl.DataFrame(events, schema=["account_id", "ts", "prompt"], orient="row"))
+
+
+def test_a_ring_of_members_each_under_the_bar_is_found_and_a_campus_nat_is_not():
+    links, scored, events = _ring_population(n_members=24, n_benign=120)
+    settings = RingSettings()
+    membership = link_groups(links, settings)
+    evidence = ring_evidence(membership, links, scored, events, settings)
+    rings = evidence.filter(pl.col("points") >= settings.flag_points)
+    assert rings.height == 1
+    members = set(membership.join(rings.select("group"), on="group")["account_id"].to_list())
+    assert members == {f"ring{i:03d}" for i in range(24)}
+    assert (scored.filter(pl.col("account_id").is_in(list(members)))["score"] < 1.0).all()    # none would be flagged alone
+    campus = membership.filter(pl.col("account_id") == "user0000")
+    if campus.height:                                     # the campus may form a group, but it is no ring
+        assert campus["group"][0] not in rings["group"].to_list()
+
+
+def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
+    return pl.DataFrame({
+        "event_id": [f"{account}-{i}" for i in range(n)], "ts": [T0 + timedelta(seconds=gap_s * i) for i in range(n)],
+        "account_id": [account] * n, "api_key_id": ["k"] * n, "client_ip": ["198.51.100.7"] * n,
+        "endpoint": ["/v1/chat/completions"] * n, "model": ["m"] * n, "status": [200] * n,
+        "prompt_tokens": [40] * n, "completion_tokens": [1500] * n, "max_tokens": [4096] * n, "temperature": [0.8] * n,
+        "logprobs": [account == "x"] * n,
+        "prompt": [prompt(i) for i in range(n)],
+    })
+
+
+def test_batch_and_stream_judge_a_window_with_the_same_policy():
+    """The stream's judgement of a window is batch's policy over the same features (no online model yet)."""
+    events = pl.concat([
+        _events(300, "x", 4.0, lambda i: f"Derive result {i} and justify each step"),
+        _events(40, "y", 80.0, lambda i: f"hello {i % 3}"),
+    ]).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+    settings = Settings()
+    scorer = StreamScorer(settings)
+    scorer.windows.add(events.with_columns(pl.lit(0).alias("_p")).drop("_p"), 0)
+    stream = scorer.score_frame(["x", "y"]).sort("account_id")
+    batch = DetectionPolicy(settings.policy).score(account_features(events, window_hours=scorer.window_hours)).sort("account_id")
+    assert stream["score"].to_list() == pytest.approx(batch["score"].to_list())
+    assert stream["score"][0] >= 1.0 > stream["score"][1]
