@@ -35,7 +35,7 @@ A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 ...     "mean_turn": 2.5}
 >>> scored = policy.score(pl.DataFrame([harvester, chat]))
 >>> scored.select("account_id", pl.col("score").round(2), "severity").rows()
-[('h', 1.51, 'high'), ('c', 0.16, 'low')]
+[('h', 1.52, 'high'), ('c', 0.0, 'low')]
 >>> no_reasoning_words = pl.DataFrame([{**harvester, "reasoning_share": 0.0}])   # one habit dropped: still flagged
 >>> policy.score(no_reasoning_words)["score"][0] >= 1.0
 True
