@@ -74,6 +74,7 @@ SAMPLING = family(
     Feature("multi_sample_share", "requests for several completions (n > 1)", share(pl.col("n") > 1)),
     Feature("length_cut_share", "answers cut at max_tokens (finish_reason = length)", share(pl.col("finish_reason") == "length")),
     Feature("temperature_distinct", "distinct temperatures used", pl.col("temperature").n_unique(), "count"),
+    Feature("deterministic_share", "requests asking for greedy decoding (temperature 0.2 or lower, set explicitly)", share(pl.col("temperature") <= 0.2)),
     Feature("temperature_median", "median sampling temperature requested (null when never set)", pl.col("temperature").median(), "ratio"),
 )
 

@@ -14,8 +14,8 @@ the absence of one family lowers a score but never zeroes it:
   large, regular and unusual, and that alone must not flag it;
 * ``downstream``: many system prompts and client styles behind one account (the reseller shape);
 * **counter-evidence**: behaviour a harvester cannot cheaply share with a legitimate user lowers
-  the score (deterministic re-runs of a fixed bank, conversations and tool use, one product
-  serving many end users); it is bounded too, so it never clears an account on its own.
+  the score (deterministic re-runs of a fixed bank, greedy decoding of short answers,
+  conversations and tool use, one product serving many end users); it is bounded too, so it never clears an account on its own.
 
 A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 
@@ -34,8 +34,8 @@ A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 ...     "hot_reask_share": 0.0, "prompt_growth": 0.9, "distinct_prompts": 38, "interarrival_cv": 2.0, "anomaly": 0.0,
 ...     "mean_turn": 2.5}
 >>> scored = policy.score(pl.DataFrame([harvester, chat]))
->>> scored.select("account_id", pl.col("score").round(2), "severity").rows()
-[('h', 1.52, 'high'), ('c', 0.0, 'low')]
+>>> scored.select("account_id", (pl.col("score") >= 1.0).alias("flagged"), "severity").rows()
+[('h', True, 'high'), ('c', False, 'low')]
 >>> no_reasoning_words = pl.DataFrame([{**harvester, "reasoning_share": 0.0}])   # one habit dropped: still flagged
 >>> policy.score(no_reasoning_words)["score"][0] >= 1.0
 True
@@ -78,10 +78,11 @@ class PolicySettings(BaseModel):
         "elicitation": 1.6, "sampling": 0.8, "coverage": 0.8, "downstream": 1.6,
         "scale": 0.8, "timing": 0.5, "freshness": 0.8, "rate_pressure": 0.5, "infrastructure": 0.3, "anomaly": 1.0,
     })
-    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 0.8, "conversation": 0.8, "product": 0.8})
+    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 0.8, "conversation": 0.8, "product": 0.8, "evaluation": 0.8})
 
     # -- elicitation ---------------------------------------------------------------------------
     reasoning_share: tuple[float, float] = (0.1, 0.5)        # share of prompts asking for reasoning: no evidence .. full
+    reasoning_without_depth: float = 0.3                     # what asking for reasoning is worth when the answers stay short
     rubric_share: tuple[float, float] = (0.1, 0.5)           # share of grader / rubric prompts
     answer_tokens: tuple[float, float] = (200.0, 800.0)      # median completion tokens: short .. a worked answer
     long_answer_share: tuple[float, float] = (0.2, 0.6)      # share of answers of LONG_ANSWER_TOKENS or more
@@ -96,8 +97,8 @@ class PolicySettings(BaseModel):
     hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
 
     # -- coverage --------------------------------------------------------------------------------
-    prompt_growth: tuple[float, float] = (0.3, 0.8)          # later-half requests asking new prompts
-    distinct_prompts_log10: tuple[float, float] = (1.7, 3.0)  # 50 .. 1,000 distinct prompts
+    prompt_growth: tuple[float, float] = (0.2, 0.6)          # later-half requests asking new prompts (best-of-n halves it)
+    distinct_prompts_log10: tuple[float, float] = (1.3, 2.7)  # 20 .. 500 distinct prompts
     slot_diversity: tuple[float, float] = (0.25, 0.6)
     top_skeleton_share: tuple[float, float] = (0.2, 0.5)
 
@@ -123,6 +124,7 @@ class PolicySettings(BaseModel):
     mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
+    deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
 
 
 def _clip01(expr: pl.Expr) -> pl.Expr:
@@ -157,7 +159,7 @@ def elicitation(s: PolicySettings) -> pl.Expr:
     long_answers = ramp(_col("long_answer_share"), s.long_answer_share) * ramp(
         _col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
     core = pl.max_horizontal(
-        ramp(_col("reasoning_share"), s.reasoning_share) * (0.5 + 0.5 * depth),
+        ramp(_col("reasoning_share"), s.reasoning_share) * (s.reasoning_without_depth + (1.0 - s.reasoning_without_depth) * depth),
         ramp(_col("rubric_share"), s.rubric_share),
         0.9 * long_answers,
         0.6 * ramp(_col("length_cut_share"), s.length_cut_share) * depth,
@@ -241,12 +243,18 @@ def product(s: PolicySettings) -> pl.Expr:
     return log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s))
 
 
+def evaluation(s: PolicySettings) -> pl.Expr:
+    """Counter-evidence: greedy decoding of short answers, the way evaluations and labelling jobs score
+    a model (a harvester wants worked answers; one at temperature 0 still has them long)."""
+    return ramp(_col("deterministic_share"), s.deterministic_share) * (1.0 - ramp(_col("completion_tokens_median"), s.answer_tokens))
+
+
 Family = Callable[[PolicySettings], pl.Expr]
 PURPOSE: dict[str, Family] = {"elicitation": elicitation, "sampling": sampling, "coverage": coverage}
 OPERATION: dict[str, Family] = {"scale": scale, "timing": timing, "freshness": freshness, "rate_pressure": rate_pressure,
                                 "infrastructure": infrastructure, "anomaly": anomaly}
 RESELLER: dict[str, Family] = {"downstream": downstream}
-COUNTER: dict[str, Family] = {"rerun": rerun, "conversation": conversation, "product": product}
+COUNTER: dict[str, Family] = {"rerun": rerun, "conversation": conversation, "product": product, "evaluation": evaluation}
 #: Every evidence family, by name (what ``ablate_families`` names; the robustness report leaves each out).
 FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
 #: The feature columns the policy reads.
@@ -256,6 +264,7 @@ INPUT_COLUMNS = [
     "multi_sample_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompts", "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
     "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "tool_share", "anomaly",
+    "deterministic_share",
 ]
 
 
