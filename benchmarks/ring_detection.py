@@ -3,8 +3,9 @@
     python benchmarks/ring_detection.py [--accounts 100000] [--ring 20000]
 
 Benign accounts use their own IPs (some behind shared campus NATs and cloud egress); ring
-members share a proxy pool, payment fingerprints and one template. Prints the time of the
-ring stage (link values -> components -> scored rings), the rings found, and peak RSS.
+members share a proxy pool, payment fingerprints and one template, and each scores under the
+flagging bar alone. Every account is linked (no prior suspicion). Prints the time of the ring
+stage (link values -> groups -> collective evidence -> rings), the rings found, and peak RSS.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from distillguard.config import Settings  # noqa: E402
 from distillguard.detection import find_rings  # noqa: E402
 
 
-def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, set[str]]:
+def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     ids = np.array([f"a{i:06d}" for i in range(n_accounts)])
     ring = set(ids[:ring_size])
@@ -48,18 +49,19 @@ def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataF
     }).with_columns(pl.col("ts").dt.cast_time_unit("us"))
     is_ring_acct = np.isin(ids, list(ring))
     suspicious_benign = rng.random(n_accounts) < 0.02
-    score = np.where(is_ring_acct, rng.uniform(0.8, 1.6, n_accounts), np.where(suspicious_benign, rng.uniform(0.5, 1.2, n_accounts), rng.uniform(0, 0.3, n_accounts)))
+    score = np.where(is_ring_acct, rng.uniform(0.3, 0.9, n_accounts), np.where(suspicious_benign, rng.uniform(0.5, 1.2, n_accounts), rng.uniform(0, 0.3, n_accounts)))
     features = pl.DataFrame({
         "account_id": ids,
         "score": score,
         "n_requests": np.full(n_accounts, per_account),
-        "sig_downstream": np.zeros(n_accounts),
+        "ev_elicitation": np.where(is_ring_acct, 0.9, 0.0),
+        "ev_downstream": np.zeros(n_accounts),
+        "n_system_prompts": np.where(is_ring_acct, 1, 0),
         "payment_fingerprint": np.where(is_ring_acct, "pay-" + pl.Series(rng.integers(0, 50, n_accounts)).cast(pl.String).to_numpy(), None),
         "first_seen": [t0] * n_accounts,
         "last_seen": [t0] * n_accounts,
     })
-    candidates = set(features.filter(pl.col("score") >= 0.5)["account_id"].to_list())
-    return events, features, candidates
+    return events, features
 
 
 def main() -> None:
@@ -67,10 +69,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--ring", type=int, default=20_000)
     args = parser.parse_args()
-    events, features, candidates = population(args.accounts, args.ring)
-    print(f"{args.accounts:,} accounts, {events.height:,} events, {len(candidates):,} suspicious candidates")
+    events, features = population(args.accounts, args.ring)
+    print(f"{args.accounts:,} accounts, {events.height:,} events, {int((features['score'] >= 1.0).sum()):,} over the account bar")
     start = time.perf_counter()
-    rings, members = find_rings(events, features, candidates, None, Settings())
+    rings, members = find_rings(events, features, None, Settings())
     seconds = time.perf_counter() - start
     sizes = sorted((r["n_accounts"] for r in rings), reverse=True)
     print(f"ring detection: {seconds:.1f} s; rings found: {len(rings)} (sizes {sizes[:5]}); peak RSS {peak_rss_mb():,.0f} MiB")
