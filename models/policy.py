@@ -120,7 +120,7 @@ class PolicySettings(BaseModel):
     user_agents_log10: tuple[float, float] = (0.3, 1.0)
 
     # -- counter-evidence ------------------------------------------------------------------------
-    cold_reask_share: tuple[float, float] = (0.2, 0.6)       # deterministic re-runs of earlier prompts
+    reask_share: tuple[float, float] = (0.2, 0.6)            # re-asks of earlier prompts (counter-evidence when the set stops growing)
     mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
@@ -229,8 +229,10 @@ def downstream(s: PolicySettings) -> pl.Expr:
 
 
 def rerun(s: PolicySettings) -> pl.Expr:
-    """Counter-evidence: a fixed bank re-run deterministically (a benchmark), not a growing harvest."""
-    return ramp(_col("cold_reask_share"), s.cold_reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth))
+    """Counter-evidence: a fixed bank re-run (a benchmark, greedy or pass@k), not a growing harvest:
+    re-asks while the prompt set stops growing."""
+    reasks = _col("cold_reask_share") + _col("hot_reask_share")
+    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth))
 
 
 def conversation(s: PolicySettings) -> pl.Expr:

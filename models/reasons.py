@@ -106,7 +106,8 @@ FAMILY_SENTENCES: dict[str, list[Sentence]] = {
 }
 
 COUNTER_SENTENCES: dict[str, Callable[[dict], str]] = {
-    "rerun": lambda r: f"weighs against: {_pct(r['cold_reask_share'])} of requests re-run earlier prompts deterministically (a fixed bank, as benchmarks do)",
+    "rerun": lambda r: f"weighs against: {_pct(r['cold_reask_share'] + r['hot_reask_share'])} of requests re-run earlier prompts while the "
+                       f"prompt set stops growing ({_pct(r['prompt_growth'])} new later on: a fixed bank, as benchmarks do)",
     "conversation": lambda r: f"weighs against: conversational or agent use (mean turn {_num(r['mean_turn'])}, tools in {_pct(r['tool_share'])} of requests)",
     "product": lambda r: f"weighs against: one product serving {r['n_end_users']:,} end users",
     "evaluation": lambda r: f"weighs against: greedy decoding in {_pct(r['deterministic_share'])} of requests with short answers "

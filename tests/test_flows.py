@@ -281,7 +281,7 @@ def _stored_event(event_id: str, ts: datetime, prompt: str | None) -> dict:
 def test_maintenance_flow_applies_retention_and_checkpoints(prefect_server, tmp_path, settings_env):
     settings_env.setenv("DISTILLGUARD_STORE__EVENT_RETENTION_DAYS", "30")
     settings_env.setenv("DISTILLGUARD_STORE__PROMPT_RETENTION_DAYS", "7")
-    now = datetime(2027, 1, 31, 12, tzinfo=timezone.utc)
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)   # events in the future are rejected
     db = tmp_path / "dg.duckdb"
     events = [_stored_event("too-old", now - timedelta(days=40), "old secret"),
               _stored_event("prompt-expired", now - timedelta(days=10), "ten days ago"),
