@@ -111,8 +111,12 @@ def evaluate_store(store: Store, truth: pl.DataFrame) -> dict[str, Any]:
     return evaluate_frames(truth, flagged, rings, members)
 
 
-#: Kinds the stream must alert on quickly: one account extracting on its own.
+#: Kinds the stream must alert on quickly: one account extracting on its own ...
 FAST_ALERT_KINDS = ("bulk_extractor", "burner")
+#: ... at bulk pace (per the truth's ``requests_per_day`` when it has one): an extractor sending 300
+#: requests a day has sent two in its first ten minutes, too few for any judgement; its delay is
+#: still reported (``slow_kind_delay_max_s``).
+FAST_ALERT_MIN_PER_DAY = 1000
 ALERT_DEADLINE_S = 600
 
 
@@ -136,7 +140,13 @@ def evaluate_alerts(truth: pl.DataFrame, alerts: pl.DataFrame, first_seen: pl.Da
     first_alert = alerts.group_by("account_id").agg(pl.col("ts").min().alias("alert_ts"))
     joined = (truth.join(first_seen, on="account_id", how="left").join(first_alert, on="account_id", how="left")
               .with_columns((pl.col("alert_ts") - pl.col("first_ts")).dt.total_seconds().alias("delay_s")))
-    fast = joined.filter(pl.col("kind").is_in(FAST_ALERT_KINDS) & pl.col("first_ts").is_not_null())
+    single = joined.filter(pl.col("kind").is_in(FAST_ALERT_KINDS) & pl.col("first_ts").is_not_null())
+    if "requests_per_day" in joined.columns:
+        per_day = pl.col("requests_per_day").cast(pl.Float64, strict=False)
+        bulk_pace = per_day.is_null() | (per_day >= FAST_ALERT_MIN_PER_DAY)
+    else:
+        bulk_pace = pl.lit(True)
+    fast, slow = single.filter(bulk_pace), single.filter(~bulk_pace)
     on_time = fast.filter(pl.col("delay_s") <= deadline_s)
     benign = joined.filter((pl.col("label") != "attack") & ~pl.col("hard_negative"))
     hard = joined.filter((pl.col("label") != "attack") & pl.col("hard_negative"))
@@ -150,6 +160,9 @@ def evaluate_alerts(truth: pl.DataFrame, alerts: pl.DataFrame, first_seen: pl.Da
         "fast_kinds_within_deadline": _ratio(on_time.height, fast.height),
         "fast_kind_delay_p50_s": fast["delay_s"].median(),
         "fast_kind_delay_max_s": fast["delay_s"].max(),
+        "slow_kind_accounts": slow.height,
+        "slow_kind_alerted": _ratio(slow["alert_ts"].is_not_null().sum(), slow.height),
+        "slow_kind_delay_max_s": slow["delay_s"].max(),
         "attack_alert_rate": _ratio(attacks["alert_ts"].is_not_null().sum(), attacks.height),
         "benign_alert_rate": _ratio(benign["alert_ts"].is_not_null().sum(), benign.height),
         "hard_negative_alert_rate": _ratio(hard["alert_ts"].is_not_null().sum(), hard.height),

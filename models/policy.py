@@ -68,7 +68,7 @@ class PolicySettings(BaseModel):
 
     # -- the stream's windows and the analysts' verdicts ---------------------------------------
     established_days: float = 30.0      # accounts older than this (by the accounts file) are established customers ...
-    established_extra: float = 0.2      # ... and need this much more score to alert from a stream window
+    established_extra: float = 0.1      # ... and need this much more score to alert from a stream window
     teach_below: float = 0.2            # a stream window under this score may teach the online model what normal is
     reopen_score_factor: float = 1.5    # a dismissed account is judged again when its score reaches this multiple ...
     reopen_rate_factor: float = 2.0     # ... or its requests per active hour this multiple of the figures at review time
@@ -302,12 +302,14 @@ class DetectionPolicy:
         reseller = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in RESELLER])
         counter = pl.sum_horizontal([cw[n] * pl.col(f"ev_{n}") for n in COUNTER]).clip(0.0, s.counter_cap)
         sustained = log_ramp(_col("n_requests"), (math.log10(s.min_requests), math.log10(s.full_requests)))
-        points = (pl.col("sustained") * (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
-                               - pl.col("points_counter"))).clip(0.0, None)
+        raw_points = (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
+                      - pl.col("points_counter")).clip(0.0, None)
+        points = pl.col("sustained") * raw_points     # few requests: shares mean little alone (rings judge them together)
         return (
             frame.with_columns(purpose.alias("points_purpose"), operation.alias("points_operation"),
                                reseller.alias("points_reseller"), counter.alias("points_counter"), sustained.alias("sustained"))
-            .with_columns((points / s.flag_points).alias("score"))
+            .with_columns((points / s.flag_points).alias("score"),
+                          (raw_points / s.flag_points).alias("score_ignoring_volume"))
             .with_columns(self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess"))
         )
 
@@ -359,7 +361,7 @@ class DetectionPolicy:
 
         >>> p = DetectionPolicy()
         >>> p.window_bar({"account_age_days": 2.0}), p.window_bar({"account_age_days": 400.0})
-        (1.0, 1.2)
+        (1.0, 1.1)
         """
         s = self.settings
         return 1.0 + s.established_extra if (row.get("account_age_days") or 0.0) >= s.established_days else 1.0

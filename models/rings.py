@@ -48,10 +48,10 @@ class RingSettings(BaseModel):
         "members": 1.2, "purpose": 1.0, "payment": 0.6, "staged": 0.5, "synchronised": 0.6,
         "shared_template": 0.4, "shared_network": 0.3, "joint_coverage": 0.5, "volume": 0.3,
     }
-    members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score: no evidence .. full
+    members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
     purpose: tuple[float, float] = (0.3, 0.8)             # members' mean elicitation evidence
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
-    staged_hours: tuple[float, float] = (72.0, 336.0)     # all members created within 3 days: full; over 2 weeks: none
+    staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
     synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
     template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
     network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
@@ -181,18 +181,24 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     """
     if membership.height == 0:
         return pl.DataFrame(schema={"group": pl.String, "points": pl.Float64})
-    cols = ["account_id", "score", "ev_elicitation", "ev_downstream", "n_requests", "first_seen", "last_seen"]
+    if "score_ignoring_volume" in scored.columns:        # a member's few requests say little alone, the ring's many together
+        scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
+    else:
+        scored = scored.with_columns(pl.col("score").alias("member_score"))
+    cols = ["account_id", "member_score", "ev_elicitation", "ev_downstream", "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
     base = members.group_by("group").agg(
         pl.len().alias("n_accounts"),
-        pl.col("score").fill_null(0.0).mean().alias("mean_score"),
+        pl.col("member_score").fill_null(0.0).mean().alias("mean_score"),
         pl.col("ev_elicitation").fill_null(0.0).mean().alias("mean_elicitation"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
         pl.col("n_requests").fill_null(0).sum().alias("n_requests"),
         pl.col("first_seen").min(), pl.col("last_seen").max(),
-        *([((pl.col("created_at_account").max() - pl.col("created_at_account").min()).dt.total_seconds() / 3600.0)
-           .alias("creation_spread_hours"), pl.col("created_at_account").count().alias("n_created")] if created else
+        # the middle half of the members' creation times: a ring that mixes bought, aged accounts into a
+        # batch of fresh ones is still staged; a campus or a company's accounts spread over years
+        *([((pl.col("created_at_account").quantile(0.75, "nearest") - pl.col("created_at_account").quantile(0.25, "nearest"))
+            .dt.total_seconds() / 3600.0).alias("creation_spread_hours"), pl.col("created_at_account").count().alias("n_created")] if created else
           [pl.lit(None, dtype=pl.Float64).alias("creation_spread_hours"), pl.lit(0).alias("n_created")]),
     )
     shared = (
@@ -278,7 +284,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         for value, holders in shared.head(4).iter_rows():
             reasons.append(f"{holders} of {n} members share {_value_label(value)}")
         if r["rev_staged"] > 0 and r["creation_spread_hours"] is not None:
-            reasons.append(f"accounts created within {r['creation_spread_hours']:.0f} hours of each other")
+            reasons.append(f"staged creation: the middle half of the members' accounts created within {r['creation_spread_hours']:.0f} hours")
         if r["rev_synchronised"] > 0:
             reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire together")
         if r["rev_joint_coverage"] > 0:
@@ -289,7 +295,8 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         if kind == "reseller":
             prompts = scored.filter(pl.col("account_id").is_in(members))["n_system_prompts"].fill_null(0).sum()
             reasons.append(f"{prompts:,} distinct system prompts across the members: many unrelated downstream customers behind shared egress")
-        reasons.append(f"members' mean account score {r['mean_score']:.2f} (1.00 flags an account alone)")
+        reasons.append(f"members' mean account score {r['mean_score']:.2f} judged on their behaviour alone, whatever their volume "
+                       "(1.00 flags an account with enough requests)")
         ring_rows.append({
             "ring_id": ring_id, "kind": kind, "n_accounts": n, "score": round(r["points"] / settings.flag_points, 4),
             "reasons": "\n".join(reasons), "n_requests": int(r["n_requests"]),
