@@ -64,11 +64,11 @@ class PolicySettings(BaseModel):
     high_severity: float = 1.4          # score from which a flag or alert is 'high'
     critical_severity: float = 1.8      # score from which it is 'critical'
     min_requests: int = 10              # below this many requests an account's shares mean nothing: its points are scaled down
-    full_requests: int = 50             # from this many requests its points count in full
+    full_requests: int = 30             # from this many requests its points count in full
 
     # -- the stream's windows and the analysts' verdicts ---------------------------------------
     established_days: float = 30.0      # accounts older than this (by the accounts file) are established customers ...
-    established_extra: float = 0.1      # ... and need this much more score to alert from a stream window
+    established_extra: float = 0.0      # ... and need this much more score to alert from a stream window
     teach_below: float = 0.2            # a stream window under this score may teach the online model what normal is
     reopen_score_factor: float = 1.5    # a dismissed account is judged again when its score reaches this multiple ...
     reopen_rate_factor: float = 2.0     # ... or its requests per active hour this multiple of the figures at review time
@@ -361,7 +361,7 @@ class DetectionPolicy:
 
         >>> p = DetectionPolicy()
         >>> p.window_bar({"account_age_days": 2.0}), p.window_bar({"account_age_days": 400.0})
-        (1.0, 1.1)
+        (1.0, 1.0)
         """
         s = self.settings
         return 1.0 + s.established_extra if (row.get("account_age_days") or 0.0) >= s.established_days else 1.0
