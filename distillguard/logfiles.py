@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from queue import Full, Queue
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Sequence, TypeVar
 
 import polars as pl
 from isal import igzip, isal_zlib
@@ -21,16 +21,17 @@ from isal.isal_zlib import error as IsalError
 from distillguard.events import (
     ParsedBatch,
     _raw_text,
-    count_lines,
     empty_events,
     parse_block,
     rejected_frame,
+    scan_block,
     validate_frame,
 )
 
 if TYPE_CHECKING:
     from distillguard.config import IngestSettings
 
+T = TypeVar("T")
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".parquet")
 
 
@@ -130,8 +131,8 @@ def _text_blocks(path: Path) -> Iterator[bytes]:
         yield rest
 
 
-def _prefetched(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
-    """The same blocks, read ahead by a thread so decompression overlaps parsing."""
+def _prefetched(blocks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The same items, made ahead by a thread so decompression (and scanning) overlaps parsing."""
     queue: Queue = Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
@@ -165,10 +166,10 @@ def read_jsonl(path: Path, ingest: "IngestSettings | None" = None) -> Iterator[P
     source = str(path.resolve())
     first_line = 1
     try:
-        for block in _prefetched(_text_blocks(path)):
-            n_lines = count_lines(block)
-            yield parse_block(block, source=source, first_position=first_line, n_lines=n_lines, ingest=ingest)
-            first_line += n_lines
+        # each block's lines are found and screened on the reading thread, beside the parse of the last
+        for block, scan in _prefetched((block, scan_block(block)) for block in _text_blocks(path)):
+            yield parse_block(block, source=source, first_position=first_line, ingest=ingest, scan=scan)
+            first_line += scan.n_lines
     except (UnreadableTail, OSError, EOFError, IsalError) as exc:
         # What was read stands; the rest is one reject, with the partial line it ends in.
         tail = exc.tail if isinstance(exc, UnreadableTail) else b""
