@@ -130,6 +130,13 @@ def _exact(records: list[bytes], first_position: int = 0):
     return _parse_exact([r for _, r in kept], [i for i, _ in kept], source="t")[0]
 
 
+def _columnar(records: list[bytes]):
+    """The columnar path on records as lines of a file (small batches of parse_records go exact)."""
+    from distillguard.events import parse_block
+
+    return parse_block(b"\n".join(records), source="t", first_position=0)
+
+
 def _assert_same(fast, exact):
     assert fast.events.equals(exact.events)
     assert fast.rejected.equals(exact.rejected)
@@ -153,7 +160,7 @@ def test_the_columnar_path_agrees_with_the_exact_path_on_every_record(mutations,
         records.append(line(dict(full_event, event_id=f"ok-{i}", prompt=data.draw(st.text(max_size=30)))))
         records.append(line({**full_event, "event_id": f"mut-{i}", key: value}))
     records.append(records[0])                                    # a repeat counts once
-    _assert_same(parse_records(records, source="t"), _exact(records))
+    _assert_same(_columnar(records), _exact(records))
 
 
 def test_strings_the_columnar_parse_would_invent_are_rejected_like_the_exact_path_does():
@@ -161,7 +168,7 @@ def test_strings_the_columnar_parse_would_invent_are_rejected_like_the_exact_pat
         {"model": 7}, {"prompt": {"a": [1]}}, {"endpoint": ["x"]}, {"user_agent": True}, {"ts": 1700000000},
         {"asn": 2**64 - 1}, {"n": -0}, {"prompt": "12"}, {"prompt": "{looks like json}"}, {"client_ip": "10.0.0.1"},
     ])] + [line(valid_event(event_id="s")).replace(b'"acct-a"', b'"acct-\\ud83d"')]
-    fast = parse_records(records, source="t")
+    fast = _columnar(records)
     _assert_same(fast, _exact(records))
     assert fast.events["event_id"].to_list() == ["e7", "e8", "e9"]      # genuine strings that look like JSON stay
     assert fast.rejected["reason_code"].to_list() == ["wrong_type"] * 5 + ["out_of_range"] * 2 + ["invalid_unicode"]
@@ -179,3 +186,93 @@ def test_a_large_block_with_scattered_garbage_keeps_every_good_record_and_its_li
     assert batch.rejected["position"].to_list() == [4, 7_778, 20_000]
     assert batch.events["event_id"].to_list() == [f"e{i}" for i in range(20_000) if i not in (3, 7_777, 12_345, 19_999)]
     _assert_same(batch, _exact(lines, first_position=1))
+
+
+def test_timestamps_outside_the_configured_range_are_rejected_with_the_range():
+    from datetime import datetime, timezone
+
+    from distillguard.config import IngestSettings
+
+    ingest = IngestSettings(ts_min=datetime(2020, 1, 1, tzinfo=timezone.utc), ts_max_ahead_s=3600)
+    stamps = ["2019-12-31T23:59:59Z", "2020-01-01T00:00:00Z", "2026-11-02T13:04:05+14:00", "9999-12-31T23:00:00-14:00",
+              "0001-01-01T00:00:00+14:00", "0000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"]
+    records = [line(valid_event(event_id=f"e{i}", ts=ts)) for i, ts in enumerate(stamps)]
+    for batch in (parse_records(records, source="t", ingest=ingest), _exact_with(records, ingest)):
+        assert batch.events["event_id"].to_list() == ["e1", "e2"]
+        assert batch.rejected["reason_code"].to_list() == ["timestamp_out_of_range"] * 5
+        assert batch.rejected["reason"][0].startswith("ts '2019-12-31T23:59:59Z' is before 2020-01-01T00:00:00Z")
+        assert "is after" in batch.rejected["reason"][1]
+
+
+def _exact_with(records, ingest):
+    from distillguard.events import _parse_exact, accepted_ts_range
+
+    return _parse_exact(records, range(len(records)), source="t", ts_range=accepted_ts_range(ingest))[0]
+
+
+def test_the_default_range_runs_from_2000_to_a_day_ahead():
+    from datetime import datetime, timedelta, timezone
+
+    soon = (datetime.now(timezone.utc) + timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    late = (datetime.now(timezone.utc) + timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records = [line(valid_event(event_id=f"e{i}", ts=ts)) for i, ts in enumerate(["1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z", soon, late])]
+    batch = parse_records(records, source="t")
+    assert batch.events["event_id"].to_list() == ["e1", "e2"]
+    assert batch.rejected["position"].to_list() == [0, 3]
+
+
+def test_parquet_columns_of_a_type_the_contract_cannot_hold_reject_their_rows_and_nothing_is_coerced(tmp_path):
+    from distillguard.logfiles import read_parquet
+
+    base = [valid_event(event_id=f"p{i}") for i in range(3)]
+    cases = {
+        "list": (pl.lit([1, 2]).alias("prompt"), "wrong_type"),
+        "binary": (pl.lit(b"\xff\xfe").alias("account_id"), "wrong_type"),
+        "text for a boolean": (pl.lit("yes").alias("stream"), "wrong_type"),
+        "integer event_id": (pl.Series("event_id", [1, 2, 3]), "wrong_type"),
+        "1.5 tokens": (pl.lit(1.5).alias("prompt_tokens"), "wrong_type"),
+        "'12' for an integer": (pl.lit("12").alias("prompt_tokens"), "wrong_type"),
+        "2.5 for a boolean": (pl.lit(2.5).alias("logprobs"), "wrong_type"),
+        "a date for ts": (pl.lit(datetime_date()).alias("ts"), "wrong_type"),
+        "NaN latency": (pl.lit(float("nan")).alias("latency_ms"), "out_of_range"),
+        "asn beyond 2^63": (pl.lit(2**64 - 1, dtype=pl.UInt64).alias("asn"), "out_of_range"),
+    }
+    for name, (column, code) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        pl.DataFrame(base).with_columns(column).write_parquet(path)
+        [batch] = list(read_parquet(path))
+        assert batch.events.height == 0, name
+        assert batch.rejected["reason_code"].to_list() == [code] * 3, name
+        assert batch.rejected["position"].to_list() == [0, 1, 2], name
+    # the types the contract's fields can hold, as Parquet writes them, are taken as they are
+    path = tmp_path / "fine.parquet"
+    pl.DataFrame(base).with_columns(pl.col("model").cast(pl.Categorical), pl.lit(3, dtype=pl.UInt8).alias("tools"),
+                                    pl.lit(1, dtype=pl.Int32).alias("temperature"), pl.lit(None).alias("asn"),
+                                    pl.lit([1]).alias("unknown_list"), pl.lit(b"\x00").alias("unknown_binary")).write_parquet(path)
+    [batch] = list(read_parquet(path))
+    assert batch.events["event_id"].to_list() == ["p0", "p1", "p2"] and batch.rejected.height == 0
+    assert batch.events["tools"].to_list() == [3, 3, 3] and batch.events["temperature"].to_list() == [1.0, 1.0, 1.0]
+
+
+def datetime_date():
+    import datetime as dt
+
+    return dt.date(2026, 11, 2)
+
+
+def test_a_parquet_file_of_hostile_columns_loads_without_stopping(tmp_path):
+    from distillguard.load import load_logs
+    from distillguard.store import Store
+
+    frame = pl.DataFrame([valid_event(event_id=f"p{i}") for i in range(4)]).with_columns(
+        pl.Series("stream", ["true", None, None, None]), pl.Series("ts", ["0000-01-01T00:00:00Z", "2026-11-02T13:04:05Z",
+                                                                          "9999-12-31T23:00:00-14:00", "2026-11-02T13:04:05Z"]))
+    (tmp_path / "logs").mkdir()
+    frame.write_parquet(tmp_path / "logs" / "day.parquet")
+    with Store.open(tmp_path / "dg.duckdb") as store:
+        report = load_logs([tmp_path / "logs"], store, show_progress=False)
+        stored = sorted(e for (e,) in store.con.execute("SELECT event_id FROM events").fetchall())
+        codes = store.con.execute("SELECT position, reason_code FROM rejected_events ORDER BY position").fetchall()
+    assert stored == ["p1", "p3"]
+    assert codes == [(0, "wrong_type"), (2, "timestamp_out_of_range")]
+    assert (report.inserted, report.rejected) == (2, 2)
