@@ -29,10 +29,10 @@ from kafka.record.default_records import DefaultRecordBatch
 import distillguard.kafka_io  # noqa: F401 - the stream's record decoding, as the stream applies it
 from distillguard.config import Settings
 from distillguard.kafka_io import ensure_topics
-from distillguard.store import Store
 from distillguard.stream import run_stream
 
 from tests.helpers import line, valid_event
+from tests.test_stream import read_store
 
 pytestmark = pytest.mark.kafka
 
@@ -61,18 +61,6 @@ def make_events(n: int, *, prefix: str, accounts: int = 40, start: datetime | No
                                ts=ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", prompt_tokens=10 + i % 90,
                                completion_tokens=20 + i % 300))
     return out
-
-
-def read_store(settings: Settings, sql: str) -> pl.DataFrame:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with Store.open(settings.store.db_path, read_only=True) as store:
-                return store.frame(sql)
-        except duckdb.Error:                                   # a stream process is writing right now
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def assert_stored_once(settings: Settings, event_ids: set[str]) -> None:
