@@ -469,30 +469,40 @@ def _parse_exact(
             good_idx.append(i)
         else:
             bad.append((i, *verdict))
+    if not good:                                        # nothing accepted: no frame to build
+        bad.sort()
+        rejected = rejected_frame(source, [(line_pos[i], _raw_text(lines[i]), code, reason) for i, code, reason in bad])
+        return ParsedBatch(empty_events(), rejected), []
     frame, kept, refused = _read_json_lines(good)
     bad.extend((good_idx[k], code, reason) for k, code, reason in refused)
     good_idx = [good_idx[k] for k in kept]
     # The rules again as columns: the stored row is Polars' reading of the record, so it must
     # pass them too (a repeated key is read first-wins by Polars, last-wins by msgspec).
     ts_checks = _ts_checks(ts_range)
-    failed = pl.any_horizontal([_violation_any(), *(check for _, _, check in ts_checks)]).fill_null(False)
+    ts_failure = pl.coalesce([pl.when(check).then(pl.lit(k)) for k, (_, _, check) in enumerate(ts_checks)])
     frame = (
         frame.lazy()
         .with_columns(_parsed_ts().alias("_ts"), pl.Series("_idx", good_idx, dtype=pl.Int64))
-        .with_columns(failed.alias("_bad"))
+        .with_columns(_violation_any().fill_null(False).alias("_broken"), ts_failure.alias("_ts_failure"))
+        .with_columns((pl.col("_broken") | pl.col("_ts_failure").is_not_null()).alias("_bad"))
         .with_columns((pl.when(~pl.col("_bad")).then(pl.col("event_id")).is_first_distinct() & ~pl.col("_bad")).alias("_first"))
+        .select(pl.col("_ts").alias("ts"), pl.col("ts").alias("_ts_text"), pl.exclude("ts"))
         .collect()
     )
-    if frame["_bad"].any():                     # the reasons, for the few rows that need them
-        failing = _first_failure(frame.filter(pl.col("_bad")), None, ts_checks)
-        for idx, ts, code, reason in failing.select("_idx", "ts", "_code", "_reason").iter_rows():
-            if code == "bad_timestamp":
-                reason = f"ts {ts!r} is not an RFC 3339 date-time"
-            elif code == "timestamp_out_of_range":
-                reason = reason.replace("`ts`", f"ts {ts!r}", 1)
-            bad.append((idx, code, reason))
-    duplicates = frame.height - int(frame["_bad"].sum()) - int(frame["_first"].sum())
-    frame = frame.lazy().filter(pl.col("_first")).select(pl.col("_ts").alias("ts"), pl.exclude("ts", "_ts")).collect()
+    n_bad = int(frame["_bad"].sum())
+    if n_bad:                                   # the reasons, for the few rows that need them
+        failing = frame.filter(pl.col("_bad"))
+        broken = failing.filter(pl.col("_broken"))
+        if broken.height:                       # a rule broken (a repeated key): the first, in order
+            broken = _first_failure(broken.with_columns(pl.col("_ts_text").alias("ts")), None, ts_checks)
+            bad.extend(broken.select("_idx", "_code", "_reason").iter_rows())
+        for idx, stamp, k in failing.filter(~pl.col("_broken")).select("_idx", "_ts_text", "_ts_failure").iter_rows():
+            code, reason, _ = ts_checks[k]
+            bad.append((idx, code, f"ts {stamp!r} is not an RFC 3339 date-time" if k == 0
+                        else reason.replace("`ts`", f"ts {stamp!r}", 1)))
+    duplicates = frame.height - n_bad - int(frame["_first"].sum())
+    if n_bad or duplicates:
+        frame = frame.filter(pl.col("_first"))
     bad.sort()
     rejected = rejected_frame(source, [(line_pos[i], _raw_text(lines[i]), code, reason) for i, code, reason in bad])
     return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates), frame["_idx"].to_list()
@@ -740,24 +750,25 @@ def _parse_block(
                 pl.col("event_id").is_first_distinct().alias("_first"))
         .collect()
     )
-    suspect = frame["_suspect"]
-    if not to_judge and not suspect.any():                  # the common case: one more pass, done
-        duplicates = frame.height - int(frame["_first"].sum())
-        events = frame.lazy().filter(pl.col("_first")).select(EVENT_COLUMNS).collect() if duplicates else frame
-        return ParsedBatch(events.select(EVENT_COLUMNS), empty_rejected(), duplicates)
-    if suspect.any():
-        to_judge.update(frame.filter(suspect)["_idx"].to_list())
-        frame = frame.filter(~suspect)
-    frame = frame.select(*EVENT_COLUMNS, "_idx")
-    rejected, repeats = empty_rejected(), 0
+    any_suspect = bool(frame["_suspect"].any())
+    if any_suspect:
+        to_judge.update(frame.filter(pl.col("_suspect"))["_idx"].to_list())
+        frame = frame.filter(~pl.col("_suspect"))
+    rejected, judged_events, repeats = empty_rejected(), None, 0
     if to_judge:
         order = sorted(to_judge)
         lines = [exact[i] if exact and i in exact else block[starts[i]:ends[i]] for i in order]
         judged, kept = _parse_exact(lines, [line_pos[i] for i in order], source=source, ts_range=ts_range)
         rejected, repeats = judged.rejected, judged.duplicates
         if judged.events.height:
-            judged_idx = pl.Series("_idx", [order[k] for k in kept], dtype=pl.Int64)
-            frame = pl.concat([frame, judged.events.with_columns(judged_idx)], how="vertical").sort("_idx")
+            judged_events = judged.events.with_columns(pl.Series("_idx", [order[k] for k in kept], dtype=pl.Int64))
+    if judged_events is None and not any_suspect:      # the common case: the repeats are known already
+        duplicates = frame.height - int(frame["_first"].sum())
+        events = frame.lazy().filter(pl.col("_first")).select(EVENT_COLUMNS).collect() if duplicates else frame
+        return ParsedBatch(events.select(EVENT_COLUMNS), rejected, duplicates + repeats)
+    frame = frame.select(*EVENT_COLUMNS, "_idx")
+    if judged_events is not None:
+        frame = pl.concat([frame, judged_events], how="vertical").sort("_idx")
     frame, duplicates = _keep_first(frame)
     return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
 

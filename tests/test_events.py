@@ -276,3 +276,13 @@ def test_a_parquet_file_of_hostile_columns_loads_without_stopping(tmp_path):
     assert stored == ["p1", "p3"]
     assert codes == [(0, "wrong_type"), (2, "timestamp_out_of_range")]
     assert (report.inserted, report.rejected) == (2, 2)
+
+
+def test_a_repeated_key_is_judged_on_the_value_that_would_be_stored():
+    # msgspec reads the last of two equal keys, Polars (whose reading is stored) the first: the
+    # stored reading must pass the rules, whichever path the record takes.
+    doubled = line(valid_event(event_id="d")).replace(b'"status": 200', b'"status": 999, "status": 200')
+    for records in ([doubled], [b"\xef\xbb\xbf" + doubled]):                 # columnar, then exact (a BOM)
+        for batch in (_columnar(records), parse_records(records, source="t")):
+            assert batch.events.height == 0
+            assert batch.rejected["reason_code"].to_list() == ["out_of_range"]
