@@ -280,38 +280,42 @@ class DetectionPolicy:
         unknown = self.ablate - set(FAMILIES)
         if unknown:
             raise ValueError(f"unknown evidence families to ablate: {sorted(unknown)}; known: {', '.join(FAMILIES)}")
+        self._stages = self._build()
+
+    def _build(self) -> list[list[pl.Expr]]:
+        """The policy's expressions, stage by stage (built once: the stream judges every micro-batch)."""
+        s = self.settings
+        w, cw = s.weights, s.counter_weights
+        evidence = [(pl.lit(0.0) if name in self.ablate else family(s)).alias(f"ev_{name}")
+                    for name, family in {**PURPOSE, **OPERATION, **RESELLER, **COUNTER}.items()]
+        points = [
+            pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in PURPOSE]).alias("points_purpose"),
+            pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in OPERATION]).clip(0.0, s.operation_cap).alias("points_operation"),
+            pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in RESELLER]).alias("points_reseller"),
+            pl.sum_horizontal([cw[n] * pl.col(f"ev_{n}") for n in COUNTER]).clip(0.0, s.counter_cap).alias("points_counter"),
+            # few requests: shares mean little alone (rings judge such accounts together)
+            log_ramp(_col("n_requests"), (math.log10(s.min_requests), math.log10(s.full_requests))).alias("sustained"),
+        ]
+        raw_points = (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
+                      - pl.col("points_counter")).clip(0.0, None)
+        scores = [(pl.col("sustained") * raw_points / s.flag_points).alias("score"),
+                  (raw_points / s.flag_points).alias("score_ignoring_volume")]
+        return [evidence, points, scores, [self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess")]]
+
+    def _with_inputs(self, features: pl.DataFrame) -> pl.DataFrame:
+        missing = [pl.lit(None, dtype=pl.Float64).alias(c) for c in INPUT_COLUMNS if c not in features.columns]
+        return features.with_columns(missing) if missing else features
 
     def evidence(self, features: pl.DataFrame) -> pl.DataFrame:
         """``features`` with ``ev_<family>`` (0-1) for every family and counter-evidence added."""
-        s = self.settings
-        missing = [pl.lit(None, dtype=pl.Float64).alias(c) for c in INPUT_COLUMNS if c not in features.columns]
-        frame = features.with_columns(missing) if missing else features
-        exprs = []
-        for name, family in {**PURPOSE, **OPERATION, **RESELLER, **COUNTER}.items():
-            expr = pl.lit(0.0) if name in self.ablate else family(s)
-            exprs.append(expr.alias(f"ev_{name}"))
-        return frame.with_columns(exprs)
+        return self._with_inputs(features).with_columns(self._stages[0])
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:
         """Evidence, points per group, ``score`` (1.0 = the bar), ``severity`` and ``kind_guess``."""
-        s = self.settings
-        w, cw = s.weights, s.counter_weights
-        frame = self.evidence(features)
-        purpose = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in PURPOSE])
-        operation = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in OPERATION]).clip(0.0, s.operation_cap)
-        reseller = pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in RESELLER])
-        counter = pl.sum_horizontal([cw[n] * pl.col(f"ev_{n}") for n in COUNTER]).clip(0.0, s.counter_cap)
-        sustained = log_ramp(_col("n_requests"), (math.log10(s.min_requests), math.log10(s.full_requests)))
-        raw_points = (pl.col("points_purpose") + pl.col("points_operation") + pl.col("points_reseller")
-                      - pl.col("points_counter")).clip(0.0, None)
-        points = pl.col("sustained") * raw_points     # few requests: shares mean little alone (rings judge them together)
-        return (
-            frame.with_columns(purpose.alias("points_purpose"), operation.alias("points_operation"),
-                               reseller.alias("points_reseller"), counter.alias("points_counter"), sustained.alias("sustained"))
-            .with_columns((points / s.flag_points).alias("score"),
-                          (raw_points / s.flag_points).alias("score_ignoring_volume"))
-            .with_columns(self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess"))
-        )
+        frame = self._with_inputs(features).lazy()
+        for stage in self._stages:
+            frame = frame.with_columns(stage)
+        return frame.collect()
 
     def rescore(self, row: dict, anomaly: float) -> float:
         """The score of a row :meth:`score` judged, with its ``anomaly`` replaced (the stream's online
