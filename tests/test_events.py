@@ -286,3 +286,17 @@ def test_a_repeated_key_is_judged_on_the_value_that_would_be_stored():
         for batch in (_columnar(records), parse_records(records, source="t")):
             assert batch.events.height == 0
             assert batch.rejected["reason_code"].to_list() == ["out_of_range"]
+
+
+def test_quoted_text_shaped_like_a_number_stays_on_the_columnar_path(monkeypatch):
+    # numeric end-user ids are common: the raw line shows them quoted, so no exact judgement
+    from distillguard import events
+
+    judged = []
+    exact = events._parse_exact
+    monkeypatch.setattr(events, "_parse_exact", lambda lines, *a, **k: judged.extend(lines) or exact(lines, *a, **k))
+    records = [line(valid_event(event_id=f"e{i}", end_user_id=str(5276201 + i), prompt="[1, 2]")) for i in range(50)]
+    records.append(line(valid_event(event_id="n", end_user_id=5276201)))
+    batch = _columnar(records)
+    assert batch.events.height == 50 and batch.rejected["reason_code"].to_list() == ["wrong_type"]
+    assert judged == [records[-1]]
