@@ -726,8 +726,10 @@ def _lines_refused(lines: list[bytes], error: BaseException | None) -> list[int]
     hint = _REFUSED_VALUE.search(str(error)) if error is not None else None
     if hint is not None:
         value, kind = hint.groups()
-        needle = msgspec.json.encode(value) if kind == "string" else value.encode()
-        found = [j for j, line in enumerate(lines) if needle in line and not _typed_fields_ok(line)]
+        text = msgspec.json.encode(value) if kind == "string" else value.encode()
+        needles = (b":" + text, b": " + text)             # the value after a key, as JSON writers space it
+        found = [j for j, line in enumerate(lines)
+                 if (needles[0] in line or needles[1] in line) and not _typed_fields_ok(line)]
         if found:
             return found
     return [j for j, line in enumerate(lines) if not _typed_fields_ok(line)]
@@ -815,8 +817,7 @@ def _parse_block(
             frame = frame.with_columns(pl.col("_suspect") | pl.col("_idx").is_in(unquoted))
     any_suspect = bool(frame["_suspect"].any())
     if any_suspect:
-        to_judge.update(frame.filter(pl.col("_suspect"))["_idx"].to_list())
-        frame = frame.filter(~pl.col("_suspect"))
+        to_judge.update(frame.lazy().filter(pl.col("_suspect")).select("_idx").collect()["_idx"].to_list())
     rejected, judged_events, repeats = empty_rejected(), None, 0
     if to_judge:
         order = sorted(to_judge)
@@ -825,13 +826,18 @@ def _parse_block(
         rejected, repeats = judged.rejected, judged.duplicates
         if judged.events.height:
             judged_events = judged.events.with_columns(pl.Series("_idx", [order[k] for k in kept], dtype=pl.Int64))
-    if judged_events is None and not any_suspect:      # the common case: the repeats are known already
-        duplicates = frame.height - int(frame["_first"].sum())
-        events = frame.lazy().filter(pl.col("_first")).select(EVENT_COLUMNS).collect() if duplicates else frame
-        return ParsedBatch(events.select(EVENT_COLUMNS), rejected, duplicates + repeats)
-    frame = frame.select(*EVENT_COLUMNS, "_idx")
-    if judged_events is not None:
-        frame = pl.concat([frame, judged_events], how="vertical").sort("_idx")
+    if judged_events is None:                   # the usual case: each row kept or dropped in one pass
+        ok = ~pl.col("_suspect")
+        keep = (pl.when(ok).then(pl.col("event_id")).is_first_distinct() & ok) if any_suspect else pl.col("_first")
+        frame = frame.with_columns(keep.alias("_keep"))
+        kept = int(frame["_keep"].sum())
+        duplicates = (frame.height - int(frame["_suspect"].sum())) - kept
+        if kept == frame.height:
+            return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
+        events = frame.lazy().filter(pl.col("_keep")).select(EVENT_COLUMNS).collect()
+        return ParsedBatch(events, rejected, duplicates + repeats)
+    frame = frame.lazy().filter(~pl.col("_suspect")).select(*EVENT_COLUMNS, "_idx").collect()
+    frame = pl.concat([frame, judged_events], how="vertical").sort("_idx")
     frame, duplicates = _keep_first(frame)
     return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
 
