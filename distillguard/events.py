@@ -498,7 +498,7 @@ def _parse_exact(
         .with_columns((pl.col("_broken") | pl.col("_ts_failure").is_not_null()).alias("_bad"))
         .with_columns((pl.when(~pl.col("_bad")).then(pl.col("event_id")).is_first_distinct() & ~pl.col("_bad")).alias("_first"))
         .select(pl.col("_ts").alias("ts"), pl.col("ts").alias("_ts_text"), pl.exclude("ts"))
-        .collect()
+        .collect(engine="in-memory")
     )
     n_bad = int(frame["_bad"].sum())
     if n_bad:                                   # the reasons, for the few rows that need them
@@ -585,9 +585,10 @@ def count_lines(block: bytes) -> int:
 
 
 #: Records per Polars call. A piece Polars refuses (a wrong type in a typed field) costs most
-#: of its parse again plus a typed search of its lines, ~5 us a line; each call costs ~1 ms
-#: (a 16 MB block of 22k lines in 6 pieces: ~5 ms more than in one; one refused piece ~20 ms).
-PIECE_LINES = 4096
+#: of its parse again, ~4 us a line; each call costs ~1 ms. With B lines a block and one such
+#: line in it the extra is B/P ms + P * 4 us, least near P = 2,000 for 16 MB blocks (a block of
+#: 21k lines: ~5 ms more than one call when clean; a refused piece ~8 ms).
+PIECE_LINES = 2048
 #: Bytes a scan compares at a time: pieces that stay in the CPU's cache (a 16 MB block scans in
 #: ~8 ms in pieces of 256 KB, ~18 ms at once: each comparison is a pass over memory).
 _SCAN_BYTES = 256 << 10
@@ -807,7 +808,7 @@ def _parse_block(
         .with_columns(_parsed_ts().alias("_ts"))
         .select(pl.col("_ts").alias("ts"), pl.exclude("ts", "_ts"), _suspect_rows(ts_range).alias("_suspect"),
                 _reserialised_mask().alias("_reserialised"), pl.col("event_id").is_first_distinct().alias("_first"))
-        .collect()
+        .collect(engine="in-memory")
     )
     if frame["_reserialised"].max():
         # text shaped like a number (say) is a suspect unless the raw line shows it quoted
@@ -834,9 +835,11 @@ def _parse_block(
         duplicates = (frame.height - int(frame["_suspect"].sum())) - kept
         if kept == frame.height:
             return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
-        events = frame.lazy().filter(pl.col("_keep")).select(EVENT_COLUMNS).collect()
+        # (in memory: the streaming engine hands a filter's rows back in ~50 pieces a block,
+        # and DuckDB inserts a frame of many pieces ~25% slower)
+        events = frame.lazy().filter(pl.col("_keep")).select(EVENT_COLUMNS).collect(engine="in-memory")
         return ParsedBatch(events, rejected, duplicates + repeats)
-    frame = frame.lazy().filter(~pl.col("_suspect")).select(*EVENT_COLUMNS, "_idx").collect()
+    frame = frame.lazy().filter(~pl.col("_suspect")).select(*EVENT_COLUMNS, "_idx").collect(engine="in-memory")
     frame = pl.concat([frame, judged_events], how="vertical").sort("_idx")
     frame, duplicates = _keep_first(frame)
     return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
