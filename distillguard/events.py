@@ -11,15 +11,16 @@ otherwise ignored; a UTF-8 byte-order mark before a record is ignored too. The s
 Records are parsed in two ways that agree on every record. The columnar path hands pieces of
 a block (:data:`PIECE_LINES` records) to Polars' JSON reader and checks the contract's rules
 as column expressions; the exact path, :func:`judge_record`, decides one record at a time
-with msgspec and is the reference. Cheap byte screens over the whole block (a line that is
-not ``{...}``, invalid UTF-8, a UTF-16 surrogate escape, more opening brackets than
+with msgspec and is the reference (small batches of :func:`parse_records` go this way
+only). Cheap byte screens over the whole block (:func:`scan_block`: a line that is not
+``{...}``, invalid UTF-8, a UTF-16 surrogate escape, more opening brackets than
 :data:`MAX_DEPTH`) send the lines they catch the exact way before Polars sees them; a row
-the columnar parse accepted but that could break a rule it cannot see (a number where a
-string belongs, a value out of range) is a *suspect* and is judged exactly as well. A piece
-Polars refuses (a wrong type in a typed field, say) is searched line by line with a typed
-msgspec decode of its numeric fields (about 2 us a line) and parsed again without the lines
-found, so a bad line costs a few microseconds more than a good one, not a re-parse of its
-block.
+the columnar parse accepted but that could break a rule it cannot see (a value out of
+range, a number where a string belongs that the raw line does not show quoted) is a
+*suspect* and is judged exactly as well. A piece Polars refuses (a wrong type in a typed
+field, say) is searched for the value Polars names, else with a typed msgspec decode of its
+numeric fields, and parsed again without the lines found: a bad line costs a few
+milliseconds at most, not a re-parse of its block.
 
 >>> batch = parse_records([
 ...     b'{"event_id":"e1","ts":"2026-11-02T13:04:05.123Z","account_id":"a","api_key_id":"k",'
