@@ -146,6 +146,38 @@ class IngestSettings(BaseModel):
     ts_max_ahead_s: float = 86_400.0
 
 
+class ExecutionSettings(BaseModel):
+    """Sharded batch detection (:mod:`distillguard.sharding`): how a window is split and where shards run.
+
+    A window of at least ``in_process_below_events`` events is split by account hash into shards
+    that each hold only their accounts' events; the batch flow maps them over a Dask cluster through
+    Prefect (a local cluster unless ``scheduler_address`` names one), the CLI over this process.
+    """
+
+    # Dask scheduler of an existing cluster (``tcp://scheduler:8786``); None: the flow starts a local
+    # cluster of ``n_workers`` worker processes for the run and stops it afterwards.
+    scheduler_address: str | None = None
+    n_workers: int = 2
+    threads_per_worker: int = 2
+    # Peak memory the whole detection may use (this process, its DuckDB, the local workers), in MiB.
+    # Shards are made small enough that a worker's share of it holds one shard at a time.
+    memory_budget_mb: int = 6144
+    # Fewest shards a sharded window is split into (more when the budget asks for it).
+    min_shards: int = 4
+    # Peak memory a shard's feature computation needs per event it holds (prompts, their derived text
+    # columns, the sort and the group-by), measured on simulated traffic: sizes the shards.
+    shard_bytes_per_event: int = 2_000
+    # Part of the budget the coordinating process keeps for itself and its DuckDB (the window's export,
+    # the gathered one-row-per-account features, the models and the ring graph).
+    coordinator_share: float = 0.3
+    # Windows with fewer events are scored in one process without writing shards (the export costs
+    # more than it saves below this size); 0 shards every window.
+    in_process_below_events: int = 1_000_000
+    # Where a run writes its window's shards (Parquet, one folder per shard), removed after the run.
+    # Every worker must read it: a shared file system for a remote cluster. None: next to the database.
+    scratch_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything distillguard reads at start-up."""
 
@@ -163,6 +195,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = Field(default_factory=StreamSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     @classmethod
     def settings_customise_sources(
