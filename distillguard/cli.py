@@ -29,20 +29,30 @@ def load(
     db: Path = typer.Option(..., "--db", help="DuckDB database to write (created if missing)."),
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="Account metadata (CSV, JSONL or Parquet)."),
 ) -> None:
-    """Validate log files and store them: good events in `events`, bad records in `rejected_events`."""
+    """Validate log files and store them: good events in `events`, bad records in `rejected_events`.
+
+    Waits for another writer like `batch` does (exit code 75 when it does not let go in time).
+    """
+    from rich.markup import escape
+
     from distillguard.load import load_accounts, load_logs
     from distillguard.logfiles import LogInputError
-    from distillguard.store import Store
+    from distillguard.store import DatabaseLocked, Store
 
-    with Store.open(db) as store:
-        try:
-            report = load_logs(logs, store)
-        except LogInputError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2)
-        if accounts is not None:
-            kept, bad = load_accounts(accounts, store)
-            console.print(f"accounts: {kept:,} stored, {bad:,} rejected")
+    settings = _settings_or_exit()
+    try:
+        with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s, stale_run_after_s=settings.store.stale_run_after_s,
+                        on_wait=lambda message: console.print(message, markup=False, soft_wrap=True)) as store:
+            report = load_logs(logs, store, ingest=settings.ingest)
+            if accounts is not None:
+                kept, bad = load_accounts(accounts, store, ingest=settings.ingest)
+                console.print(f"accounts: {kept:,} stored, {bad:,} rejected")
+    except DatabaseLocked as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_LOCKED)
+    except LogInputError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2)
     console.print(report.summary())
 
 

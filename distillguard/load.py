@@ -157,7 +157,7 @@ def _insert_once(store: Store, frames: list[pl.DataFrame], source: str) -> int:
     return store.insert_events(events.filter(pl.col("event_id").is_first_distinct()), source=source)
 
 
-def read_accounts(path: Path | str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_accounts(path: Path | str, ingest: "IngestSettings | None" = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Account records from CSV, JSONL or Parquet: ``(accounts, rejected)``.
 
     A later record for the same account replaces the earlier; unknown columns are ignored;
@@ -196,8 +196,9 @@ def read_accounts(path: Path | str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return accounts, rejected
 
 
-def load_accounts(path: Path | str, store: Store) -> tuple[int, int]:
-    accounts, rejected = read_accounts(path)
+def load_accounts(path: Path | str, store: Store, *, ingest: "IngestSettings | None" = None) -> tuple[int, int]:
+    """Store the account records of ``path`` (see :func:`read_accounts`): ``(stored, rejected)``."""
+    accounts, rejected = read_accounts(path, ingest)
     store.upsert_accounts(accounts)
     store.insert_rejected(rejected)
     return accounts.height, rejected.height

@@ -66,20 +66,25 @@ def run_batch(
     show_progress: bool = True,
 ) -> BatchResult:
     """The contract's ``distillguard batch``: load the files, detect, write results to ``db``,
-    then publish the analyst snapshot (:mod:`distillguard.snapshot`)."""
+    then publish the analyst snapshot (:mod:`distillguard.snapshot`).
+
+    ``settings`` (default: the configuration) rule every stage: the reader's accepted time range
+    (``ingest``), how long the database is waited for and when a ``running`` row is stale
+    (``store``), detection."""
     settings = settings or load_settings()
     import_in_background("distillguard.models.ensemble")
     run_id = uuid.uuid4().hex[:12]
     started = _now()
-    with Store.open(db) as store:
+    with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s,
+                    stale_run_after_s=settings.store.stale_run_after_s) as store:
         result = BatchResult(run_id=run_id, db_path=Path(db))
         store.con.execute(
             "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, 'batch', ?, 'running')", [run_id, started]
         )
         try:
-            result.load = load_logs(logs, store, show_progress=show_progress)
+            result.load = load_logs(logs, store, show_progress=show_progress, ingest=settings.ingest)
             if accounts is not None:
-                result.accounts_loaded, result.accounts_rejected = load_accounts(accounts, store)
+                result.accounts_loaded, result.accounts_rejected = load_accounts(accounts, store, ingest=settings.ingest)
             result.detection = detect(store, settings, run_id=run_id, show_progress=show_progress)
         except Exception as exc:
             store.con.execute(
