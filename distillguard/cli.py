@@ -440,7 +440,7 @@ def review(
         console.print(f"[red]error:[/red] no database at {escape(str(db))}")
         raise typer.Exit(2)
     try:
-        with open_store(db) as store:                  # waits while a batch or stream micro-batch writes
+        with open_store(db, settings.store) as store:  # waits while a batch or stream micro-batch writes
             row = record_review(store, "ring" if ring else "account", subject, verdict, analyst, note)
             if snapshot_path_for(db, settings).exists():
                 maybe_publish_snapshot(store, settings, force=True)      # analysts' queries see the verdict at once

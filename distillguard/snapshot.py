@@ -139,7 +139,7 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
     if not isinstance(store_or_path, Store):
         from distillguard.stream.sink import open_store     # waits while another process writes
 
-        with open_store(Path(store_or_path)) as store:
+        with open_store(Path(store_or_path), settings.store) as store:
             return publish_snapshot(store, settings)
     store = store_or_path
     target = snapshot_path_for(store.path, settings)

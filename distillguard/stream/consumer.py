@@ -51,6 +51,7 @@ with backoff, logs it, and catches up from the committed offsets when the broker
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -62,7 +63,7 @@ from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from distillguard.config import Settings
+from distillguard.config import IngestSettings, Settings
 from distillguard.events import REJECTED_SCHEMA, ParsedBatch, concat_batches, parse_records
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
@@ -172,7 +173,7 @@ class StreamConsumer:
         """
         if self._store is None:
             self._await_close()
-            self._store_cm = open_store(self.settings.store.db_path)
+            self._store_cm = open_store(self.settings.store.db_path, self.settings.store)
             self._store = self._store_cm.__enter__()
             self._store.con.execute(f"SET checkpoint_threshold = '{int(self.settings.store.wal_checkpoint_mb)}MB'")
             self._store_opened = time.monotonic()
@@ -265,7 +266,7 @@ class StreamConsumer:
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
         n_records = repeats = 0
         for tp, messages in polled.items():
-            polls = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages)]
+            polls = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages, ingest=settings.ingest)]
             parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
             rejected = parsed.rejected
             if rejected.height:
@@ -371,17 +372,18 @@ class StreamConsumer:
         return pending.height
 
 
-def parse_messages(tp: TopicPartition, messages: list) -> ParsedBatch:
+def parse_messages(tp: TopicPartition, messages: list, *, ingest: IngestSettings | None = None) -> ParsedBatch:
     """One poll's records of one partition validated (accepted events; rejects, empty values and
     unreadable record batches included); run by the poll thread as records arrive
-    (:class:`Poller`'s ``prepare``)."""
+    (:class:`Poller`'s ``prepare``). ``ingest``: the stream's ``settings.ingest`` (the accepted
+    time range; the configuration's when None)."""
     source = f"kafka:{tp.topic}/{tp.partition}"
     unreadable = [m for m in messages if type(m) is UndecodableBatch]
     if unreadable:
         messages = [m for m in messages if type(m) is not UndecodableBatch]
     values = [m.value for m in messages]
     offsets = [m.offset for m in messages]
-    parsed = parse_records(values, source=source, positions=offsets)
+    parsed = parse_records(values, source=source, positions=offsets, ingest=ingest)
     rejected = [parsed.rejected, empty_value_rejects(values, offsets, source)]
     if unreadable:
         rejected.append(unreadable_batch_rejects(unreadable, source))
@@ -508,7 +510,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     started = time.monotonic()
     owner = StreamConsumer(settings)
     report = owner.report
-    with open_store(settings.store.db_path):
+    with open_store(settings.store.db_path, settings.store):
         pass                                                        # create / migrate before anything else
     _until_ready(lambda: ensure_topics(settings.kafka), "creating topics", settings, stop, report)
     owner.producer = _until_ready(lambda: make_producer(settings.kafka, linger_ms=5), "connecting a producer", settings, stop, report)
@@ -533,7 +535,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
                     backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error,
-                    prepare=parse_messages, commit_timeout_ms=min(30_000, max(1000, settings.kafka.max_poll_interval_ms // 3)))
+                    prepare=functools.partial(parse_messages, ingest=settings.ingest), commit_timeout_ms=min(30_000, max(1000, settings.kafka.max_poll_interval_ms // 3)))
     # consumer._net: kafka-python 3's event loop, on which the listener waits for its helper thread
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing, consumer._net))
     poller.start()

@@ -20,6 +20,7 @@ from typing import Iterator
 import duckdb
 import polars as pl
 
+from distillguard.config import StoreSettings
 from distillguard.store import Store, sql_text
 
 log = logging.getLogger("distillguard.stream")
@@ -37,19 +38,27 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextmanager
-def open_store(path: Path, *, warn_after_s: float = 30.0) -> Iterator[Store]:
-    """The store at ``path``, waiting (with backoff, without limit) while another process writes it."""
+def open_store(path: Path, settings: StoreSettings | None = None) -> Iterator[Store]:
+    """The store at ``path``, waiting (with backoff, without limit) while another process writes it.
+
+    ``settings`` (default: :class:`StoreSettings`' defaults): a consumer must not give up on its
+    database (its partitions would stall), so unlike ``batch`` it waits on past
+    ``lock_timeout_s``, with a warning once it has waited that long; the open closes ``runs``
+    rows left ``running`` for longer than ``stale_run_after_s`` (:meth:`Store.close_stale_runs`).
+    """
+    settings = settings or StoreSettings()
     started = time.monotonic()
     delay, warned = 0.02, False
     while True:
         try:
-            store = Store.open(path)
+            store = Store.open(path, stale_run_after_s=settings.stale_run_after_s)
             break
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
                 raise
-            if not warned and time.monotonic() - started > warn_after_s:
-                log.warning("DuckDB file %s has been locked by another process for %.0f s; still waiting", path, warn_after_s)
+            if not warned and time.monotonic() - started > settings.lock_timeout_s:
+                log.warning("DuckDB file %s has been locked by another process for %.0f s (store.lock_timeout_s); "
+                            "still waiting", path, settings.lock_timeout_s)
                 warned = True
             time.sleep(delay)
             delay = min(1.0, delay * 2)
