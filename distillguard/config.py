@@ -178,6 +178,29 @@ class ExecutionSettings(BaseModel):
     scratch_dir: Path | None = None
 
 
+class LakeSettings(BaseModel):
+    """The event lake (:mod:`distillguard.lake`): hive-partitioned Parquet that every writer appends to.
+
+    >>> LakeSettings().uri is None      # beside the database: <db folder>/<db stem>.lake
+    True
+    """
+
+    # Where valid events land: a folder, or an object-store URI such as ``s3://bucket/prefix``.
+    # None: ``<db folder>/<db stem>.lake`` beside the DuckDB file, so a first run needs no server.
+    uri: str | None = None
+    # Options of the object store's file system (pyarrow ``S3FileSystem`` keywords, e.g.
+    # ``region``, ``endpoint_override``, ``access_key``/``secret_key``; credentials otherwise come
+    # from the usual AWS environment variables or instance profile). Unused for a local folder.
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    # A writer looks for the event_ids it is about to write in the partitions this many hours of
+    # event time before each event (and its own hour): repeats found there are not written again.
+    # An older repeat is still shown once by the `events` view and removed by compaction.
+    dedupe_lookback_hours: float = 72.0
+    # The maintenance flow rewrites a partition into one file once it holds at least this many
+    # files (or when retention must change it).
+    compact_min_files: int = 4
+
+
 class Settings(BaseSettings):
     """Everything distillguard reads at start-up."""
 
@@ -195,6 +218,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = Field(default_factory=StreamSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
     @classmethod

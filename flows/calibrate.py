@@ -29,7 +29,7 @@ def calibration_function():
 def refit(db: str) -> dict:
     calibrate = calibration_function()
     settings = flow_settings(db)
-    with open_store(db) as store, recorded_run(store, "calibrate") as run:
+    with open_store(db, settings.store) as store, recorded_run(store, "calibrate") as run:
         report = calibrate(store, settings) or {}
         run["message"] = json.dumps(report, default=str)[:4000]
     get_run_logger().info("calibration: %s", run["message"])

@@ -20,7 +20,7 @@ from distillguard.snapshot import maybe_publish_snapshot
 @task(name="apply retention", **IO_TASK_OPTIONS)
 def retention(db: str, as_of: datetime | None) -> dict:
     settings = flow_settings(db)
-    with open_store(db) as store, recorded_run(store, "maintenance") as run:
+    with open_store(db, settings.store) as store, recorded_run(store, "maintenance") as run:
         report = apply_retention(
             store,
             event_retention_days=settings.store.event_retention_days,

@@ -21,7 +21,7 @@ def detect_over_horizon(db: str, horizon_hours: float) -> dict:
     from distillguard.snapshot import maybe_publish_snapshot
 
     settings = flow_settings(db)
-    with open_store(db) as store, recorded_run(store, "rings") as run:
+    with open_store(db, settings.store) as store, recorded_run(store, "rings") as run:
         result = run_detection(store, settings, run_id=run["run_id"], show_progress=False, horizon_hours=horizon_hours)
         run.update(flagged=result.flagged, rings=result.rings, message=f"horizon {horizon_hours:g} h")
     maybe_publish_snapshot(db, settings, force=True)                 # analysts see the new rings at once

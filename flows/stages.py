@@ -24,6 +24,7 @@ from typing import Iterator, Sequence
 
 import duckdb
 
+from distillguard.config import StoreSettings, load_settings
 from distillguard.logfiles import LogInputError, expand_log_paths
 from distillguard.store import Store, sql_text
 
@@ -60,11 +61,16 @@ def utc_now() -> datetime:
 
 # -- the store --------------------------------------------------------------------------------
 @contextmanager
-def open_store(db: Path | str) -> Iterator[Store]:
-    """Open (and migrate) the store, turning DuckDB's errors into ones that name the file."""
+def open_store(db: Path | str, settings: StoreSettings | None = None) -> Iterator[Store]:
+    """Open (and migrate) the store, turning DuckDB's errors into ones that name the file.
+
+    Waits up to ``store.lock_timeout_s`` for another writer and closes runs left ``running``
+    past ``store.stale_run_after_s`` (:meth:`Store.open`), from ``settings`` (default: the
+    configuration's store settings, read in the process that runs the flow)."""
     path = Path(db)
+    settings = settings or load_settings().store
     try:
-        store = Store.open(path)
+        store = Store.open(path, lock_timeout_s=settings.lock_timeout_s, stale_run_after_s=settings.stale_run_after_s)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
