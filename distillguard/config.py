@@ -158,7 +158,7 @@ class ExecutionSettings(BaseModel):
     # cluster of ``n_workers`` worker processes for the run and stops it afterwards.
     scheduler_address: str | None = None
     n_workers: int = 2
-    threads_per_worker: int = 2
+    threads_per_worker: int = 1
     # Peak memory the whole detection may use (this process, its DuckDB, the local workers), in MiB.
     # Shards are made small enough that a worker's share of it holds one shard at a time.
     memory_budget_mb: int = 6144

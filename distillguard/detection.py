@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable, Protocol
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,36 @@ PEER_COLUMNS = ["n_requests", "reasoning_share", "rubric_share", "length_cut_sha
                 "multi_sample_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv", "rate_limited_share",
                 "n_system_prompts", "completion_tokens_median", "long_answer_share", "hot_reask_share", "prompt_growth",
                 "requests_per_day", "requests_per_active_hour"]
+
+
+class EventWindow(Protocol):
+    """The events one detection run judges, and how its per-account work runs over them:
+    :class:`LoadedWindow` (in this process) or :class:`distillguard.sharding.ShardedWindow`."""
+
+    n_events: int
+
+    def score(self, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame: ...
+
+    def find_rings(self, scored: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings,
+                   exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]: ...
+
+
+@dataclass
+class LoadedWindow:
+    """The window's events held in this process (today's single-process path)."""
+
+    events: pl.DataFrame
+
+    @property
+    def n_events(self) -> int:
+        return self.events.height
+
+    def score(self, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame:
+        return score_accounts(self.events, accounts, settings)
+
+    def find_rings(self, scored: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings,
+                   exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]:
+        return find_rings(self.events, scored, accounts, settings, exclude=exclude)
 
 
 @dataclass
@@ -76,7 +107,12 @@ def with_anomaly(features: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame:
     """Per account: features, peer medians, anomaly, the policy's evidence, ``score``, severity and kind."""
-    features = account_features(events, accounts)
+    return score_features(account_features(events, accounts), settings)
+
+
+def score_features(features: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """:func:`score_accounts` from the per-account feature rows on: the population-wide steps
+    (peers, outlier models, policy), which the sharded path runs once over every shard's rows."""
     features = peer_medians(with_peer_groups(features), PEER_COLUMNS)
     scored = policy_for(settings).score(with_anomaly(features, settings))
     return scored.with_columns(pl.col("score").alias("signature_score")).sort("account_id")
@@ -85,13 +121,22 @@ def score_accounts(events: pl.DataFrame, accounts: pl.DataFrame | None, settings
 def find_rings(events: pl.DataFrame, scored: pl.DataFrame, accounts: pl.DataFrame | None, settings: Settings,
                exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]:
     """Rings among all accounts (none excluded but ``exclude``): link, group, judge collectively."""
+    links = link_values(events, scored, settings.rings)
+    return rings_from_links(links, lambda membership: events, scored, accounts, settings, exclude=exclude)
+
+
+def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame], pl.DataFrame], scored: pl.DataFrame,
+                     accounts: pl.DataFrame | None, settings: Settings,
+                     exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]:
+    """:func:`find_rings` from the ``(account_id, value)`` link pairs on; ``member_events(membership)``
+    gives the events the groups are judged on (the groups' members' at least: the sharded path
+    gathers only theirs)."""
     ring_settings = settings.rings
-    links = link_values(events, scored, ring_settings)
     membership = link_groups(links, ring_settings, exclude=exclude)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")
         scored = scored.join(created, on="account_id", how="left")
-    evidence = ring_evidence(membership, links, scored, events, ring_settings)
+    evidence = ring_evidence(membership, links, scored, member_events(membership), ring_settings)
     return describe_rings(evidence, membership, links, scored, ring_settings)
 
 
@@ -102,17 +147,25 @@ def run_detection(
     run_id: str,
     show_progress: bool = True,
     horizon_hours: float | None = None,
+    window: "EventWindow | None" = None,
 ) -> DetectionResult:
-    """Score every account over the stored events and replace the current flags and rings."""
+    """Score every account over the stored events and replace the current flags and rings.
+
+    ``window``: where the events are and how per-account work runs over them (default:
+    :func:`distillguard.sharding.open_window` picks this process or shards by the window's size).
+    """
     console = Console(stderr=True, quiet=not show_progress)
-    with console.status("reading events"):
-        events = _utc(load_window(store, horizon_hours), "ts")
-    if events.height == 0:
+    if window is None:
+        from distillguard.sharding import open_window
+
+        with console.status("reading events"):
+            window = open_window(store, settings, horizon_hours)
+    if window.n_events == 0:
         return DetectionResult()
     accounts = store.frame("SELECT * FROM accounts")
     accounts = _utc(accounts, "created_at") if accounts.height else None
-    with console.status(f"computing features and scoring {events['account_id'].n_unique():,} accounts"):
-        scored = score_accounts(events, accounts, settings)
+    with console.status(f"computing features and scoring the accounts of {window.n_events:,} events"):
+        scored = window.score(accounts, settings)
     policy = policy_for(settings)
     threshold = policy.population_bar(scored["score"])
     calibrated = calibrated_bar(store)
@@ -121,7 +174,7 @@ def run_detection(
     verdicts = decisions(store, scored)                       # analysts' verdicts in force, judged on this run
     confirmed, dismissed = review_sets(verdicts)
     with console.status("linking accounts through what they share and judging the groups"):
-        ring_rows, members = find_rings(events, scored, accounts, settings, exclude=dismissed)   # dismissed accounts join no ring
+        ring_rows, members = window.find_rings(scored, accounts, settings, exclude=dismissed)   # dismissed accounts join no ring
     ring_of = dict(zip(members["account_id"].to_list(), members["ring_id"].to_list()))
     ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
     ring_kind = {r["ring_id"]: r["kind"] for r in ring_rows}

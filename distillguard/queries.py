@@ -108,7 +108,8 @@ def explain_sql_error(exc: BaseException, relations: list[str] | None = None) ->
         return (f"refused: the analyst session cannot read or write files, reach the network, attach databases or "
                 f"install/load extensions ({said}) (hint: query the relations in place; `distillguard query NAME --format csv` "
                 "prints a result you can redirect)")
-    if "read-only mode" in lowered or "read-only database" in lowered:
+    # (DROP TABLE of `events`, a view over the event lake, fails on its type before the read-only check)
+    if "read-only mode" in lowered or "read-only database" in lowered or "trying to drop type" in lowered:
         return (f"refused: the analyst data is read-only ({said}) (hint: keep scratch results in CREATE TEMP TABLE; "
                 "verdicts are recorded with `distillguard review`)")
     if "configuration has been locked" in lowered:

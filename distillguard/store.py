@@ -27,10 +27,14 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import duckdb
 import polars as pl
+
+if TYPE_CHECKING:
+    from distillguard.config import LakeSettings
+    from distillguard.lake import Lake, LakeWriter
 
 log = logging.getLogger("distillguard.store")
 
@@ -150,11 +154,18 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.con = con
         self.path = path
+        self._lake = None               # the event lake `events` is a view over (distillguard.lake)
+        self._lake_settings = None
+        self._lake_writer = None
 
     @classmethod
     def open(cls, path: Path | str, *, read_only: bool = False, lock_timeout_s: float = 0.0,
-             on_wait: Callable[[str], None] | None = None, stale_run_after_s: float = STALE_RUN_AFTER_S) -> "Store":
+             on_wait: Callable[[str], None] | None = None, stale_run_after_s: float = STALE_RUN_AFTER_S,
+             lake: "LakeSettings | None" = None) -> "Store":
         """The database at ``path`` (created and migrated unless ``read_only``).
+
+        A writable open points the ``events`` view at the event lake (``lake``, default: the
+        configuration's ``[lake]``; see :meth:`point_events_at_lake`).
 
         While another process holds the file, waits up to ``lock_timeout_s`` (calling ``on_wait``
         once with a message), then raises :class:`DatabaseLocked`. A writable open records this
@@ -172,6 +183,7 @@ class Store:
                 con.execute(f"SET VARIABLE dg_writer_pid = {int(os.getpid())}")
                 con.execute(f"SET VARIABLE dg_writer_host = '{_host().replace(chr(39), chr(39) * 2)}'")
                 store.migrate()
+                store.point_events_at_lake(lake)
                 store.close_stale_runs(older_than_s=stale_run_after_s)
         except BaseException:
             con.close()
@@ -189,10 +201,19 @@ class Store:
         locked down with :data:`ANALYST_SESSION_SETTINGS`: no other file, URL or extension can be
         reached and no setting changed. Refusals are DuckDB's own errors (``Permission Error``,
         ``read-only mode``, ``configuration has been locked``).
+
+        When ``events`` is a view over the event lake, the session reads the lake's files through
+        an Arrow dataset registered before the lock-down (:func:`distillguard.lake.register_for_analysts`):
+        DuckDB's ``allowed_directories`` would let it read them but also write into the lake.
         """
         path = Path(path)
         con = duckdb.connect(str(path), read_only=True, config=ANALYST_CONNECT_CONFIG)
         try:
+            uri = _recorded_lake_uri(con) if _relation_type(con, "events") == "VIEW" else None
+            if uri is not None:
+                from distillguard.lake import register_for_analysts
+
+                register_for_analysts(con, uri, _configured_lake().storage_options)
             lock_down(con)
         except BaseException:
             con.close()
@@ -282,8 +303,65 @@ class Store:
         return after - before
 
     def insert_events(self, events: pl.DataFrame, *, source: str) -> int:
-        """Store accepted events; returns how many were new (repeated event_ids are ignored)."""
-        return self._changes(sql_text("store/insert_events.sql"), "incoming_events", events, {"source": source})
+        """Append accepted events to the event lake; returns how many were new (repeated event_ids
+        are not written again, see :class:`distillguard.lake.LakeWriter`). Takes no DuckDB lock."""
+        return self.lake_writer().append(events, source=source)
+
+    # -- the event lake ---------------------------------------------------------------------
+    @property
+    def lake(self) -> "Lake":
+        """The event lake ``events`` reads (recorded in the database; opened on first use)."""
+        if self._lake is None:
+            from distillguard.lake import Lake, default_lake_uri
+
+            settings = self._lake_settings or _configured_lake()
+            uri = settings.uri or _recorded_lake_uri(self.con) or default_lake_uri(self.path)
+            self._lake = Lake(uri, settings.storage_options)
+        return self._lake
+
+    def lake_writer(self) -> "LakeWriter":
+        """This store's writer into the lake (it remembers the event_ids of files it has read)."""
+        if self._lake_writer is None:
+            from distillguard.lake import LakeWriter
+
+            settings = self._lake_settings or _configured_lake()
+            self._lake_writer = LakeWriter(self.lake, lookback_hours=settings.dedupe_lookback_hours)
+        return self._lake_writer
+
+    def point_events_at_lake(self, settings: "LakeSettings | None" = None) -> "Lake":
+        """Make ``events`` the view over the lake ``settings`` names (default: the configuration's;
+        without a ``lake.uri``, the lake this database already points at, else one beside it).
+
+        Rows of an ``events`` table left by an earlier version are moved into the lake first (a
+        crash midway moves them again at the next open: the writer skips those already there).
+        """
+        from distillguard.lake import Lake, LakeWriter, default_lake_uri, duckdb_source, to_lake_rows, view_select
+
+        settings = settings or _configured_lake()
+        self._lake_settings = settings
+        recorded = _recorded_lake_uri(self.con)
+        lake = Lake(settings.uri or recorded or default_lake_uri(self.path), settings.storage_options)
+        self._lake, self._lake_writer = lake, None
+        kind = _relation_type(self.con, "events")
+        if kind == "BASE TABLE":
+            mover = LakeWriter(lake, lookback_hours=0)
+            reader = self.con.sql("SELECT * FROM events").to_arrow_reader(LEGACY_MOVE_ROWS)
+            for batch in reader:
+                mover.append(to_lake_rows(pl.from_arrow(batch), source=None), source=None)
+            log.info("moved the events table of %s into the event lake %s", self.path, lake.uri)
+        if kind != "VIEW" or recorded != lake.uri:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if kind == "BASE TABLE":
+                    self.con.execute("DROP TABLE events")
+                self.con.execute(f"CREATE OR REPLACE VIEW events AS {view_select(duckdb_source(lake))}")
+                self.con.execute("DELETE FROM event_lake")
+                self.con.execute("INSERT INTO event_lake VALUES (?, now()::TIMESTAMP)", [lake.uri])
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+        return lake
 
     def insert_rejected(self, rejected: pl.DataFrame) -> int:
         return self._changes(sql_text("store/insert_rejected.sql"), "incoming_rejected", rejected)
@@ -332,6 +410,35 @@ class Store:
 
 def _host() -> str:
     return socket.gethostname()
+
+
+#: Rows per piece when an ``events`` table of an earlier version is moved into the lake.
+LEGACY_MOVE_ROWS = 500_000
+
+
+def _configured_lake() -> "LakeSettings":
+    """The configuration's ``[lake]`` (its defaults when the configuration cannot be read here)."""
+    from distillguard.config import LakeSettings, load_settings
+
+    try:
+        return load_settings().lake
+    except Exception:                      # noqa: BLE001 - the command reading it reports a bad configuration
+        return LakeSettings()
+
+
+def _relation_type(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """``'BASE TABLE'``, ``'VIEW'`` or None: what ``name`` is in the open database's main schema."""
+    rows = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
+                       "AND table_name = ? AND table_catalog = current_database()", [name]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _recorded_lake_uri(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Where this database's ``events`` view points (None before version 7 or before any open for writing)."""
+    if _relation_type(con, "event_lake") is None:
+        return None
+    rows = con.execute("SELECT uri FROM event_lake LIMIT 1").fetchall()
+    return rows[0][0] if rows else None
 
 
 def _utc_now() -> datetime:
