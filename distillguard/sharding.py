@@ -182,10 +182,11 @@ def shard_features(plan: ShardPlan, shard: int, settings: Settings) -> ShardFeat
 
 
 def prompt_fingerprint(prompt: pl.Expr) -> pl.Expr:
-    """A 128-bit fingerprint (32 hex digits) of the prompt prefix the ring evidence compares: equal
+    """A 128-bit fingerprint (two 64-bit hashes) of the prompt prefix the ring evidence compares: equal
     prompts, equal fingerprints, across processes (Polars' seeded hashes are fixed)."""
     head = prompt.str.slice(0, RING_PROMPT_CHARS)
-    return pl.concat_str([head.hash(seed=101).cast(pl.String), head.hash(seed=202).cast(pl.String)], separator="-")
+    fingerprint = pl.concat_str([head.hash(seed=101).cast(pl.String), head.hash(seed=202).cast(pl.String)], separator="-")
+    return pl.when(prompt.is_not_null()).then(fingerprint)          # Polars hashes a null to a value
 
 
 def shard_member_events(plan: ShardPlan, shard: int, members: list[str]) -> pl.DataFrame:
