@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import duckdb
 import polars as pl
 
+from distillguard.events import REJECTED_SCHEMA, _raw_rows, accepted_ts_range, empty_rejected
+
 if TYPE_CHECKING:
     from distillguard.config import LakeSettings
     from distillguard.lake import Lake, LakeWriter
@@ -213,7 +215,12 @@ class Store:
             if uri is not None:
                 from distillguard.lake import register_for_analysts
 
-                register_for_analysts(con, uri, _configured_lake().storage_options)
+                from distillguard.lake import LAKE_FILES_TABLE
+
+                pinned = None
+                if _relation_type(con, LAKE_FILES_TABLE) is not None:       # a snapshot: the files it was published with
+                    pinned = [row[0] for row in con.execute(f"SELECT path FROM {LAKE_FILES_TABLE}").fetchall()]
+                register_for_analysts(con, uri, _configured_lake().storage_options, pinned)
             lock_down(con)
         except BaseException:
             con.close()
@@ -333,7 +340,9 @@ class Store:
         without a ``lake.uri``, the lake this database already points at, else one beside it).
 
         Rows of an ``events`` table left by an earlier version are moved into the lake first (a
-        crash midway moves them again at the next open: the writer skips those already there).
+        crash midway moves them again at the next open: the writer skips those already there);
+        those stamped outside the accepted time range go to ``rejected_events`` instead
+        (:func:`split_legacy_events`).
         """
         from distillguard.lake import Lake, LakeWriter, default_lake_uri, duckdb_source, to_lake_rows, view_select
 
@@ -346,8 +355,12 @@ class Store:
         if kind == "BASE TABLE":
             mover = LakeWriter(lake, lookback_hours=0)
             reader = self.con.sql("SELECT * FROM events").to_arrow_reader(LEGACY_MOVE_ROWS)
+            ts_range, set_aside = accepted_ts_range(), [empty_rejected()]
             for batch in reader:
-                mover.append(to_lake_rows(pl.from_arrow(batch), source=None), source=None)
+                rows, rejected = split_legacy_events(pl.from_arrow(batch), ts_range)
+                set_aside.append(rejected)
+                mover.append(to_lake_rows(rows, source=None), source=None)
+            self.insert_rejected(pl.concat(set_aside))             # once the reader's result is drained
             log.info("moved the events table of %s into the event lake %s", self.path, lake.uri)
         if kind != "VIEW" or recorded != lake.uri:
             self.con.execute("BEGIN TRANSACTION")
@@ -406,6 +419,38 @@ class Store:
     def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
         """A query's result as a Polars frame (DuckDB 2 returns Arrow; no ``.pl()``)."""
         return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
+
+
+def split_legacy_events(rows: pl.DataFrame, ts_range: tuple[datetime, datetime]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows of an earlier version's ``events`` table (``ts`` naive UTC) split by the accepted time
+    range: ``(rows inside it, dead letters for the others)``.
+
+    A reader before the range stored any time stamp Polars parsed (year 0 to 10000 in UTC), which
+    Python's datetime, and so the lake's partitions, cannot all hold; such a row becomes what
+    today's reader makes of it, a ``timestamp_out_of_range`` reject with the row as its raw text.
+
+    >>> from datetime import timezone
+    >>> rows = pl.DataFrame({"event_id": ["a", "b"], "ts": [datetime(2026, 11, 2), datetime(1, 1, 1)], "source": ["f", None]})
+    >>> kept, rejected = split_legacy_events(rows, (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc)))
+    >>> kept["event_id"].to_list(), rejected.select("source", "reason_code").row(0)
+    (['a'], ('events table of an earlier version', 'timestamp_out_of_range'))
+    """
+    earliest, latest = (moment.astimezone(timezone.utc).replace(tzinfo=None) for moment in ts_range)
+    inside = pl.col("ts").is_between(earliest, latest).fill_null(False)
+    outside = rows.filter(~inside)
+    if outside.height == 0:
+        return rows, empty_rejected()
+    span = f"{earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}"
+    rejected = outside.select(
+        pl.col("source").fill_null("events table of an earlier version") if "source" in outside.columns
+        else pl.lit("events table of an earlier version").alias("source"),
+        pl.lit(None, dtype=pl.Int64).alias("position"),
+        pl.Series("raw", _raw_rows(outside), dtype=pl.String),
+        pl.lit("timestamp_out_of_range").alias("reason_code"),
+        pl.format("ts {} stored by an earlier version is outside the accepted range ({}); not moved into the event lake",
+                  pl.col("ts").cast(pl.String), pl.lit(span)).alias("reason"),
+    ).cast(REJECTED_SCHEMA)
+    return rows.filter(inside), rejected
 
 
 def _host() -> str:

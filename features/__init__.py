@@ -80,6 +80,19 @@ def is_sorted_by_account_and_time(events: pl.DataFrame) -> bool:
     return bool(events.select(in_order.fill_null(True).all()).item())
 
 
+def events_span_s(events: pl.DataFrame) -> float:
+    """Seconds from the first event to the last (0 without events), computed in Polars: a stored
+    time stamp Python's datetime cannot hold (year 0 or 10000, from an older reader) is a number here.
+
+    >>> from datetime import datetime
+    >>> events_span_s(pl.DataFrame({"ts": [datetime(2026, 11, 2), datetime(2026, 11, 2, 1, 0, 0, 500_000)]}))
+    3600.5
+    """
+    micros = pl.col("ts").dt.epoch("us").cast(pl.Float64)
+    span = events.select((micros.max() - micros.min()) / 1e6).item()
+    return span if span is not None else 0.0
+
+
 def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> pl.LazyFrame:
     """Events sorted per account by time, with the helper columns the features read.
 
@@ -87,8 +100,7 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
     """
     events = _with_contract_columns(events)
     if window_hours is None:
-        start, end = events.select(pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end")).row(0)
-        window_hours = max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
+        window_hours = max(1.0, events_span_s(events) / 3600.0)
     derived = [expr.alias(name) for name, expr in event_derived_columns().items()
                if name not in events.columns and name != "_text"]
     lazy = events.lazy() if is_sorted_by_account_and_time(events) else events.lazy().sort("account_id", "ts")

@@ -2,14 +2,13 @@
 -- first and last request (hours without requests show 0): requests, distinct prompts, HTTP 429
 -- and other errors, requests asking for log-probabilities or n>1 samples, answers cut at
 -- max_tokens, completion tokens, client IPs and end users. Times are UTC hour starts.
+-- A quiet spell longer than 31 days (more than the event retention) shows its first 31 days of
+-- zero hours only, then the next active hour: a stored time stamp far from the others (year 1
+-- or 9999, left by a reader before the accepted time range) cannot make the timeline millions
+-- of hours long.
 -- Parameters: $account_id
 WITH acct AS (
     SELECT * FROM events WHERE account_id = $account_id
-),
-hours AS (
-    SELECT unnest(generate_series(date_trunc('hour', min(ts)), date_trunc('hour', max(ts)), INTERVAL 1 HOUR)) AS hour
-    FROM acct
-    HAVING count(*) > 0
 ),
 activity AS (
     SELECT date_trunc('hour', ts) AS hour,
@@ -25,6 +24,15 @@ activity AS (
            count(DISTINCT end_user_id) AS end_users
     FROM acct
     GROUP BY 1
+),
+spells AS (
+    SELECT hour, lead(hour) OVER (ORDER BY hour) AS next_hour FROM activity
+),
+hours AS (
+    -- each active hour, then the quiet hours after it up to the next active hour (31 days at most)
+    SELECT unnest(generate_series(hour, least(coalesce(next_hour - INTERVAL 1 HOUR, hour), hour + INTERVAL 744 HOUR),
+                                  INTERVAL 1 HOUR)) AS hour
+    FROM spells
 )
 SELECT $account_id AS account_id, h.hour,
        coalesce(a.requests, 0) AS requests, coalesce(a.distinct_prompts, 0) AS distinct_prompts,
