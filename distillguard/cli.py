@@ -8,7 +8,7 @@ Start with ``distillguard simulate --out traffic/`` to make labelled traffic, th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional, cast
 
 import typer
 from rich.console import Console
@@ -21,6 +21,38 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 EXIT_LOCKED = 75        # sysexits' EX_TEMPFAIL: the database is held by another writer; retry later
+DEMO_DB = "demo-output/distillguard.duckdb"
+DB_HINT = f"`make demo` writes {DEMO_DB}; give a database with --db PATH or set store.db_path"
+
+
+def fail(message: str, hint: str | None = None, code: int = 2) -> NoReturn:
+    """Print one line, ``error: message (hint: ...)``, on stderr and exit with ``code``."""
+    from rich.markup import escape
+
+    text = f"{message} (hint: {hint})" if hint else message
+    console.print(f"[red]error:[/red] {escape(text)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _database_or_exit(db: Path, settings) -> Path:
+    """``db`` when it or its analyst snapshot exists; otherwise a one-line error naming the demo's database."""
+    from distillguard.snapshot import snapshot_path_for
+
+    if not db.exists() and not snapshot_path_for(db, settings).exists():
+        fail(f"no database at {db}", DB_HINT)
+    return db
+
+
+def _parse_params(param: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` options as a dict, or a one-line error."""
+    bad = [p for p in param if "=" not in p]
+    if bad:
+        fail(f"--param needs NAME=VALUE, got {bad[0]!r}", "for example --param account_id=acct-00042")
+    return dict(p.split("=", 1) for p in param)
+
+
+def _terminal_width() -> int:
+    return out.width if out.is_terminal else 100
 
 
 @app.command()
@@ -33,7 +65,6 @@ def load(
 
     Waits for another writer like `batch` does (exit code 75 when it does not let go in time).
     """
-    from rich.markup import escape
 
     from distillguard.load import load_accounts, load_logs
     from distillguard.logfiles import LogInputError
@@ -48,11 +79,9 @@ def load(
                 kept, bad = load_accounts(accounts, store, ingest=settings.ingest)
                 console.print(f"accounts: {kept:,} stored, {bad:,} rejected")
     except DatabaseLocked as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_LOCKED)
+        fail(str(exc), code=EXIT_LOCKED)
     except LogInputError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2)
+        fail(str(exc), code=2)
     console.print(report.summary())
 
 
@@ -68,7 +97,6 @@ def batch(
     While another process writes the database, waits up to store.lock_timeout_s for it, then
     exits with code 75 (EX_TEMPFAIL) and a one-line error.
     """
-    from rich.markup import escape
 
     from distillguard.logfiles import LogInputError
     from distillguard.pipeline import run_batch
@@ -83,11 +111,9 @@ def batch(
                         on_wait=lambda message: console.print(message, markup=False, soft_wrap=True)):
             result = run_batch(logs, db, accounts=accounts, settings=settings, show_progress=not quiet)
     except DatabaseLocked as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_LOCKED)
+        fail(str(exc), code=EXIT_LOCKED)
     except LogInputError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2)
+        fail(str(exc), code=2)
     console.print(result.summary())
 
 
@@ -106,7 +132,8 @@ def simulate(
     rate: float = typer.Option(5000.0, help="With --to-kafka: events per second."),
 ) -> None:
     """Write a seeded, labelled population of API traffic (benign, hard negatives and attacks)."""
-    from distillguard.simulator import SimulationConfig, simulate as run_simulation, write_traffic
+    from distillguard.simulator import SimulationConfig, write_traffic
+    from distillguard.simulator import simulate as run_simulation
 
     config = SimulationConfig(seed=seed, n_days=days, mix=mix, scale=scale, volume=volume, vocabulary=vocabulary)
     with console.status("simulating traffic"):
@@ -137,6 +164,10 @@ def evaluate(
     from distillguard.evaluate import evaluate_store, metrics_json, read_truth, render_report
     from distillguard.store import Store
 
+    if not db.exists():
+        fail(f"no database at {db}", DB_HINT)
+    if not truth.is_file():
+        fail(f"no truth file at {truth}", "`distillguard simulate --out DIR` writes DIR/truth.csv (the demo: demo-output/traffic/truth.csv)")
     with Store.open(db, read_only=True) as store:
         metrics = evaluate_store(store, read_truth(truth))
     out.print(render_report(metrics))
@@ -148,24 +179,24 @@ def evaluate(
 
 @app.command()
 def serve(
-    logs: Optional[List[Path]] = typer.Option(None, "--logs", help="Folder(s) where new log files arrive; without it the hourly batch re-detects over the last 24 h of stored events."),
+    logs: Optional[List[Path]] = typer.Option(
+        None, "--logs", help="Folder(s) where new log files arrive; without it the hourly batch re-detects over the last 24 h of stored events."),
     stream: bool = typer.Option(True, "--stream/--no-stream", help="Also run the Kafka consumer every minute as a bounded run."),
     port: int = typer.Option(4200, "--port", help="Port of the local Prefect server (when PREFECT_API_URL is unset)."),
 ) -> None:
     """Serve the scheduled flows (batch hourly, rings daily, calibrate weekly, maintenance nightly, stream)."""
-    from distillguard.serve import ServerStartError, serve as run_serve
+    from distillguard.serve import ServerStartError
+    from distillguard.serve import serve as run_serve
 
     try:
         run_serve(logs=logs, include_stream=stream, port=port)
     except ServerStartError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        fail(str(exc))
 
 
 def _settings_or_exit():
     """The configuration, or a clear error and exit code 2 when it is invalid (e.g. hashing without a key)."""
     from pydantic import ValidationError
-    from rich.markup import escape
 
     from distillguard.config import load_settings
 
@@ -173,15 +204,16 @@ def _settings_or_exit():
         return load_settings()
     except ValidationError as exc:
         messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        console.print(f"[red]configuration error:[/red] {escape(messages)}")
-        raise typer.Exit(2)
+        fail(f"configuration error: {messages}", "see the Configuration section of README.md (DISTILLGUARD_CONFIG, DISTILLGUARD_<SECTION>__<FIELD>)")
 
 
 @app.command()
 def sql(
     query: Optional[str] = typer.Argument(None, help="SQL to run; omit for an interactive prompt."),
-    db: Optional[Path] = typer.Option(None, "--db", help="Database (default: store.db_path); its analyst snapshot is opened when one exists, else the database itself, read-only."),
+    db: Optional[Path] = typer.Option(
+        None, "--db", help="Database (default: store.db_path); its analyst snapshot is opened when one exists, else the database itself, read-only."),
     param: List[str] = typer.Option([], "--param", help="Bind a named parameter: --param account_id=acct-00042 (use $account_id in SQL)."),
+    full: bool = typer.Option(False, "--full", help="Show every row and every cell whole (long cells are cut otherwise)."),
 ) -> None:
     """Query the analysts' relations read-only; parameters are bound, never pasted into SQL.
 
@@ -190,25 +222,20 @@ def sql(
     """
     import duckdb
     import polars as pl
-    from rich.markup import escape
 
     from distillguard.queries import analyst_relations, explain_sql_error
     from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
+    from distillguard.tables import render_frame
 
-    bad = [p for p in param if "=" not in p]
-    if bad:
-        console.print(f"[red]error:[/red] --param needs NAME=VALUE, got {escape(bad[0])!r}", soft_wrap=True)
-        raise typer.Exit(2)
-    params = dict(p.split("=", 1) for p in param)
+    params = _parse_params(param)
     settings = _settings_or_exit()
-    db = db or settings.store.db_path
+    db = _database_or_exit(Path(db or settings.store.db_path), settings)
 
     def reopen():
         try:
             opened = open_analyst_store(db, settings)
         except SnapshotUnavailable as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(2)
+            fail(str(exc))
         console.print(f"reading {opened.describe()}", markup=False, soft_wrap=True)
         return opened
 
@@ -217,8 +244,8 @@ def sql(
     def run(text: str) -> None:
         result = source[0].store.con.sql(text, params=params or None)
         if result is not None:
-            with pl.Config(tbl_rows=50, fmt_str_lengths=120, tbl_width_chars=200):
-                out.print(pl.from_arrow(result.to_arrow_table()))
+            frame = cast(pl.DataFrame, pl.from_arrow(result.to_arrow_table()))      # a table gives a frame
+            typer.echo(render_frame(frame, width=_terminal_width(), full=full))
 
     def explain(exc: Exception) -> str:
         """One line: DuckDB's refusal or error without its caret drawing, and a hint."""
@@ -231,8 +258,7 @@ def sql(
             try:
                 run(query)
             except (duckdb.Error, pl.exceptions.PolarsError) as exc:
-                console.print(f"[red]error:[/red] {escape(explain(exc))}", soft_wrap=True)
-                raise typer.Exit(1)
+                fail(explain(exc), code=1)
             return
         console.print("relations: flagged_accounts, rings, ring_members, alerts, events, rejected_events, accounts, account_features, runs, snapshot_info")
         while True:
@@ -251,6 +277,8 @@ def sql(
             try:
                 run(text)
             except (duckdb.Error, pl.exceptions.PolarsError) as exc:
+                from rich.markup import escape
+
                 console.print(f"[red]error:[/red] {escape(explain(exc))}", soft_wrap=True)
     finally:
         source[0].store.close()
@@ -264,8 +292,6 @@ def report(
     out_file: Path = typer.Option(..., "--out", help="HTML file to write."),
 ) -> None:
     """Write a static HTML report (inline SVG, no JavaScript) for the whole run, one account or one ring."""
-    from rich.markup import escape
-
     import duckdb
 
     from distillguard.queries import explain_sql_error
@@ -273,14 +299,16 @@ def report(
     from distillguard.snapshot import SnapshotUnavailable
 
     settings = _settings_or_exit()
+    database = _database_or_exit(Path(db or settings.store.db_path), settings)
     try:
-        path, source = write_report(db or settings.store.db_path, out_file, account=account, ring=ring, settings=settings)
-    except (ReportError, SnapshotUnavailable) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2)
+        path, source = write_report(database, out_file, account=account, ring=ring, settings=settings)
+    except ReportError as exc:
+        fail(str(exc), "`distillguard query unreviewed_flags` lists flagged accounts, "
+                       "`distillguard sql \"SELECT ring_id FROM rings\"` the rings")
+    except SnapshotUnavailable as exc:
+        fail(str(exc))
     except duckdb.Error as exc:
-        console.print(f"[red]error:[/red] {escape(explain_sql_error(exc))}", soft_wrap=True)
-        raise typer.Exit(1)
+        fail(explain_sql_error(exc), code=1)
     console.print(f"report written to {path} (from {source})", markup=False)
 
 
@@ -292,7 +320,10 @@ def snapshot(
     from distillguard.snapshot import publish_snapshot
 
     settings = _settings_or_exit()
-    info = publish_snapshot(db or settings.store.db_path, settings)
+    database = Path(db or settings.store.db_path)
+    if not database.exists():
+        fail(f"no database at {database}", DB_HINT)
+    info = publish_snapshot(database, settings)
     hashed = " with identifiers hashed" if info.hashed_identifiers else ""
     console.print(f"analyst snapshot {info.path}{hashed}: {info.events:,} events, newest {info.source_max_event_ts}, "
                   f"published in {info.seconds:.1f} s", markup=False)
@@ -359,53 +390,60 @@ def demo(
 @app.command()
 def query(
     name: Optional[str] = typer.Argument(None, help="Query name (a file of sql/queries/); omit to list them."),
-    db: Optional[Path] = typer.Option(None, "--db", help="Database (default: store.db_path); its analyst snapshot is read when one exists, else the database itself, read-only."),
+    db: Optional[Path] = typer.Option(
+        None, "--db", help="Database (default: store.db_path); its analyst snapshot is read when one exists, else the database itself, read-only."),
     param: List[str] = typer.Option([], "--param", help="Bind a parameter the query declares: --param account_id=acct-00042."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     show_sql: bool = typer.Option(False, "--sql", help="Print the query's SQL instead of running it."),
+    full: bool = typer.Option(False, "--full", help="Table format: show every row and every cell whole (long cells are cut otherwise)."),
 ) -> None:
     """Run a named analyst query (new flags, account profile/timeline/prompts, ring profile, similar accounts...)."""
     import duckdb
-    import polars as pl
-    from rich.markup import escape
 
-    from distillguard.queries import QueryError, explain_sql_error, query_info, query_names, run_query
+    from distillguard.queries import QueryError, explain_sql_error, missing_subject, query_info, query_names, run_query
     from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
 
     if name is None:
         for known in query_names():
             info = query_info(known)
-            params = " ".join(f"--param {p}=..." for p in info.params)
-            typer.echo(f"{known} {params}".rstrip())
+            usage = " ".join(f"--param {p}=..." for p in info.params)
+            typer.echo(f"{known} {usage}".rstrip())
             typer.echo(f"    {info.description}")
         return
     try:
         info = query_info(name)
     except QueryError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2)
+        fail(str(exc), "`distillguard query` lists the queries with their parameters")
     if show_sql:
         typer.echo(info.sql)
         return
     if fmt not in ("table", "csv", "json"):
-        console.print("[red]error:[/red] --format must be table, csv or json")
-        raise typer.Exit(2)
-    bad = [p for p in param if "=" not in p]
-    if bad:
-        console.print(f"[red]error:[/red] --param needs NAME=VALUE, got {escape(bad[0])!r}")
-        raise typer.Exit(2)
-    params = dict(p.split("=", 1) for p in param)
+        fail(f"--format must be table, csv or json, not {fmt!r}", "csv or json for a file: --format csv > result.csv")
+    params = _parse_params(param)
     settings = _settings_or_exit()
+    database = _database_or_exit(Path(db or settings.store.db_path), settings)
     try:
-        with open_analyst_store(db or settings.store.db_path, settings) as source:
+        with open_analyst_store(database, settings) as source:
             console.print(f"reading {source.describe()}", markup=False, soft_wrap=True)
             result = run_query(source.store, info.name, params)
-    except (QueryError, SnapshotUnavailable) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2)
+            absent = missing_subject(source.store, params) if result.height == 0 else None
+    except QueryError as exc:
+        fail(str(exc), f"`distillguard query` lists each query's parameters; `distillguard query {info.name} --sql` shows its SQL")
+    except SnapshotUnavailable as exc:
+        fail(str(exc))
     except duckdb.Error as exc:
-        console.print(f"[red]error:[/red] {escape(explain_sql_error(exc))}", soft_wrap=True)
-        raise typer.Exit(1)
+        fail(explain_sql_error(exc), code=1)
+    if absent:
+        fail(absent, "`distillguard query unreviewed_flags` lists flagged accounts; ring ids are in `rings`", code=1)
+    _print_result(result, fmt, full)
+
+
+def _print_result(result, fmt: str, full: bool) -> None:
+    """A query's result on stdout as JSON, CSV (list cells joined with '; ') or a readable table."""
+    import polars as pl
+
+    from distillguard.tables import render_frame
+
     if fmt == "json":
         typer.echo(result.write_json())
     elif fmt == "csv":
@@ -413,8 +451,7 @@ def query(
             [pl.col(c).cast(pl.List(pl.String)).list.join("; ") for c, t in result.schema.items() if isinstance(t, pl.List)])
         typer.echo(flat.write_csv(), nl=False)
     else:
-        with pl.Config(tbl_rows=60, fmt_str_lengths=120, tbl_width_chars=220, tbl_cols=-1):
-            typer.echo(str(result))
+        typer.echo(render_frame(result, width=_terminal_width(), full=full))
         console.print(f"{result.height:,} row(s)")
 
 
@@ -428,8 +465,6 @@ def review(
     db: Optional[Path] = typer.Option(None, "--db", help="Database to write (default: store.db_path)."),
 ) -> None:
     """Record an analyst's verdict (append-only) with the evidence at review time; the next detection run honours it."""
-    from rich.markup import escape
-
     from distillguard.reviews import RATE_JUMP, SCORE_JUMP, ReviewError, record_review
     from distillguard.snapshot import maybe_publish_snapshot, snapshot_path_for
     from distillguard.stream.sink import open_store
@@ -437,16 +472,14 @@ def review(
     settings = _settings_or_exit()
     db = Path(db or settings.store.db_path)
     if not db.exists():
-        console.print(f"[red]error:[/red] no database at {escape(str(db))}")
-        raise typer.Exit(2)
+        fail(f"no database at {db}", DB_HINT)
     try:
         with open_store(db, settings.store) as store:  # waits while a batch or stream micro-batch writes
             row = record_review(store, "ring" if ring else "account", subject, verdict, analyst, note)
             if snapshot_path_for(db, settings).exists():
                 maybe_publish_snapshot(store, settings, force=True)      # analysts' queries see the verdict at once
     except ReviewError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2)
+        fail(str(exc), "`distillguard query unreviewed_flags` lists the flagged accounts awaiting review")
     evidence = []
     if row["score_at_review"] is not None:
         evidence.append(f"score {row['score_at_review']:.2f}")
@@ -465,9 +498,54 @@ def review(
         typer.echo("from the next detection run it stays flagged even if its evidence falls below the bar")
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main(argv: Optional[List[str]] = None) -> int:
+    """The console entry: every failure, a mistyped option included, ends in one line with a hint.
+
+    Usage errors (unknown option or command, missing or bad value) name the command's ``--help``;
+    an unexpected exception prints its type and message (``DISTILLGUARD_TRACEBACK=1`` shows the
+    traceback). Returns the exit code.
+    """
+    import os
+
+    click = _click_exceptions()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="distillguard", standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        return 0
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "distillguard"
+        return _one_line(exc.format_message(), f"`{where} --help` lists the options" if " " in where
+                         else "`distillguard --help` lists the commands", exc.exit_code)
+    except click.ClickException as exc:
+        return _one_line(exc.format_message(), None, exc.exit_code)
+    except typer.Abort:
+        return _one_line("aborted", None, 130)
+    except Exception as exc:
+        if os.environ.get("DISTILLGUARD_TRACEBACK"):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        return _one_line(f"{type(exc).__name__}: {message}", "DISTILLGUARD_TRACEBACK=1 shows where it happened", 1)
+    return code if isinstance(code, int) else 0
+
+
+def _click_exceptions():
+    """The module of the usage errors Typer raises: recent Typer vendors Click as ``typer._click``."""
+    try:
+        from typer._click import exceptions
+    except ImportError:                 # Typer before it vendored Click
+        from click import exceptions
+    return exceptions
+
+
+def _one_line(message: str, hint: str | None, code: int) -> int:
+    try:
+        fail(message, hint, code)
+    except typer.Exit as exc:
+        return exc.exit_code
+    return code  # pragma: no cover - fail always exits
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    raise SystemExit(main())

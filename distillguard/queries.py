@@ -79,6 +79,24 @@ def run_query(store: Store, name: str, params: dict[str, Any] | None = None) -> 
     return store.frame(info.sql, params or None)
 
 
+#: Where a subject a query is about must appear for the query to have anything to say.
+SUBJECT_LOOKUPS = {
+    "account_id": ("account", "SELECT 1 FROM events WHERE account_id = $value UNION ALL "
+                              "SELECT 1 FROM account_features WHERE account_id = $value UNION ALL "
+                              "SELECT 1 FROM accounts WHERE account_id = $value LIMIT 1"),
+    "ring_id": ("ring", "SELECT 1 FROM rings WHERE ring_id = $value LIMIT 1"),
+}
+
+
+def missing_subject(store: Store, params: dict[str, Any]) -> str | None:
+    """Why a query about an account or ring has no rows when that account or ring is not in
+    the database at all (a typo, an id from another database); None when it is there."""
+    for param, (kind, sql) in SUBJECT_LOOKUPS.items():
+        if param in params and store.frame(sql, {"value": params[param]}).height == 0:
+            return f"no {kind} {params[param]!r} in this database"
+    return None
+
+
 def analyst_relations(store: Store) -> list[str]:
     """The tables and views an analyst session can query (for hints)."""
     try:
@@ -113,7 +131,7 @@ def explain_sql_error(exc: BaseException, relations: list[str] | None = None) ->
         return (f"refused: the analyst data is read-only ({said}) (hint: keep scratch results in CREATE TEMP TABLE; "
                 "verdicts are recorded with `distillguard review`)")
     if "configuration has been locked" in lowered:
-        return f"refused: the analyst session's settings are locked ({said})"
+        return f"refused: the analyst session's settings are locked ({said}) (hint: query the relations as they are; SET is not needed)"
     if isinstance(exc, duckdb.ParserException):
         return f"syntax error: {said} (hint: check the SQL near the quoted word; `distillguard query` lists ready-made queries)"
     if isinstance(exc, duckdb.CatalogException):
@@ -123,4 +141,4 @@ def explain_sql_error(exc: BaseException, relations: list[str] | None = None) ->
         return f"{said} (hint: DESCRIBE <relation> lists a relation's columns)"
     if isinstance(exc, duckdb.InvalidInputException) and "parameter" in lowered:
         return f"{said} (hint: bind each $name the SQL uses with --param name=value)"
-    return said
+    return f"{said} (hint: SHOW TABLES lists the relations; `distillguard query` lists ready-made queries)"
