@@ -45,7 +45,10 @@ COLUMNS = ["account_recall", "precision", "benign_fpr", "hard_negative_fpr", "ri
 WORST = {"account_recall": min, "precision": min, "benign_fpr": max, "hard_negative_fpr": max, "ring_recall": min,
          "mean_best_jaccard": min, "ring_kind_accuracy": min, "spurious_rings": max, "benign_in_rings": max}
 #: Truth columns naming an attack account's variation axes (see distillguard.simulator.population).
-AXES = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share")
+AXES = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
+        "fake_end_users", "conversation_wrapping", "greedy", "split_accounts", "split_shared")
+#: Truth columns naming a benign group variant's facets (enterprise teams, research labs, agencies, load tests).
+FACETS = ("role", "group_size", "account_age")
 SHORT_ROWS = ["account_recall", "precision", "benign_fpr", "hard_negative_fpr", "ring_recall"]
 MUTATE_TOOL = Path(__file__).resolve().parents[2] / "shared" / "tools" / "mutate_attackers.py"
 
@@ -91,6 +94,19 @@ def variant_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
     return grouped.to_dicts()
 
 
+def facet_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
+    """(benign variant, facet, value) -> accounts and how many were flagged."""
+    benign = truth.filter(pl.col("label") != "attack").with_columns(pl.col("account_id").is_in(list(flagged)).alias("hit"))
+    rows: list[dict] = []
+    for facet in FACETS:
+        if facet not in benign.columns:
+            continue
+        grouped = (benign.filter(pl.col(facet).is_not_null() & (pl.col(facet) != "-"))
+                   .group_by("variant", pl.col(facet).alias("value")).agg(pl.len().alias("accounts"), pl.col("hit").sum().alias("flagged")))
+        rows += [dict(r, facet=facet) for r in grouped.to_dicts()]
+    return rows
+
+
 def kind_recall(truth: pl.DataFrame, flagged: set[str]) -> dict[str, float]:
     attack = truth.filter(pl.col("label") == "attack").with_columns(pl.col("account_id").is_in(list(flagged)).alias("hit"))
     return {k: round(r, 3) for k, r in attack.group_by("kind").agg(pl.col("hit").mean()).sort("kind").iter_rows()}
@@ -130,7 +146,8 @@ def run_cell(seed: int, mix: str, vocabulary: str, scale: float, with_accounts: 
     times["cpu"] = time.process_time() - cpu           # all of this process's threads: steadier than wall time on a shared VM
     cell = {"mix": mix, "vocabulary": vocabulary, "seed": seed, "events": traffic.events.height, "accounts": traffic.truth.height,
             **{c: metrics[c] for c in COLUMNS}, "kind_recall": kind_recall(truth, flagged),
-            "axes": axis_counts(truth, flagged), "variants": variant_counts(truth, flagged), "ablation": {}, "mutations": {}}
+            "axes": axis_counts(truth, flagged), "variants": variant_counts(truth, flagged), "facets": facet_counts(truth, flagged),
+            "ablation": {}, "mutations": {}}
     start = time.perf_counter()
     for family in ablate:
         m, f = judge(cell_dir / "traffic", cell_dir / f"ablate-{family}.duckdb", accounts, truth,
@@ -186,6 +203,20 @@ def print_variants(rows: list[dict]) -> None:
     for r in sorted(rows, key=lambda r: (not r["hard_negative"], r["variant"])):
         tag = "hard" if r["hard_negative"] else "    "
         print(f"  {tag} {r['variant']:<24} {r['rate']:.3f} ({r['flagged']}/{r['accounts']})  worst cell {r['worst_cell_max']:.3f}")
+
+
+def print_facets(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print("\nFalse-positive rate per benign group variant x facet (pooled):")
+    by_variant: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_variant[r["variant"]][r["facet"]].append(f"{r['value']}={r['rate']:.2f}({r['flagged']}/{r['accounts']})")
+    for variant, facets in sorted(by_variant.items()):
+        print(f"  {variant}")
+        for facet in FACETS:
+            if facet in facets:
+                print(f"    {facet:<14} " + "  ".join(facets[facet]))
 
 
 def print_rows(title: str, cells: list[dict], key: str) -> dict[str, dict]:
@@ -247,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     variants = pooled(cells, "variants", ("variant", "hard_negative"))
     print_axes(axes)
     print_variants(variants)
+    facets = pooled([dict(c, facets=c.get("facets", [])) for c in cells], "facets", ("variant", "facet", "value"))
+    print_facets(facets)
     ablation = print_rows("Leave-one-family-out", cells, "ablation")
     mutation_rows = print_rows("Mutation sweep (mutate_attackers.py)", cells, "mutations")
 
@@ -281,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\none cell (simulate + write + batch + evaluate): {sum(per_cell) / len(per_cell):.1f} s wall on average "
           f"({min(per_cell):.1f}-{max(per_cell):.1f} s), {sum(cpu) / len(cpu):.1f} s CPU; work files in {work}")
     if args.json:
-        args.json.write_text(json.dumps({"cells": cells, "axis_recall": axes, "variant_fpr": variants, "ablation": ablation,
+        args.json.write_text(json.dumps({"cells": cells, "axis_recall": axes, "variant_fpr": variants, "facet_fpr": facets, "ablation": ablation,
                                          "mutations": mutation_rows, "worst": worst}, indent=2, default=str))
     return 0
 

@@ -80,7 +80,8 @@ def test_campus_accounts_share_a_nat_address(pop_a):
 
 def test_ring_members_share_infrastructure_payment_and_templates(pop_a):
     truth = pop_a.truth.filter(pl.col("kind") == "coordinated_ring")
-    ring = truth["ring_id"][0]
+    # the ring with the fewest bought (aged) accounts: a bought account comes with its own card and address
+    ring = truth.group_by("ring_id").agg((pl.col("age") == "aged").mean().alias("aged")).sort("aged", "ring_id")["ring_id"][0]
     members = truth.filter(pl.col("ring_id") == ring)
     ids = members["account_id"]
     ev = pop_a.events.filter(pl.col("account_id").is_in(ids.implode()))
@@ -164,9 +165,18 @@ def profile(traffic) -> pl.DataFrame:
         pl.col("temperature").drop_nulls().unique().alias("temperatures"),
         (pl.col("response_format") == "json_object").mean().alias("json_share"),
         pl.col("prompt").drop_nulls().alias("prompts"),
+        pl.col("conversation_id").drop_nulls().n_unique().alias("conversations"),
+        pl.col("turn").min().alias("min_turn"),
+        pl.col("turn").max().alias("max_turn"),
+        pl.col("prompt_tokens").median().alias("median_prompt_tokens"),
+        (pl.col("status") == 429).mean().alias("limited_share"),
+        pl.col("user_agent").n_unique().alias("user_agents"),
+        pl.col("client_ip").unique().alias("ips"),
+        ((pl.col("ts").max() - pl.col("ts").min()).dt.total_seconds() / 3600).alias("span_hours"),
+        (pl.col("end_user_id").drop_nulls().unique_counts().max() / pl.col("end_user_id").drop_nulls().len()).alias("top_user_share"),
     )
     return (traffic.truth.join(stats, on="account_id", how="left")
-            .join(traffic.accounts.select("account_id", "created_at"), on="account_id", how="left")
+            .join(traffic.accounts.select("account_id", "created_at", "payment_fingerprint", "email_domain"), on="account_id", how="left")
             .with_columns(((pl.col("first_ts") - pl.col("created_at")).dt.total_seconds() / 86400).alias("age_at_onset_days")))
 
 
@@ -210,7 +220,9 @@ def test_reask_rate_shows_as_repeated_prompts_sampled_warm(attackers):
         assert some.height >= 3, bucket
         repeated = 1 - some["distinct"] / some["prompted"]
         assert ((repeated > lo) & (repeated < hi)).all(), (bucket, repeated.to_list())
-        assert (some["repeat_temp_min"] >= 0.7).all()            # best-of-n: re-asked at temperature 0.7-1.0
+        warm, greedy = some.filter(pl.col("greedy") == "no"), some.filter(pl.col("greedy") == "yes")
+        assert (warm["repeat_temp_min"] >= 0.7).all()            # best-of-n: re-asked at temperature 0.7-1.0
+        assert (greedy["repeat_temp_min"] == 0.0).all()          # a greedy harvester re-asks at temperature 0 too
         exact = some["reask_share"].cast(pl.Float64)
         assert ((repeated - exact).abs() < 0.12).all()
 
@@ -337,3 +349,172 @@ def test_account_ids_follow_creation_not_kind(pop_a):
     assert numbered["created_at"].is_sorted()
     attack_rank = numbered.with_row_index("rank").filter(pl.col("label") == "attack")["rank"]
     assert attack_rank.min() < numbered.height / 2          # bought, aged attack accounts sit among old ones
+
+
+# -- newer attacker habits: posing as a product, as a chat, greedy, one extraction over several accounts --
+
+NEW_AXES = ("fake_end_users", "conversation_wrapping", "greedy", "split_accounts", "split_shared")
+GROUP_VARIANTS = ("enterprise_team", "research_lab", "agency", "load_tester")
+
+
+def test_truth_names_the_new_axes_and_group_facets(pop_a, pop_c, accounts, attackers):
+    for t in (pop_a, pop_c):
+        assert {*NEW_AXES, "role", "group_size", "account_age"} <= set(t.truth.columns)
+        benign = t.truth.filter(pl.col("label") == "benign")
+        assert set(GROUP_VARIANTS) <= set(benign["variant"])
+        groups = benign.filter(pl.col("variant").is_in(GROUP_VARIANTS))
+        assert groups["hard_negative"].all() and (groups["role"] != "-").all() and (groups["account_age"] != "-").all()
+        for axis in NEW_AXES:
+            assert (benign[axis] == "-").all(), axis
+    own = attackers.filter(pl.col("kind") != "reseller_ring")
+    for axis, values in (("fake_end_users", {"no", "uniform", "skewed"}), ("conversation_wrapping", {"no", "fake_history", "threaded"}),
+                         ("greedy", {"no", "yes"})):
+        assert set(own[axis]) == values, axis
+    assert set(attackers.filter(pl.col("kind") == "reseller_ring")["greedy"]) <= {"yes", "no"}
+    bulk = attackers.filter(pl.col("kind") == "bulk_extractor")
+    assert {"no"} < set(bulk["split_accounts"]) and (attackers.filter(pl.col("kind") != "bulk_extractor")["split_accounts"] == "-").all()
+
+
+def test_greedy_harvesters_ask_everything_at_temperature_zero_for_long_answers(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 30))
+    greedy, other = own.filter(pl.col("greedy") == "yes"), own.filter(pl.col("greedy") == "no")
+    assert greedy.height >= 5 and other.height >= 5
+    for row in greedy.iter_rows(named=True):
+        assert list(row["temperatures"]) == [0.0] and not row["any_multi"], row["account_id"]
+        assert row["median_completion"] > 700 and row["max_max_tokens"] >= 2048, row["account_id"]       # long answers still asked for
+    assert (other["temperatures"].list.len() > 1).mean() > 0.3          # the others sample, or re-ask warm
+
+
+def test_fake_end_user_harvesters_carry_many_ids_and_one_product_prompt(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 50))
+    uniform, skewed = own.filter(pl.col("fake_end_users") == "uniform"), own.filter(pl.col("fake_end_users") == "skewed")
+    assert uniform.height >= 3 and skewed.height >= 3
+    for row in pl.concat([uniform, skewed]).iter_rows(named=True):
+        assert row["end_users"] >= min(20, row["requests"] // 5), (row["account_id"], row["end_users"], row["requests"])
+        assert row["no_system"] == 0 and row["system_prompts"] == 1 and row["system_prompt"] == "yes", row["account_id"]
+    assert (uniform["end_users"] > 0.3 * uniform["requests"]).all()                 # most ids seen once or twice
+    assert skewed["top_user_share"].median() > 3 * uniform["top_user_share"].median()  # a few heavy "users"
+    assert (own.filter(pl.col("fake_end_users") == "no")["end_users"] <= 1).all()    # null only
+
+
+def test_wrapped_harvest_prompts_look_like_later_chat_turns(attackers):
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 50))
+    history, threaded = own.filter(pl.col("conversation_wrapping") == "fake_history"), own.filter(pl.col("conversation_wrapping") == "threaded")
+    assert history.height >= 3 and threaded.height >= 3
+    assert (history["min_turn"] >= 2).all() and (history["conversations"] >= 0.9 * history["requests"]).all()
+    assert (threaded["max_turn"] >= 3).all() and (threaded["conversations"] < threaded["requests"] / 2).all()
+    plain = own.filter((pl.col("conversation_wrapping") == "no") & (pl.col("kind") != "mimicry_ring"))
+    assert (plain["conversations"] == 0).all()
+    # the earlier turns are sent along: a wrapped prompt costs more prompt tokens than a bare one
+    assert history["median_prompt_tokens"].median() > 2 * plain["median_prompt_tokens"].median()
+    from distillguard.simulator.vocabulary import DEFAULT, phrasing
+    for row in pl.concat([history, threaded]).iter_rows(named=True):
+        leads = phrasing(DEFAULT, row["language"]).followups
+        share = sum(any(p.startswith(f) for f in leads) for p in row["prompts"]) / max(1, len(row["prompts"]))
+        assert 0.1 < share < 0.95, (row["account_id"], share)
+
+
+def test_split_extractors_spread_one_sweep_over_accounts_sharing_one_or_two_things(attackers):
+    split = attackers.filter(pl.col("split_accounts").is_in(["3-4", "5-8"]))
+    groups = split.group_by("ring_id").agg(pl.len().alias("k"), pl.col("split_shared").first(), pl.col("split_accounts").first(),
+                                          pl.col("payment_fingerprint").n_unique().alias("cards"), pl.col("email_domain").n_unique().alias("domains"),
+                                          pl.col("ips").list.explode(keep_nulls=False, empty_as_null=False).alias("ips"), pl.col("ips").list.len().sum().alias("ip_uses"),
+                                          ((pl.col("created_at").max() - pl.col("created_at").min()).dt.total_seconds() / 3600).alias("signup_hours"),
+                                          pl.col("age").first(), pl.col("requests").max().alias("largest"), pl.col("requests").sum().alias("total"))
+    assert groups.height >= 3
+    for g in groups.iter_rows(named=True):
+        assert 3 <= g["k"] <= 8 and g["split_accounts"] == ("3-4" if g["k"] <= 4 else "5-8"), g
+        parts = set(g["split_shared"].split("+"))
+        assert (g["cards"] == 1) == ("payment" in parts), g
+        assert (g["domains"] == 1) == ("domain" in parts) or g["k"] <= 3, g
+        if "signup" in parts and g["age"] == "fresh":
+            assert g["signup_hours"] < 1.5, g
+        assert len(set(g["ips"])) == g["ip_uses"], g                      # no address shared between the accounts
+        assert g["largest"] < 0.6 * g["total"], g                         # the volume is split, no account carries it
+    assert split["requests"].min() > 200
+
+
+# -- benign groups that look like rings or harvesters ---------------------------------------------------
+
+def test_enterprise_teams_share_payment_domain_office_and_onboarding(accounts, pop_a, pop_c):
+    team = accounts.filter(pl.col("variant") == "enterprise_team")
+    teams = team.group_by("email_domain").agg(
+        pl.len().alias("k"), pl.col("payment_fingerprint").drop_nulls().mode().first().alias("card"),
+        pl.col("payment_fingerprint").alias("cards"), pl.col("created_at").sort().alias("created"),
+        pl.col("ips").list.explode(keep_nulls=False, empty_as_null=False).alias("ips"), pl.col("role").unique().alias("roles"), pl.col("group_size").first())
+    assert teams.height >= 4
+    made_together = 0
+    for g in teams.iter_rows(named=True):
+        assert 5 <= g["k"] <= 30
+        assert sum(c == g["card"] for c in g["cards"]) >= 0.6 * g["k"], g["email_domain"]     # the company card
+        ips = pl.Series(g["ips"]).value_counts()
+        assert ips["count"].max() >= min(3, g["k"]), g["email_domain"]                         # one office egress
+        days = np.array([(c - g["created"][0]).total_seconds() / 86400 for c in g["created"]])
+        together = max(((days >= d) & (days <= d + 2)).sum() for d in days)
+        assert together >= 0.25 * g["k"], (g["email_domain"], days.round(1))                  # the onboarding day or two
+        made_together += together < g["k"]                                                      # ... and others over months
+    assert made_together >= 1
+    assert set(team["role"]) == {"developer", "coding_agent", "chat", "internal_tool"}
+    tool = team.filter(pl.col("role") == "internal_tool")
+    assert (tool["end_users"] >= 10).all() and (tool["system_prompts"] == 1).all()
+    for pop in (pop_a, pop_c):       # business hours in the office's time zone: the team's busiest 11 hours hold most of its traffic
+        ids = pop.truth.filter(pl.col("variant") == "enterprise_team").join(pop.accounts.select("account_id", "email_domain"), on="account_id")
+        ev = pop.events.join(ids.select("account_id", "email_domain"), on="account_id")
+        for _, hours in ev.group_by("email_domain"):
+            counts = np.bincount(hours["ts"].dt.hour().to_numpy(), minlength=24)
+            best = max(np.roll(counts, -h)[:11].sum() for h in range(24))
+            assert best > 0.6 * counts.sum()
+    shared_prompt = team.filter(pl.col("no_system") < pl.col("requests")).group_by("email_domain").len()
+    assert shared_prompt["len"].max() >= 2                                                       # an internal tool's prompt on several accounts
+
+
+def test_research_labs_run_cot_evaluations_with_samples_and_logprobs(accounts):
+    lab = accounts.filter(pl.col("variant") == "research_lab")
+    labs = lab.group_by("email_domain").agg(pl.len().alias("k"), pl.col("payment_fingerprint").n_unique().alias("cards"))
+    assert labs.height >= 3 and labs["k"].min() >= 3 and labs["k"].max() <= 12
+    assert (labs["cards"] < labs["k"]).all()                                         # the grant card
+    cot, sampled, calibration = (lab.filter(pl.col("role") == r) for r in ("cot_eval", "pass_at_k", "calibration"))
+    assert cot.height and sampled.height and calibration.height
+    assert (cot["median_completion"] > 500).all() and (cot["max_max_tokens"] >= 4096).all()
+    assert sampled["any_multi"].all() and calibration["any_logprobs"].all() and not cot["any_logprobs"].any()
+    for row in lab.iter_rows(named=True):
+        from distillguard.simulator.vocabulary import DEFAULT, phrasing
+        ph = phrasing(DEFAULT, row["language"])
+        cues = [r.strip() for r in ph.reasoning] + [ph.bench_suffix.strip()]
+        assert sum(any(c in p for c in cues) for p in row["prompts"]) == len(row["prompts"]), row["account_id"]   # chain of thought asked
+
+
+def test_a_labs_benchmark_grows_over_the_window_in_bursts():
+    from distillguard.simulator.behaviours import Account, Context, research_lab
+    from distillguard.simulator.vocabulary import DEFAULT
+    rng = np.random.default_rng(4)
+    acct = Account("acct-1", "research_lab", "benign", True, tz=1.0, ips=["10.0.0.1"], asns=[1], country="DE", user_agents=["x"],
+                   api_keys=["k"], tier="paid", variant="research_lab")
+    run = {"temperature": 0.0, "n": 1, "max_tokens": 4096, "completion": 1500.0, "logprobs": False, "top_logprobs": 0, "models": ["m1", "m2"]}
+    acct.extra.update(bank=[f"item {i}" for i in range(400)], bank_start=150, run=run, active_days=[0, 3], runs=6, shard=(0, 1))
+    out = research_lab(acct, Context(vocab=DEFAULT, n_days=5, rng=rng), 1500)
+    t = np.asarray(out["t"])
+    day = (t // 86400).astype(int)
+    assert set(day) <= {0, 3}                                                   # bursts on active days, idle days between
+    runs = np.split(np.arange(len(t)), np.flatnonzero(np.diff(t) > 600) + 1)
+    sizes = [len(set(out["prompt"][i] for i in r)) for r in runs]
+    assert len(runs) >= 2 and sizes[-1] > sizes[0]                              # later runs carry the items added since
+
+
+def test_agencies_front_a_few_stable_client_apps(accounts):
+    agency = accounts.filter(pl.col("variant") == "agency")
+    assert agency.height >= 2
+    assert ((agency["system_prompts"] >= 2) & (agency["system_prompts"] <= 9)).all()
+    assert ((agency["user_agents"] >= 2) & (agency["user_agents"] <= 4)).all()
+    assert (agency["requests"] < 5000).all() and (agency["age_at_onset_days"] >= 4).all()
+
+
+def test_load_testers_are_fresh_short_lived_scripted_and_rate_limited(accounts):
+    load = accounts.filter(pl.col("variant") == "load_tester")
+    assert load.height >= 2
+    assert (load["requests"] >= 1000).all() and (load["span_hours"] <= 1.1).all() and (load["gap_cv"] < 1.5).all()
+    assert (load["age_at_onset_days"] < 3.1).all() and (load["median_completion"] < 100).all()
+    for row in load.iter_rows(named=True):
+        openings = pl.Series(row["prompts"]).str.replace_all(r"\d+", "#").n_unique()
+        assert openings <= 4, row["account_id"]
+    assert (load["limited_share"] > 0.02).all() and load["limited_share"].max() > 0.3      # past the tier's per-minute cap

@@ -8,12 +8,20 @@ An attack account does not carry one fixed habit: its ``axes`` (drawn in
 :mod:`distillguard.simulator.population`) say how often it re-asks its own earlier prompts, the
 language it phrases them in, whether it asks for the reasoning in so many words or only leaves
 room for long answers, its timing, whether it requests log-probabilities or several completions,
-and whether it sends a system prompt. Benign kinds have hard ``variant`` s of their own.
+and whether it sends a system prompt; whether it dresses its harvest as a product serving many
+end users (``fake_end_users``), wraps each prompt in a made-up conversation (``conversation_wrapping``),
+or asks everything at temperature 0 (``greedy``). Benign kinds have hard ``variant`` s of their own;
+the newer ones (an enterprise team, a research lab, an agency, a load test) also carry ``facets``
+(the account's role in its group, the group's size, how new the account is).
+
+Multi-turn requests carry the tokens of their earlier turns (``_context``, added to the prompt
+tokens), benign chats and agents as much as harvesters posing as chats.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,6 +55,7 @@ class Account:
     variant: str = "-"                 # benign: which variant of its kind (e.g. a multilingual evaluation lab)
     language: str = "en"               # the phrasing set its prompts are written in
     axes: dict = field(default_factory=dict)   # attack variation axes (see population.draw_style)
+    facets: dict = field(default_factory=dict)  # benign hard variants: role, group_size, account_age
 
 
 @dataclass
@@ -85,12 +94,27 @@ def conversation_ids(acct: Account, conv: np.ndarray) -> np.ndarray:
 
 
 def _turns(t: np.ndarray, gap_s: float, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Conversations split where the gap exceeds ``gap_s``; each request's turn within its conversation.
+
+    >>> _turns(np.array([0.0, 1.0, 2.0, 100.0, 101.0]), 10.0, cap=2)[1].tolist()
+    [1, 2, 2, 1, 2]
+    """
     conv = np.cumsum(np.r_[1, np.diff(t) > gap_s])
-    turn = np.ones(len(t), dtype=np.int64)
-    for i in range(1, len(t)):
-        if conv[i] == conv[i - 1]:
-            turn[i] = turn[i - 1] + 1 if cap is None else min(cap, turn[i - 1] + 1)
-    return conv, turn
+    return conv, _positions(conv, cap)
+
+
+def _positions(conv: np.ndarray, cap: int | None = None) -> np.ndarray:
+    """1-based position of each element in its run of equal, consecutive ``conv`` values."""
+    n = len(conv)
+    first = np.r_[True, conv[1:] != conv[:-1]] if n else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    turn = (np.arange(n) - start + 1).astype(np.int64)
+    return turn if cap is None else np.minimum(turn, cap)
+
+
+def _history_tokens(rng: np.random.Generator, turn: np.ndarray, per_turn: float, base: np.ndarray | float = 0.0) -> np.ndarray:
+    """Tokens of the earlier turns a chat client sends again with each message (history grows per turn)."""
+    return (np.asarray(base) + (turn - 1) * _lognormal_int(rng, len(turn), per_turn, 0.4)).astype(np.int64)
 
 
 def columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, **fields) -> dict:
@@ -117,7 +141,7 @@ def columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, **fields)
 
 def casual_chat(acct: Account, ctx: Context, n: int) -> dict:
     rng, v = ctx.rng, ctx.vocab
-    t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=70.0, per_session=4.0)
+    t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=70.0, per_session=4.0, day_shape=acct.extra.get("day_shape", timing.HUMAN_DAY))
     extra = rng.integers(0, 10_000, len(t))
     if acct.language == "en":
         opener, thing = _pick(rng, v.casual_openers, len(t)), _pick(rng, v.casual_things, len(t))
@@ -128,7 +152,7 @@ def casual_chat(acct: Account, ctx: Context, n: int) -> dict:
         ask, text = _pick(rng, ph.casual, len(t)), _pick(rng, ph.sentences, len(t))
         prompts = [f"{a} {s}" if e % 5 < 2 else (f"{a} ({e % 97})" if e % 5 == 2 else a) for a, s, e in zip(ask, text, extra)]
     conv, turn = _turns(t, 900)
-    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn,
+    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn, _context=_history_tokens(rng, turn, 320),
                    temperature=_pick(rng, [None, 0.7, 1.0], len(t)), max_tokens=_pick(rng, [None, 1024], len(t)),
                    completion=_lognormal_int(rng, len(t), 250, 0.6), model=_pick(rng, v.models, len(t), p=[0.1, 0.4, 0.4, 0.1]))
 
@@ -149,7 +173,8 @@ def coding_agent(acct: Account, ctx: Context, n: int) -> dict:
     t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=9.0, per_session=60.0, day_shape=timing.WORK_DAY)
     conv, turn = _turns(t, 600)
     prompts = [f"{p} [step {k}]" for p, k in zip(_pick(rng, v.agent_prompts, len(t)), turn)]
-    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn,
+    repo = _lognormal_int(rng, int(conv[-1]) + 1, 6000, 0.8, high=60_000)[conv]       # files and instructions the agent loads per task
+    return columns(acct, ctx, t, prompts, conversation_id=conversation_ids(acct, conv), turn=turn, _context=_history_tokens(rng, turn, 900, repo),
                    tools=rng.integers(5, 31, len(t)), temperature=0.0, completion=_lognormal_int(rng, len(t), 400, 0.7),
                    model=_pick(rng, v.models, len(t), p=[0.0, 0.2, 0.5, 0.3]), max_tokens=8192)
 
@@ -239,6 +264,156 @@ def batch_job(acct: Account, ctx: Context, n: int) -> dict:
                    completion=_lognormal_int(rng, len(t), 20, 0.3, high=64), model=v.models[0], endpoint="/v1/batches")
 
 
+# -- benign groups and heavy users that look like attackers in one way or another ---------------
+
+def enterprise_member(acct: Account, ctx: Context, n: int) -> dict:
+    """One employee's account in a company team: a developer, a coding agent, a chat user (all in
+    business hours of the office's time zone), or the company's internal tool (one system prompt,
+    many employees as end users). Developers sometimes try the internal tool's prompt."""
+    role = acct.facets["role"]
+    if role == "internal_tool":
+        return internal_tool(acct, ctx, n)
+    out = {"developer": developer, "coding_agent": coding_agent, "chat": casual_chat}[role](acct, ctx, n)
+    share = acct.extra.get("tool_share", 0.0)
+    if share:
+        m = len(out["t"])
+        out["system_prompt_hash"] = np.where(ctx.rng.random(m) < share, acct.extra["tool_prompt"], None).astype(object)
+    return out
+
+
+def internal_tool(acct: Account, ctx: Context, n: int) -> dict:
+    """A company's internal assistant (policies, tickets, documents): employees ask through it in the
+    office's language during working hours; one fixed system prompt; employee ids as end users."""
+    rng, v = ctx.rng, ctx.vocab
+    t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=40.0, per_session=6.0, day_shape=timing.WORK_DAY)
+    ph = phrasing(v, acct.language)
+    text, ask = _pick(rng, ph.sentences, len(t)), _pick(rng, ph.casual if acct.language != "en" else v.app_prompts, len(t))
+    ref = rng.integers(100, 99_999, len(t))
+    kind = rng.integers(0, 3, len(t))
+    prompts = [f"{x} [DOC-{r}]" if k == 0 else f"{a}" if k == 1 else f"{x} {a} (#{r % 997})" for x, a, r, k in zip(text, ask, ref, kind)]
+    users = acct.extra["end_users"]
+    return columns(acct, ctx, t, prompts, end_user_id=_pick(rng, users, len(t)), temperature=acct.extra.get("temperature", 0.3),
+                   max_tokens=acct.extra.get("max_tokens", 1024), completion=_lognormal_int(rng, len(t), 260, 0.6, high=1024),
+                   model=acct.extra.get("model", v.models[1]))
+
+
+def research_lab(acct: Account, ctx: Context, n: int) -> dict:
+    """A research group member's evaluation runs on the benchmark the lab is building: chain-of-thought
+    items in the lab's language, the item set growing over the window (a run later in the window
+    has more items), bursts of runs on some days and idle days between; by role greedy long answers
+    (``cot_eval``), several samples per item (``pass_at_k``) or log-probabilities (``calibration``).
+    Members share the bank (each runs it whole, or its own shard)."""
+    rng, x = ctx.rng, acct.extra
+    bank, start_size, cfg = x["bank"], x["bank_start"], x["run"]
+    days = np.asarray(x["active_days"])
+    runs = max(1, int(x["runs"]))
+    hour = rng.uniform(8.5, 21.0, runs)
+    starts = np.sort(np.clip(rng.choice(days, runs) * timing.DAY + (hour - acct.tz) * 3600.0, 0, max(1.0, ctx.span - 3 * 3600)))
+    shard, shards = x.get("shard", (0, 1))
+    times, prompts, models = [], [], []
+    for r, s0 in enumerate(starts):
+        size = int(start_size + (len(bank) - start_size) * s0 / ctx.span)
+        items = np.arange(size)
+        items = items[items % shards == shard]
+        if items.size == 0:
+            continue
+        gaps = rng.uniform(0.15, 2.0, items.size) if rng.random() < 0.7 else rng.exponential(0.6, items.size)
+        times.append(s0 + np.cumsum(gaps))
+        prompts += [bank[i] for i in items]
+        models.append(np.full(items.size, cfg["models"][r % len(cfg["models"])], dtype=object))
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    t = np.clip(t[order], 0, ctx.span - 1)
+    prompts = [prompts[i] for i in order]
+    m = len(t)
+    lp = cfg["logprobs"]
+    return columns(acct, ctx, t, prompts, temperature=cfg["temperature"], n=cfg["n"], max_tokens=cfg["max_tokens"],
+                   logprobs=np.full(m, lp) if lp else None, top_logprobs=cfg["top_logprobs"] if lp else None,
+                   completion=_lognormal_int(rng, m, cfg["completion"], 0.5, high=cfg["max_tokens"]),
+                   model=np.concatenate(models)[order], stream=False)
+
+
+def agency(acct: Account, ctx: Context, n: int) -> dict:
+    """A dev agency's account fronting a few stable client apps: each app its own system prompt,
+    client string, kind of request, language, sampling settings and end users (or none)."""
+    rng, v = ctx.rng, ctx.vocab
+    t = timing.sessions(rng, n, ctx.n_days, acct.tz, mean_gap_s=20.0, per_session=25.0, day_shape=timing.WORK_DAY)
+    clients = acct.extra["clients"]
+    m = len(t)
+    who = rng.choice(len(clients), m, p=acct.extra["client_weights"])
+    prompts = np.empty(m, dtype=object)
+    cols = {k: np.empty(m, dtype=object) for k in ("system_prompt_hash", "user_agent", "temperature", "end_user_id", "response_format")}
+    max_tokens = np.zeros(m, dtype=np.int64)
+    completion = np.zeros(m, dtype=np.int64)
+    for c, cl in enumerate(clients):
+        idx = np.flatnonzero(who == c)
+        k = idx.size
+        if not k:
+            continue
+        ph = phrasing(v, cl["language"])
+        ref = rng.integers(1, 99_999, k)
+        app = cl["app"]
+        if app == "support":
+            if cl["language"] == "en":
+                p = [f"{a} {b} #{r}" for a, b, r in zip(_pick(rng, v.customer_phrases, k), _pick(rng, v.customer_objects, k), ref)]
+            else:
+                p = [f"{a} ({r})" for a, r in zip(_pick(rng, ph.sentences, k), ref)]
+            med = 110
+        elif app == "content":
+            p = [f"{a} ({r % 50})" for a, r in zip(_pick(rng, ph.casual if cl["language"] != "en" else v.app_prompts, k), ref)]
+            med = 450
+        elif app == "translate":
+            target = "English" if cl["language"] != "en" else "French"
+            p = [v.translation_template.format(target=target, text=x) for x in _pick(rng, ph.sentences, k)]
+            med = 60
+        elif app == "classify":
+            p = [v.batch_template.format(item=f"{x} ref {r}") for x, r in zip(_pick(rng, ph.sentences, k), ref)]
+            med = 20
+        else:                                           # the agency's own developers, testing
+            p = [f"{x} ({r % 9})" if r % 3 else x for x, r in zip(_pick(rng, v.dev_prompts, k), ref)]
+            med = 200
+        prompts[idx] = p
+        completion[idx] = _lognormal_int(rng, k, med, 0.5, high=cl["max_tokens"])
+        max_tokens[idx] = cl["max_tokens"]
+        cols["system_prompt_hash"][idx] = cl["system_prompt"]
+        cols["user_agent"][idx] = cl["user_agent"]
+        cols["temperature"][idx] = cl["temperature"]
+        cols["response_format"][idx] = "json_object" if app == "classify" else cl.get("format")
+        cols["end_user_id"][idx] = _pick(rng, cl["end_users"], k) if cl["end_users"] else None
+    out = columns(acct, ctx, t, list(prompts), max_tokens=max_tokens, completion=completion, model=_pick(rng, v.models[:3], m),
+                  temperature=cols["temperature"], end_user_id=cols["end_user_id"], response_format=cols["response_format"])
+    out["system_prompt_hash"], out["user_agent"] = cols["system_prompt_hash"], cols["user_agent"]
+    return out
+
+
+def load_tester(acct: Account, ctx: Context, n: int) -> dict:
+    """An integration's pre-launch load test: a few hours at a very high, scripted rate (flat or in
+    rising steps), one fixed prompt or a few templates with a counter, short answers; well past the
+    tier's per-minute limit, so many answers are 429s."""
+    rng, v, x = ctx.rng, ctx.vocab, acct.extra
+    lo, hi = acct.active_from, acct.active_to
+    if x["ramp"]:
+        steps = int(rng.integers(3, 6))
+        level = np.arange(1, steps + 1, dtype=float)
+        per = np.maximum(1, (n * level / level.sum()).astype(int))
+        edges = np.linspace(lo, hi, steps + 1)
+        t = np.concatenate([timing.metronome(rng, k, a, b, jitter=0.1) for k, a, b in zip(per, edges[:-1], edges[1:])])
+    else:
+        t = timing.metronome(rng, n, lo, hi, jitter=float(rng.uniform(0.02, 0.4)))
+    t = np.clip(t, 0, ctx.span - 1)
+    m = len(t)
+    templates = x["templates"]
+    k = np.arange(m)
+    if len(templates) == 1:
+        prompts = [templates[0]] * m
+    else:
+        which = rng.integers(0, len(templates), m)
+        prompts = [templates[w].format(i=i) for w, i in zip(which, k)]
+    cap = x["max_tokens"]
+    return columns(acct, ctx, t, prompts, max_tokens=cap, temperature=x["temperature"], stream=x["stream"],
+                   completion=_lognormal_int(rng, m, max(4, cap // 3), 0.4, high=cap), model=x["model"])
+
+
 # -- attacks ------------------------------------------------------------------------------------
 
 def _attack_times(acct: Account, ctx: Context, n: int, start: float, end: float) -> np.ndarray:
@@ -312,7 +487,9 @@ def _harvest_fields(rng, n: int, acct: Account) -> dict:
     if sampling in ("logprobs", "both"):
         lp = rng.random(n) < float(rng.uniform(0.5, 1.0))
         fields.update(logprobs=lp, top_logprobs=np.where(lp, int(rng.choice([5, 10, 20])), 0))
-    if sampling in ("multi", "both"):
+    if ax.get("greedy") == "yes":                        # deterministic: temperature 0 on every request, never n > 1
+        fields["temperature"] = 0.0
+    elif sampling in ("multi", "both"):
         fields["n"] = np.where(rng.random(n) < float(rng.uniform(0.3, 1.0)), int(rng.choice([2, 3, 4, 5, 8])), 1)
         fields["temperature"] = float(rng.choice([0.7, 0.8, 1.0]))
     else:
@@ -323,17 +500,61 @@ def _harvest_fields(rng, n: int, acct: Account) -> dict:
 def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, temperatures: list | None = None, **extra) -> dict:
     """Harvest fields and re-asks on top of the prompts; ``temperatures``: per-request choices instead
     of one setting (a web client's mix)."""
-    rng = ctx.rng
+    rng, ax = ctx.rng, acct.axes
+    greedy = ax.get("greedy") == "yes"
     fields = _harvest_fields(rng, len(t), acct)
-    if temperatures is not None and "n" not in fields:
+    if temperatures is not None and "n" not in fields and not greedy:
         fields["temperature"] = _pick(rng, temperatures, len(t))
-    prompts, again = reask(rng, prompts, acct.axes.get("reask", 0.0))
-    if again.any():                                    # best-of-n: the same prompt again, sampled at 0.7-1.0
+    prompts, again = reask(rng, prompts, ax.get("reask", 0.0))
+    if again.any() and not greedy:                     # best-of-n: the same prompt again, sampled at 0.7-1.0
         temp = np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray) else np.full(len(t), fields["temperature"], dtype=object)
         temp[again] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
         fields["temperature"] = temp
     fields.update(extra)
+    wrapping = ax.get("conversation_wrapping", "no")
+    if wrapping in ("fake_history", "threaded"):
+        prompts, conversation = _wrap_in_conversations(acct, ctx, prompts, wrapping)
+        fields.update(conversation)
+    if ax.get("fake_end_users", "no") in ("uniform", "skewed"):
+        fields["end_user_id"] = _fake_end_users(acct, rng, len(t), ax["fake_end_users"])
     return columns(acct, ctx, t, prompts, **fields)
+
+
+def _wrap_in_conversations(acct: Account, ctx: Context, prompts: list, style: str) -> tuple[list, dict]:
+    """Harvest prompts dressed as later turns of chats: ``fake_history`` gives every prompt a
+    conversation of its own with made-up earlier turns (turn 2-8, their tokens sent along);
+    ``threaded`` chains consecutive prompts as the turns of conversations of 3-12 messages. Some
+    prompts get a chat-like lead-in in the account's language, chosen per prompt text (a re-ask of
+    a prompt is wrapped the same way)."""
+    rng, n = ctx.rng, len(prompts)
+    ph = phrasing(ctx.vocab, acct.axes.get("language", "en"))
+    sep = "" if ph.language in ("zh", "ja") else " "
+    rate = acct.extra.setdefault("followup_rate", float(rng.uniform(0.2, 0.8)))
+    out = []
+    for p in prompts:
+        h = zlib.crc32(p.encode()) if p is not None else 0
+        lead = ph.followups[h % len(ph.followups)] if (h >> 8) % 1000 < rate * 1000 else None
+        out.append(f"{lead}{sep}{p[0].lower()}{p[1:]}" if lead and p and ph.language in ("en", "es", "de", "fr", "ru") else
+                   f"{lead}{sep}{p}" if lead and p else p)
+    if style == "fake_history":
+        conv = np.arange(n)
+        turn = rng.integers(2, 9, n)
+    else:
+        sizes = rng.integers(3, 13, n // 3 + 2)
+        conv = np.repeat(np.arange(sizes.size), sizes)[:n]
+        turn = _positions(conv)
+    return out, {"conversation_id": conversation_ids(acct, conv), "turn": turn, "_context": _history_tokens(rng, turn, 1100)}
+
+
+def _fake_end_users(acct: Account, rng: np.random.Generator, n: int, style: str) -> np.ndarray:
+    """End-user ids a harvester invents to pass as a product: ``uniform`` draws each request's id at
+    random from a pool about as large as its traffic (most ids seen once or twice); ``skewed`` from a
+    smaller pool with a few heavy users, as a real product's users are."""
+    pool = np.asarray(acct.extra["fake_users"], dtype=object)
+    if style == "uniform":
+        return pool[rng.integers(0, len(pool), n)]
+    weights = 1.0 / np.arange(1, len(pool) + 1) ** float(rng.uniform(0.8, 1.2))
+    return pool[rng.choice(len(pool), n, p=weights / weights.sum())]
 
 
 def bulk_extractor(acct: Account, ctx: Context, n: int) -> dict:
@@ -419,7 +640,10 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
     temp_arr = np.array(temp, dtype=object)
     for j, i in enumerate(idx):
         prompts[i] = again_prompts[j]
-    temp_arr[idx[again]] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
+    if acct.axes.get("greedy") == "yes":                 # the distilling customers ask everything at temperature 0
+        temp_arr[idx] = 0.0
+    else:
+        temp_arr[idx[again]] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
     logprobs = np.full(len(t), None, dtype=object)          # not sent, unless a distilling customer asks
     n_col = np.ones(len(t), dtype=np.int64)
     if sampling in ("logprobs", "both"):
@@ -443,6 +667,10 @@ GENERATORS: dict[str, Callable[[Account, Context, int], dict]] = {
     "production_integration": production_integration,
     "benchmark_runner": benchmark_runner,
     "batch_job": batch_job,
+    "enterprise_member": enterprise_member,
+    "research_lab": research_lab,
+    "agency": agency,
+    "load_tester": load_tester,
     "bulk_extractor": bulk_extractor,
     "coordinated_ring": coordinated_member,
     "mimicry_ring": mimicry_member,

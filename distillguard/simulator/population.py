@@ -16,29 +16,38 @@ UTC = timezone.utc
 
 #: Accounts per kind at scale 1 (rings: list of sizes). ``eval_lab``, ``translation_product`` and
 #: ``label_vendor`` are hard variants of benchmark_runner, production_integration and batch_job.
+#: ``enterprise_teams`` and ``research_labs`` list group sizes (5-30 and 3-12 accounts after
+#: scaling); ``agency`` and ``load_tester`` count accounts; ``split_extractors`` counts operators,
+#: each spreading one extraction over 3-8 accounts.
 MIXES: dict[str, dict] = {
-    "default": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 15, "benchmark_runner": 8,
+    "default": {"casual_chat": 280, "developer": 70, "coding_agent": 25, "production_integration": 15, "benchmark_runner": 8,
                 "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
-                "bulk_extractor": 10, "coordinated_rings": [45, 35], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4]},
-    "ring_heavy": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 15, "benchmark_runner": 8,
+                "enterprise_teams": [24, 14, 10], "research_labs": [10, 6], "agency": 6, "load_tester": 3,
+                "bulk_extractor": 10, "coordinated_rings": [45, 35], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4],
+                "split_extractors": 6},
+    "ring_heavy": {"casual_chat": 280, "developer": 70, "coding_agent": 25, "production_integration": 15, "benchmark_runner": 8,
                    "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
+                   "enterprise_teams": [20, 10], "research_labs": [8], "agency": 4, "load_tester": 3,
                    "bulk_extractor": 10, "coordinated_rings": [150, 60, 40, 25], "mimicry_rings": [20, 15], "burner_groups": [8, 6, 5],
-                   "reseller_rings": [5, 4, 3]},
-    "hard_negative_heavy": {"casual_chat": 300, "developer": 80, "coding_agent": 30, "production_integration": 45,
+                   "reseller_rings": [5, 4, 3], "split_extractors": 6},
+    "hard_negative_heavy": {"casual_chat": 260, "developer": 60, "coding_agent": 20, "production_integration": 45,
                             "benchmark_runner": 24, "batch_job": 24, "campuses": [40, 30, 25, 20], "eval_lab": 16,
-                            "translation_product": 12, "label_vendor": 10, "bulk_extractor": 10,
-                            "coordinated_rings": [40, 30], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4]},
+                            "translation_product": 12, "label_vendor": 10,
+                            "enterprise_teams": [50, 30, 20, 12, 10], "research_labs": [20, 12, 8, 6], "agency": 14, "load_tester": 6,
+                            "bulk_extractor": 10, "coordinated_rings": [40, 30], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4],
+                            "split_extractors": 4},
 }
 
 #: (median requests per day, lognormal sigma, low, high) per benign kind.
 VOLUMES = {
     "casual_chat": (15, 0.8, 2, 150), "campus_member": (20, 0.8, 2, 200), "developer": (150, 0.7, 30, 800),
     "coding_agent": (500, 0.6, 150, 2000), "production_integration": (3500, 0.5, 1500, 10000), "batch_job": (2500, 0.4, 1000, 5000),
-    "translation_product": (3000, 0.5, 1000, 12000),
+    "translation_product": (3000, 0.5, 1000, 12000), "enterprise_chat": (35, 0.7, 5, 250), "internal_tool": (600, 0.6, 100, 3000),
 }
 RATE_LIMIT_PER_MINUTE = {"free": 30, "paid": 120, "enterprise": 600}
 ATTACK_KINDS = {"bulk_extractor", "coordinated_ring", "mimicry_ring", "burner", "reseller_ring"}
-HARD_NEGATIVES = {"production_integration", "benchmark_runner", "batch_job", "campus_member"}
+HARD_NEGATIVES = {"production_integration", "benchmark_runner", "batch_job", "campus_member", "enterprise_member", "research_lab", "agency",
+                  "load_tester"}
 
 # -- variation axes of attack accounts ------------------------------------------------------------
 
@@ -56,8 +65,22 @@ AGED_P = {"bulk_extractor": 0.4, "coordinated_ring": 0.35, "mimicry_ring": 0.4, 
 #: Per-account requests per day by kind, log-uniform (burners: per their few active hours).
 ATTACK_RATES = {"bulk_extractor": (300, 30_000), "coordinated_ring": (80, 1500), "low_and_slow": (15, 80), "mimicry_ring": (30, 300),
                 "reseller_ring": (1500, 12_000)}
-#: The axes every truth row carries (attack axes are "-" on benign rows), after the contract's columns.
-AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share")
+#: Harvesters posing as a product: end-user ids invented per request (uniform) or with heavy users (skewed).
+FAKE_END_USERS_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.25}
+#: Harvest prompts wrapped in made-up conversations (fake_history) or chained as turns (threaded).
+WRAPPING_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.3, "mimicry_ring": 0.4, "burner": 0.25}
+#: Temperature 0 for everything.
+GREEDY_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.3, "reseller_ring": 0.25}
+#: What a split extractor's accounts share (one or two attributes; everything else is their own):
+#: the payment card, the prompt template (one sweep, partitioned), the client (user agent and
+#: system prompt), the sign-up hour, a custom e-mail domain.
+SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "signup+domain", "payment+signup")
+#: The axes every truth row carries (attack axes are "-" on benign rows, and on attack kinds an axis
+#: does not apply to), after the contract's columns; ``role``, ``group_size`` and ``account_age`` are
+#: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
+AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
+                "fake_end_users", "conversation_wrapping", "greedy", "split_accounts", "split_shared", "role", "group_size", "account_age")
+ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -72,16 +95,34 @@ def volume_bucket(per_day: float) -> str:
 
 
 def draw_style(rng: np.random.Generator, kind: str) -> dict:
-    """One attack account's (or ring operator's) habits, each drawn independently of the others."""
+    """One attack account's (or ring operator's) habits, each drawn independently of the others
+    (then made consistent: see :func:`consistent`)."""
     bucket = str(rng.choice(list(REASK_BUCKETS)))
     lo, hi = REASK_BUCKETS[bucket]
-    return {"reask_rate": bucket, "reask": float(rng.uniform(lo, hi)) if hi else 0.0,
-            "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])),
-            "reasoning": "implicit" if rng.random() < 0.3 else "explicit",
-            "age": "aged" if rng.random() < AGED_P[kind] else "fresh",
-            "timing": str(rng.choice(TIMINGS, p=TIMING_P[kind])),
-            "sampling": str(rng.choice(SAMPLINGS)),
-            "system_prompt": "yes" if rng.random() < 0.5 else "no"}
+    style = {"reask_rate": bucket, "reask": float(rng.uniform(lo, hi)) if hi else 0.0,
+             "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])),
+             "reasoning": "implicit" if rng.random() < 0.3 else "explicit",
+             "age": "aged" if rng.random() < AGED_P[kind] else "fresh",
+             "timing": str(rng.choice(TIMINGS, p=TIMING_P[kind])),
+             "sampling": str(rng.choice(SAMPLINGS)),
+             "system_prompt": "yes" if rng.random() < 0.5 else "no"}
+    users, wrap, greedy = rng.random(3)
+    style["fake_end_users"] = ("uniform" if rng.random() < 0.5 else "skewed") if users < FAKE_END_USERS_P.get(kind, 0.0) else "no"
+    style["conversation_wrapping"] = ("fake_history" if rng.random() < 0.5 else "threaded") if wrap < WRAPPING_P.get(kind, 0.0) else "no"
+    style["greedy"] = "yes" if greedy < GREEDY_P.get(kind, 0.0) else "no"
+    if kind == "reseller_ring":             # its downstream customers bring their own end users and conversations
+        style["fake_end_users"] = style["conversation_wrapping"] = "-"
+    return consistent(style)
+
+
+def consistent(style: dict) -> dict:
+    """Habits that go together: a greedy harvester asks one sample per prompt (no n > 1); one that
+    poses as a product sends its product's system prompt."""
+    if style.get("greedy") == "yes" and style["sampling"] in ("multi", "both"):
+        style["sampling"] = "none" if style["sampling"] == "multi" else "logprobs"
+    if style.get("fake_end_users") in ("uniform", "skewed"):
+        style["system_prompt"] = "yes"
+    return style
 
 
 def member_style(rng: np.random.Generator, kind: str, ring: dict, diverse: float) -> dict:
@@ -89,12 +130,13 @@ def member_style(rng: np.random.Generator, kind: str, ring: dict, diverse: float
     who vary their accounts on purpose)."""
     own = draw_style(rng, kind)
     style = dict(ring)
-    for axis in ("reask_rate", "language", "reasoning", "age", "timing", "sampling", "system_prompt"):
+    for axis in ("reask_rate", "language", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users",
+                 "conversation_wrapping", "greedy"):
         if rng.random() < diverse:
             style[axis] = own[axis]
             if axis == "reask_rate":
                 style["reask"] = own["reask"]
-    return style
+    return consistent(style)
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -163,12 +205,28 @@ class Identities:
             asns.append(asn)
         return ips, asns
 
+    def office_ips(self, k: int) -> tuple[list[str], list[int]]:
+        """An office's or campus's egress: ``k`` addresses in one business-line /24, one ASN."""
+        a = int(self.rng.choice([62, 80, 81, 88, 91, 130, 141, 192, 193, 194, 195, 202, 213]))
+        block = f"{a}.{self.rng.integers(0, 256)}.{self.rng.integers(0, 256)}"
+        last = self.rng.choice(np.arange(2, 250), k, replace=False)
+        return [f"{block}.{x}" for x in last], [int(self.rng.integers(1000, 65000))] * k
+
     def fingerprint(self) -> str:
         return self.hexid(32)
 
 
 def _count(c: float, scale: float, minimum: int = 1) -> int:
     return max(minimum, int(round(c * scale)))
+
+
+def size_bucket(k: int) -> str:
+    """A group's number of accounts.
+
+    >>> [size_bucket(k) for k in (3, 6, 12, 30)]
+    ['3-4', '5-8', '9-16', '17-30']
+    """
+    return "3-4" if k <= 4 else "5-8" if k <= 8 else "9-16" if k <= 16 else "17-30"
 
 
 def _volume(rng, kind: str, factor: float) -> int:
@@ -336,6 +394,171 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             out.append((a, _volume(rng, "campus_member", factor), meta(rng.uniform(30, 1500), "free", domain,
                                                                        ids.fingerprint() if rng.random() < 0.5 else None, nat, a.country)))
 
+    # -- benign groups: one company's team, a research lab, an agency, a load test ---------------
+    def org_domain() -> str:
+        a, b = rng.choice(len(vocab.org_names), 2, replace=False)
+        return f"{vocab.org_names[a]}{vocab.org_names[b]}{vocab.org_tld}"
+
+    def facets(a: Account, role: str, size: str, age_days: float) -> None:
+        a.facets = {"role": role, "group_size": size, "account_age": "new" if age_days < 30 else "established"}
+
+    for size in mix.get("enterprise_teams", []):
+        k = min(30, _count(size, s, 5))
+        domain = org_domain()
+        language = "en" if rng.random() < 0.6 else str(rng.choice(LANGUAGES[1:]))
+        tz, country = LANGUAGE_HOME[language] if language != "en" or rng.random() < 0.5 else (float(rng.choice(TZS)), str(rng.choice(COUNTRIES)))
+        office, office_asn = ids.office_ips(int(rng.integers(1, 4)))
+        cards = [ids.fingerprint(), ids.fingerprint()]
+        second_card = rng.random() < 0.4                                   # a department on its own card
+        sdk = str(rng.choice(vocab.sdks))
+        onboarding = float(rng.uniform(1, 25)) if rng.random() < 0.35 else float(rng.uniform(40, 900))
+        together = float(rng.uniform(0.4, 0.85))                           # share of the team created in the onboarding day or two
+        tool = ids.fingerprint() if rng.random() < 0.65 else None
+        employees = end_users(int(rng.integers(30, 600)))
+        n_tool = int(rng.integers(1, 4)) if tool else 0
+        activity = float(rng.lognormal(0, 0.4))
+        for m in range(k):
+            role = "internal_tool" if m < n_tool else str(rng.choice(["developer", "coding_agent", "chat"], p=[0.4, 0.25, 0.35]))
+            a = person("enterprise_member", hard=True, variant="enterprise_team")
+            a.language, a.tz, a.country = language, tz + (float(rng.choice([-1.0, 1.0, -6.0])) if rng.random() < 0.1 else 0.0), country
+            a.ips, a.asns = list(office), list(office_asn)
+            if rng.random() < 0.3:                                         # from home or on the VPN's other exit
+                ip, asn = ids.residential_ip()
+                a.ips.append(ip)
+                a.asns.append(asn)
+            a.tier = "enterprise"
+            a.api_keys = [ids.key_id() for _ in range(int(rng.integers(1, 3)))]
+            if role == "internal_tool":
+                a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 3)))      # the tool runs in the company's cloud
+                a.user_agents = [product_agent(sdk, int(rng.integers(1, 50)))]
+                a.system_prompt = tool
+                a.extra.update(end_users=[str(u) for u in rng.choice(employees, min(len(employees), int(rng.integers(20, 600))), replace=False)],
+                               temperature=float(rng.choice([0.0, 0.2, 0.5])), max_tokens=int(rng.choice([512, 1024, 2048])),
+                               model=vocab.models[int(rng.integers(1, 3))])
+                n = int(_volume(rng, "internal_tool", factor) * activity)
+            elif role == "chat":
+                a.user_agents = [str(rng.choice(vocab.browsers))]
+                a.extra["day_shape"] = timing.WORK_DAY
+                n = int(_volume(rng, "enterprise_chat", factor) * activity)
+            else:
+                a.user_agents = [sdk] + ([str(rng.choice(vocab.scripts))] if role == "developer" and rng.random() < 0.5 else [])
+                if role == "developer" and tool and rng.random() < 0.4:
+                    a.extra.update(tool_prompt=tool, tool_share=float(rng.uniform(0.05, 0.4)))
+                n = int(_volume(rng, role, factor) * activity)
+            if m < max(2, int(np.ceil(0.3 * k))) or rng.random() < together:
+                age = onboarding + float(rng.uniform(0, 1.5))
+            elif rng.random() < 0.3:
+                age = onboarding + float(rng.uniform(5, 300))                   # the pilot users, before the team came on board
+            else:
+                age = float(rng.uniform(0.5, max(1.0, onboarding - 1)))          # hired later
+            facets(a, role, size_bucket(k), age)
+            card = cards[1] if second_card and m % 4 == 3 else cards[0]
+            out.append((a, max(1, n), meta(age, "enterprise", domain, card, office[0], country)))
+    for size in mix.get("research_labs", []):
+        k = min(12, _count(size, s, 3))
+        language = "en" if rng.random() < 0.5 else str(rng.choice(LANGUAGES[1:]))
+        tz, country = LANGUAGE_HOME[language] if language != "en" or rng.random() < 0.4 else (float(rng.choice(TZS)), str(rng.choice(COUNTRIES)))
+        university = rng.random() < 0.6
+        domain = (f"uni{ids.hexid(3)}.edu" if vocab.name == "default" else f"hs-{ids.hexid(4)}.ac") if university else org_domain()
+        cluster, cluster_asn = ids.office_ips(int(rng.integers(1, 3))) if university else ids.datacenter_ips(int(rng.integers(1, 3)))
+        grant = ids.fingerprint()
+        on_grant = float(rng.uniform(0.6, 1.0))
+        harness = str(rng.choice(vocab.scripts + vocab.sdks))
+        ph = phrasing(vocab, language)
+        final = int(rng.integers(150, 900))
+        stems = rng.integers(0, len(ph.bench_stems), final)
+        nums = rng.integers(2, 9999, (final, 2))
+        cot = [ph.reasoning[int(j)] for j in rng.choice(len(ph.reasoning), int(rng.integers(1, 3)), replace=False)] + [ph.bench_suffix]
+        bank = [ph.bench_stems[st].format(a=int(x), b=int(y) % 997 + 2) + cot[(i * 7) % len(cot)] for i, (st, (x, y)) in enumerate(zip(stems, nums))]
+        start_size = int(final * rng.uniform(0.3, 0.8))
+        sharded = rng.random() < 0.5
+        active = [d for d in range(days) if rng.random() < rng.uniform(0.35, 0.8)] or [int(rng.integers(0, days))]
+        new_lab = rng.random() < 0.3
+        lab_age = float(rng.uniform(3, 30)) if new_lab else float(rng.uniform(60, 1500))
+        models = [str(x) for x in rng.choice(vocab.models[1:], int(rng.integers(1, 4)), replace=False)]
+        for m in range(k):
+            role = str(rng.choice(["cot_eval", "pass_at_k", "calibration"], p=[0.5, 0.25, 0.25]))
+            a = person("research_lab", hard=True, variant="research_lab")
+            a.language, a.tz, a.country = language, tz, country
+            a.ips, a.asns = list(cluster), list(cluster_asn)
+            if rng.random() < 0.4:                                        # a laptop at home now and then
+                ip, asn = ids.residential_ip()
+                a.ips.append(ip)
+                a.asns.append(asn)
+            a.user_agents = [harness] + ([str(rng.choice(vocab.sdks))] if rng.random() < 0.3 else [])
+            a.tier = "paid" if rng.random() < 0.7 else "enterprise"
+            a.system_prompt = ids.fingerprint() if rng.random() < 0.3 else None
+            if role == "cot_eval":
+                run = {"temperature": float(rng.choice([0.0, 0.0, 0.6])), "n": 1, "max_tokens": int(rng.choice([4096, 8192, 16384])),
+                       "completion": float(rng.uniform(1200, 3500)), "logprobs": False, "top_logprobs": 0}
+            elif role == "pass_at_k":
+                run = {"temperature": float(rng.choice([0.6, 0.8, 1.0])), "n": int(rng.choice([4, 5, 8, 10, 16])),
+                       "max_tokens": int(rng.choice([4096, 8192])), "completion": float(rng.uniform(900, 2500)), "logprobs": False, "top_logprobs": 0}
+            else:
+                run = {"temperature": float(rng.choice([0.0, 1.0])), "n": 1, "max_tokens": int(rng.choice([512, 1024, 4096])),
+                       "completion": float(rng.uniform(150, 700)), "logprobs": True, "top_logprobs": int(rng.choice([5, 10, 20]))}
+            run["models"] = models if rng.random() < 0.7 else models[:1]
+            shards = k if sharded else 1
+            runs = int(rng.integers(1, 4)) * len(active)
+            runs = max(1, int(round(runs * config.volume)))
+            a.extra.update(bank=bank, bank_start=start_size, run=run, active_days=active, runs=runs, shard=(m % shards, shards))
+            age = lab_age + float(rng.uniform(0, 2)) if new_lab or rng.random() < 0.5 else (float(rng.uniform(3, 25)) if rng.random() < 0.3 else float(rng.uniform(60, 1500)))
+            facets(a, role, size_bucket(k), age)
+            expected = runs * (start_size + final) // 2 // shards
+            out.append((a, max(1, expected), meta(age, a.tier, domain, grant if rng.random() < on_grant else ids.fingerprint(),
+                                                  cluster[0], country)))
+    for _ in range(count("agency")):
+        a = person("agency", hard=True, variant="agency")
+        language = "en" if rng.random() < 0.6 else str(rng.choice(LANGUAGES[1:]))
+        speaks(a, language, 0.9)
+        office, office_asn = ids.office_ips(1)
+        hosting, hosting_asn = ids.datacenter_ips(int(rng.integers(1, 4)))
+        a.ips, a.asns = office + hosting, office_asn + hosting_asn
+        k = int(rng.integers(3, 9))
+        agents = [product_agent(str(rng.choice(vocab.sdks)), int(rng.integers(1, 99))) for _ in range(int(rng.integers(2, 5)))]
+        clients = []
+        for c in range(k):
+            app = str(rng.choice(["support", "content", "translate", "classify", "internal"], p=[0.3, 0.25, 0.15, 0.15, 0.15]))
+            clients.append({"app": app, "system_prompt": ids.fingerprint() if app != "internal" or rng.random() < 0.5 else None,
+                            "user_agent": agents[c % len(agents)], "language": language if rng.random() < 0.8 else str(rng.choice(LANGUAGES)),
+                            "temperature": float(rng.choice([0.0, 0.2, 0.5, 0.7, 1.0])), "max_tokens": int(rng.choice([256, 512, 1024, 2048])),
+                            "end_users": end_users(int(rng.integers(20, 800))) if app in ("support", "content") and rng.random() < 0.7 else None,
+                            "format": "text" if rng.random() < 0.5 else None})
+        a.extra.update(clients=clients, client_weights=rng.dirichlet(np.full(k, 2.0)))
+        a.tier = "paid"
+        a.api_keys = [ids.key_id() for _ in range(int(rng.integers(1, k + 1)))]
+        age = float(rng.uniform(60, 1500)) if rng.random() < 0.85 else float(rng.uniform(5, 30))
+        facets(a, "clients_3-4" if k <= 4 else "clients_5-8", "-", age)
+        out.append((a, int(_log_uniform(rng, 250, 3000) * factor), meta(age, "paid", org_domain(), ids.fingerprint(), office[0], a.country)))
+    for _ in range(count("load_tester")):
+        a = person("load_tester", hard=True, variant="load_tester")
+        if rng.random() < 0.4:
+            speaks(a, str(rng.choice(LANGUAGES[1:])), 0.9)
+        a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 9)))
+        a.user_agents = [str(rng.choice(vocab.load_tools))] + ([str(rng.choice(vocab.sdks))] if rng.random() < 0.3 else [])
+        a.api_keys = [ids.key_id() for _ in range(int(rng.integers(1, 4)))]
+        a.tier = "free" if rng.random() < 0.35 else "paid"
+        rps = _log_uniform(rng, 1.0, 4.0) if a.tier == "free" else _log_uniform(rng, 2.3, 5.0)    # past the tier's per-minute cap
+        hours = float(rng.uniform(0.3, 1.0))
+        day = int(rng.integers(0, days))
+        begin = float(np.clip(day * timing.DAY + (rng.uniform(9, 17) - a.tz) * 3600.0, 0, days * timing.DAY - hours * 3600 - 60))
+        a.active_from, a.active_to = begin, begin + hours * 3600
+        single = rng.random() < 0.5
+        if single:
+            templates = [str(rng.choice(vocab.dev_prompts))] if rng.random() < 0.5 else [
+                vocab.integration_template.format(message=f"{rng.choice(vocab.customer_phrases)} {rng.choice(vocab.customer_objects)}")]
+        else:
+            templates = [vocab.integration_template.format(message=f"{p} {o} #{{i}}") for p, o in
+                         zip(rng.choice(vocab.customer_phrases, 4), rng.choice(vocab.customer_objects, 4))][: int(rng.integers(2, 5))]
+        a.system_prompt = ids.fingerprint() if rng.random() < 0.6 else None
+        a.extra.update(ramp=bool(rng.random() < 0.5), templates=templates, max_tokens=int(rng.choice([16, 32, 64, 128, 256])),
+                       temperature=[None, 0.0, 0.7][int(rng.integers(0, 3))], stream=bool(rng.random() < 0.4),
+                       model=vocab.models[int(rng.integers(0, len(vocab.models)))])
+        age = -(begin / timing.DAY) + float(rng.uniform(0.05, 3.0))       # made for the test, a few hours to days before it
+        facets(a, "single_prompt" if single else "templates", "-", age)
+        out.append((a, max(1, int(rps * hours * 3600 * config.volume)), meta(age, a.tier, str(rng.choice(vocab.company_domains + vocab.webmail)),
+                                                                              ids.fingerprint(), a.ips[0], a.country)))
+
     # -- attacks ------------------------------------------------------------------------------
     for _ in range(count("bulk_extractor")):
         style = draw_style(rng, "bulk_extractor")
@@ -469,6 +692,53 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             a.tier = "paid"
             out.append((a, int(per_day * factor), meta(aged_or(ring, 10 + 7 * (k - m) + rng.uniform(0, 2)), "paid", domain,
                                                        payments[m % 2], egress[0], a.country)))
+    for _ in range(count("split_extractors")):      # one extractor's volume over 3-8 accounts that share one or two things
+        ring_no += 1
+        ring_id = f"truth-ring-{ring_no}"
+        style = draw_style(rng, "bulk_extractor")
+        k = int(rng.integers(3, 9))
+        shared = str(rng.choice(SPLIT_SHARES))
+        parts = set(shared.split("+"))
+        style.update(split_accounts=size_bucket(k), split_shared=shared)
+        if "client" in parts:
+            style["system_prompt"] = "yes"
+        total = _log_uniform(rng, 2000, 10_000)
+        template = int(rng.integers(0, 4))
+        own_templates = rng.permutation(8)
+        client_ua, client_prompt = str(rng.choice(vocab.scripts + vocab.sdks)), ids.fingerprint()
+        card, domain = ids.fingerprint(), str(rng.choice(vocab.shady_domains))
+        signup = rng.uniform(1, 30)
+        sweep = int(rng.integers(0, 100_000))
+        for m in range(k):
+            per_day = max(260.0, total / k * float(rng.lognormal(0, 0.25)))
+            a = styled(person("bulk_extractor", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, per_day)
+            a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 3)))
+            if rng.random() < 0.3:
+                a.ips, a.asns = zip(*[ids.residential_ip() for _ in range(int(rng.integers(2, 6)))])
+                a.ips, a.asns = list(a.ips), list(a.asns)
+            a.user_agents = [client_ua] if "client" in parts else [str(rng.choice(vocab.scripts + vocab.sdks))]
+            if "client" in parts:
+                a.system_prompt = client_prompt
+            else:
+                a.system_prompt = ids.fingerprint() if style["system_prompt"] == "yes" else None
+            a.extra["template"] = template if "template" in parts else int(own_templates[m % 8])
+            a.topic_offset = sweep + m * 7919 if "template" in parts else int(rng.integers(0, 100_000))
+            a.tier = str(rng.choice(["free", "paid"]))
+            if style["age"] == "aged":
+                age = aged_or(style, 0)
+            elif "signup" in parts:
+                age = signup + float(rng.uniform(0, 1 / 24))
+            else:
+                age = float(rng.uniform(0.5, 30))
+            out.append((a, max(1, int(per_day * factor)), meta(age, a.tier, domain if "domain" in parts else str(rng.choice(vocab.webmail)),
+                                                               card if "payment" in parts else ids.fingerprint(),
+                                                               ids.residential_ip()[0], a.country)))
+    for a, n, _ in out:                             # harvesters posing as a product: the end-user ids they make up
+        mode = a.axes.get("fake_end_users")
+        if mode == "uniform":
+            a.extra["fake_users"] = end_users(int(min(60_000, max(50, n * rng.uniform(0.8, 3)))))
+        elif mode == "skewed":
+            a.extra["fake_users"] = end_users(int(min(20_000, max(30, n * rng.uniform(0.05, 0.3)))))
     return out
 
 
@@ -494,6 +764,8 @@ def _finish(frame: pl.DataFrame, config: SimulationConfig, rng: np.random.Genera
     length_cut = pl.select(max_tokens.is_not_null() & (completion >= max_tokens)).to_series()
     prompt_len = frame["prompt"].str.len_bytes().fill_null(200)      # UTF-8 bytes / 4: ~1 token a CJK character, ~0.5 a Cyrillic one
     prompt_tokens = (prompt_len / 4).cast(pl.Int64) + pl.Series(rng.integers(5, 60, n)) + frame["system_prompt_hash"].is_not_null().cast(pl.Int64) * 150
+    if "_context" in frame.columns:                 # earlier turns sent along with a later one
+        prompt_tokens = prompt_tokens + frame["_context"].fill_null(0).cast(pl.Int64)
     completion_tokens = pl.select(pl.when(pl.lit(ok)).then(capped).otherwise(0)).to_series()
     finish = pl.select(pl.when(~pl.lit(ok)).then(pl.lit("error")).when(pl.lit(length_cut)).then(pl.lit("length"))
                        .when(frame["tools"].cast(pl.Int64, strict=False).fill_null(0) > 0).then(pl.lit(rng.choice(["stop", "tool_calls"]))).otherwise(pl.lit("stop"))).to_series()
@@ -532,7 +804,7 @@ def _block_frame(block: dict) -> pl.DataFrame:
         arr = np.asarray(value, dtype=object) if not isinstance(value, list) else value
         if key in TYPES and not isinstance(value, list):
             data[key] = pl.Series(key, list(arr), dtype=TYPES[key], strict=False)
-        elif key in ("t", "completion"):
+        elif key in ("t", "completion", "_context"):
             data[key] = pl.Series(key, np.asarray(value, dtype=np.float64))
         else:
             data[key] = pl.Series(key, list(arr) if not isinstance(arr, list) else arr, dtype=pl.String, strict=False)
@@ -557,9 +829,11 @@ def _truth_row(a: Account) -> dict:
            "ring_kind": a.ring_kind, "variant": a.variant, **{c: "-" for c in TRUTH_COLUMNS[7:]}, "language": a.language}
     ax = a.axes
     if ax:
-        row.update({k: str(ax[k]) for k in ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt")},
+        row.update({k: str(ax.get(k, "-")) for k in ATTACK_AXES},
                    volume=volume_bucket(ax["per_day"]), distill_share=ax.get("distill_share", "-"), reask_share=f"{ax['reask']:.2f}",
-                   requests_per_day=str(int(round(ax["per_day"]))))
+                   requests_per_day=str(int(round(ax["per_day"]))),
+                   split_accounts=ax.get("split_accounts", "no" if a.kind == "bulk_extractor" else "-"), split_shared=ax.get("split_shared", "-"))
+    row.update(a.facets)
     return row
 
 

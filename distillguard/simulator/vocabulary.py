@@ -9,7 +9,7 @@ Spanish, German and French, written per vocabulary, again without shared wording
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class Vocabulary:
     translation_template: str = ""                 # slots: {target} {text}
     label_template: str = ""                       # slot: {item}: a labelling vendor's fixed JSON instruction
     label_items: tuple[str, ...] = ()               # what a labelling vendor's texts are about
+    followups: tuple[str, ...] = ()                 # chat-like lead-ins of a later turn ("thanks. next one:")
+    load_tools: tuple[str, ...] = ()                # load-testing clients' user agents
+    org_names: tuple[str, ...] = ()                 # company / lab name parts: domains are {a}{b} + org_tld
+    org_tld: str = ".com"
 
 
 DEFAULT = Vocabulary(
@@ -112,6 +116,11 @@ DEFAULT = Vocabulary(
                     "only {{\"label\": <label>, \"confidence\": <0-1>}}. Review: {item}"),
     label_items=("battery life", "delivery speed", "the packaging", "customer service", "the price", "build quality", "the app",
                  "the refund", "sizing", "the colour", "setup instructions", "noise level"),
+    followups=("thanks, that helps. next one:", "great. now,", "ok, moving on -", "perfect, and another:", "got it. follow-up question:"),
+    load_tools=("k6/0.54.0 (https://k6.io/)", "locust/2.32.2", "Apache-JMeter/5.6.3", "Vegeta/12.12.0", "Artillery/2.0.21"),
+    org_names=("bright", "ledger", "north", "silver", "harbor", "cobalt", "maple", "summit", "vertex", "quill", "path", "line",
+               "works", "soft", "systems", "data", "logic", "labs", "point", "stack"),
+    org_tld=".com",
 )
 
 ALT = Vocabulary(
@@ -179,6 +188,11 @@ ALT = Vocabulary(
     label_template="SCHEMA intent_v3 -> {{intent, urgency}}; emit one compact JSON line, nothing else. INPUT: {item}",
     label_items=("a delayed flight", "lost luggage", "a seat upgrade", "a refund request", "a visa question", "a meal request",
                  "a booking change", "a loyalty points query", "an invoice copy", "a pet on board", "a wheelchair request", "a complaint"),
+    followups=("appreciated! follow-up:", "nice. continuing:", "understood; next item ->", "cool, also:", "right, building on that:"),
+    load_tools=("Gatling/3.13.1", "hey/0.1.4", "wrk/4.2.0", "ApacheBench/2.3", "loadtest-node/8.0.9"),
+    org_names=("fjell", "tundra", "osprey", "kestrel", "basalt", "lumen", "orbit", "zephyr", "arbor", "delta", "forge", "grid",
+               "mill", "yard", "wave", "craft", "hive", "nexus", "kin", "sphere"),
+    org_tld=".io",
 )
 
 VOCABULARIES = {"default": DEFAULT, "alt": ALT}
@@ -212,6 +226,7 @@ class Phrasing:
     bench_suffix: str
     sentences: tuple[str, ...]          # everyday text (translation sources, labelling items)
     casual: tuple[str, ...]             # casual questions
+    followups: tuple[str, ...] = ()     # a later chat turn's lead-in ("thanks. next question:")
 
 
 def _ph(language: str, **kw) -> Phrasing:
@@ -464,13 +479,41 @@ _ALT_PHRASINGS = {
 def _english(v: Vocabulary) -> Phrasing:
     return Phrasing(language="en", subjects=v.subjects, aspects=v.aspects, templates=v.extraction_templates, reasoning=v.reasoning_suffixes,
                     formats=v.format_suffixes, openers=v.paraphrase_openers, bench_stems=v.benchmark_stems, bench_suffix=v.benchmark_suffix,
-                    sentences=v.app_prompts, casual=v.casual_things)
+                    sentences=v.app_prompts, casual=v.casual_things, followups=v.followups)
+
+
+#: A later chat turn's lead-in, per vocabulary and language (what a person types after an answer
+#: before the next question; harvesters that wrap prompts in fake conversations borrow it).
+_FOLLOWUPS = {
+    "default": {
+        "zh": ("谢谢，很有帮助。下一个问题：", "好的，接着问：", "明白了。再来一个：", "懂了，那么"),
+        "ja": ("ありがとうございます。次の質問です：", "なるほど。続けて、", "了解です。もう一つ：", "助かります。では、"),
+        "ko": ("고마워요. 다음 질문:", "좋아요, 이어서", "알겠습니다. 하나 더:", "그렇군요. 그럼"),
+        "ru": ("Спасибо, понятно. Следующий вопрос:", "Отлично. Теперь", "Хорошо, дальше:", "Ясно, спасибо. А"),
+        "es": ("Gracias, me sirve. Siguiente:", "Perfecto. Ahora,", "Vale, otra más:", "Entendido. Y"),
+        "de": ("Danke, hilft mir. Nächste Frage:", "Super. Jetzt", "Okay, weiter:", "Alles klar. Und"),
+        "fr": ("Merci, c'est clair. Question suivante :", "Parfait. Maintenant,", "D'accord, encore une :", "Très bien. Et"),
+    },
+    "alt": {
+        "zh": ("收到，继续：", "不错。另外，", "了解，下一题：", "行，再问一下："),
+        "ja": ("助かりました。では次に、", "OKです。追加で：", "わかりました。別件ですが、", "さらに伺います："),
+        "ko": ("감사합니다! 추가로", "오케이, 계속해서:", "이해했어요. 다음 항목:", "덕분에 알겠어요. 또"),
+        "ru": ("Благодарю! Ещё вопрос:", "Принято. Продолжим:", "Понял, а теперь", "Ок. Дополнительно:"),
+        "es": ("¡Genial! Una duda más:", "Entendido; sigamos:", "Bien, y también:", "De acuerdo. Además,"),
+        "de": ("Prima! Noch etwas:", "Verstanden – als Nächstes:", "Gut, außerdem:", "Danke dir. Zusätzlich:"),
+        "fr": ("Super ! Autre chose :", "Compris ; on continue :", "Bien, et aussi :", "Entendu. En plus,"),
+    },
+}
+
+
+def _with_followups(name: str, sets: dict[str, Phrasing]) -> dict[str, Phrasing]:
+    return {lang: replace(ph, followups=_FOLLOWUPS[name][lang]) for lang, ph in sets.items()}
 
 
 #: vocabulary name -> language -> phrasing set.
 PHRASINGS: dict[str, dict[str, Phrasing]] = {
-    "default": {"en": _english(DEFAULT), **_DEFAULT_PHRASINGS},
-    "alt": {"en": _english(ALT), **_ALT_PHRASINGS},
+    "default": {"en": _english(DEFAULT), **_with_followups("default", _DEFAULT_PHRASINGS)},
+    "alt": {"en": _english(ALT), **_with_followups("alt", _ALT_PHRASINGS)},
 }
 
 
