@@ -74,6 +74,8 @@ SCHEMA_FILE = f"{EVENTS_DIR}/date=1970-01-01/hour=00/_schema.parquet"
 PARQUET_COMPRESSION = "zstd"
 #: Name of the Arrow dataset an analyst session reads the lake through (see :func:`register_for_analysts`).
 ANALYST_RELATION = "dg_lake_events"
+#: A snapshot's table of the lake files it reads (its events as of its publication; distillguard/snapshot.py).
+LAKE_FILES_TABLE = "snapshot_lake_files"
 
 Partition = tuple[str, str]          # ("2026-11-02", "10")
 
@@ -243,10 +245,11 @@ class Lake:
             except FileNotFoundError:
                 pass
 
-    def analyst_dataset(self) -> ds.Dataset:
-        """The lake's files as they are now, as an Arrow dataset (read by pyarrow, not by DuckDB)."""
-        return ds.dataset([f.path for f in self.files()], format="parquet", filesystem=self.fs,
-                          schema=pl.DataFrame(schema=LAKE_SCHEMA).to_arrow().schema)
+    def analyst_dataset(self, paths: list[str] | None = None) -> ds.Dataset:
+        """``paths`` (default: the lake's files as they are now) as an Arrow dataset (read by pyarrow,
+        not by DuckDB); the schema file is left out (it holds no rows)."""
+        chosen = [f.path for f in self.files()] if paths is None else [p for p in paths if not p.endswith(SCHEMA_FILE)]
+        return ds.dataset(chosen, format="parquet", filesystem=self.fs, schema=pl.DataFrame(schema=LAKE_SCHEMA).to_arrow().schema)
 
 
 class LakeWriter:
@@ -326,15 +329,16 @@ def duckdb_source(lake: Lake) -> str:
     return f"read_parquet('{pattern}', hive_partitioning = true)"
 
 
-def register_for_analysts(con, uri: str, storage_options: dict | None = None) -> None:
+def register_for_analysts(con, uri: str, storage_options: dict | None = None, paths: list[str] | None = None) -> None:
     """In an analyst session (before it is locked down): ``events`` as a temporary view over the
     lake's files read through Arrow, so DuckDB itself needs no access to any file.
 
     DuckDB's ``allowed_directories`` would let the session read the lake, but also write into it
     (``COPY ... TO`` a path under it); an Arrow dataset is read-only. The file list is the one at
-    opening (a file compacted away later fails a query: open the session again).
+    opening, or ``paths`` (a snapshot's: its events as of its publication). A file compacted away
+    since fails a query: open the session again (the maintenance flow publishes a new snapshot).
     """
-    dataset = Lake(uri, storage_options).analyst_dataset()
+    dataset = Lake(uri, storage_options).analyst_dataset(paths)
     con.register(ANALYST_RELATION, dataset)
     con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {view_select(ANALYST_RELATION)}")
 

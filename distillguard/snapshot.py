@@ -53,7 +53,8 @@ import pyarrow.compute as pc
 
 from distillguard.config import Settings, load_settings
 from distillguard.privacy import DROPPED_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMN_PATTERN, KeyedHasher, require_key
-from distillguard.store import Store
+from distillguard.lake import LAKE_FILES_TABLE, SCHEMA_FILE, view_select
+from distillguard.store import Store, _relation_type
 
 log = logging.getLogger("distillguard.snapshot")
 
@@ -150,10 +151,12 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
     version = versions / f"{published_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.duckdb"
     tmp = version.with_name(version.name + ".tmp")
     hasher = KeyedHasher(settings.privacy.hash_key) if settings.privacy.hash_identifiers else None
-    info = SnapshotInfo(target, published_at, store.scalar("SELECT max(ts) FROM events"),
-                        store.scalar("SELECT count(*) FROM events"), hasher is not None, 0.0)
+    lake_files = pinned_lake_files(store)
+    events = events_relation(store, lake_files)
+    info = SnapshotInfo(target, published_at, store.scalar(f"SELECT max(ts) FROM {events}"),
+                        store.scalar(f"SELECT count(*) FROM {events}"), hasher is not None, 0.0)
     try:
-        _copy_into(store, tmp, hasher, info)
+        _copy_into(store, tmp, hasher, info, lake_files)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         taken = published_at.replace(tzinfo=timezone.utc).timestamp()
@@ -247,7 +250,25 @@ def copy_without_dropping_locks(source: Path | str, target: Path | str) -> None:
         raise OSError(f"copying {source} failed: {exc.stderr.decode(errors='replace').strip()}") from exc
 
 
-def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: SnapshotInfo) -> None:
+def pinned_lake_files(store: Store) -> list[str] | None:
+    """The event lake's files now (with its schema file), when ``events`` is a view over the lake:
+    a snapshot reads these and no later ones, so it shows its events as of its publication."""
+    if _relation_type(store.con, "events") != "VIEW":
+        return None
+    lake = store.lake
+    return [f"{lake.root}/{SCHEMA_FILE}", *(f.path for f in lake.files())]
+
+
+def events_relation(store: Store, lake_files: list[str] | None) -> str:
+    """SQL for the events of ``lake_files`` (each once), or ``events`` itself when not pinned."""
+    if lake_files is None:
+        return "events"
+    listed = ", ".join("'" + path.replace("'", "''") + "'" for path in lake_files)
+    return f"({view_select(f'read_parquet([{listed}], hive_partitioning = true)')})"
+
+
+def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: SnapshotInfo,
+               lake_files: list[str] | None = None) -> None:
     con = store.con
     source = store.scalar("SELECT current_database()")
     if hasher is None:
@@ -262,7 +283,16 @@ def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: Snapsh
             functions = _register_hash_functions(con, hasher)
             con.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_ALIAS} (SCHEMA)')
             for table, select in _private_selects(store, source):
+                if table == "events" and lake_files is not None:
+                    # the lake holds raw identifiers: the hashed snapshot gets its own events table
+                    con.execute(f"DROP VIEW {SNAPSHOT_ALIAS}.main.events")
+                    con.execute(f"CREATE TABLE {SNAPSHOT_ALIAS}.main.events AS SELECT {select} "
+                                f"FROM {events_relation(store, lake_files)}")
+                    continue
                 con.execute(f'INSERT INTO {SNAPSHOT_ALIAS}.main."{table}" SELECT {select} FROM "{source}".main."{table}"')
+        elif lake_files is not None:
+            con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{LAKE_FILES_TABLE} (path VARCHAR NOT NULL)")
+            con.executemany(f"INSERT INTO {SNAPSHOT_ALIAS}.main.{LAKE_FILES_TABLE} VALUES (?)", [[p] for p in lake_files])
         con.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} (published_at TIMESTAMP, source_path VARCHAR, "
             "source_schema_version INTEGER, source_max_event_ts TIMESTAMP, events BIGINT, hashed_identifiers BOOLEAN)"
@@ -282,7 +312,8 @@ def _private_selects(store: Store, source: str) -> list[tuple[str, str]]:
     columns = store.frame(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = $db AND schema_name = 'main' "
-        "AND table_name IN (SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main') "
+        "AND (table_name IN (SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = 'main') "
+        "OR table_name = 'events') "
         "ORDER BY table_name, column_index",
         {"db": source},
     )

@@ -5,9 +5,11 @@ frames by the same reader as batch (:func:`distillguard.events.parse_records`; o
 thread, as it arrives, see :func:`parse_messages`). Its results
 are made durable in this order, and only then are its offsets committed:
 
-1. events into DuckDB (idempotent by event_id), bad records into ``rejected_events``
-   (idempotent by source and offset) and the partition offsets into ``stream_offsets``, on a
-   writer thread while 2 and 3 run (DuckDB works outside the GIL); alerts wait for it;
+1. events appended to the event lake (:mod:`distillguard.lake`: files of this consumer's own, so
+   no lock; a repeated event_id counts once), bad records into DuckDB's ``rejected_events``
+   (idempotent by source and offset) with the partition offsets into ``stream_offsets`` (those at
+   most every :data:`OFFSETS_EVERY_S` when there is nothing else for DuckDB), on a writer thread
+   while 2 and 3 run; alerts wait for it;
 2. bad records to the dead-letter topic (original bytes, reason in the headers), flushed;
 3. windows and online scoring in event-time slices; new alerts into DuckDB (deterministic
    alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
@@ -41,9 +43,10 @@ twice: events and rejects are keyed, and the alert policy is reloaded from the `
 table, so an alert raised before the crash is not raised again. An alert stored but not yet
 published is published at the next start.
 
-Several ``stream`` processes in one group split the partitions. They share one DuckDB file:
-each holds it only while it writes micro-batches (at most :data:`HOLD_STORE_MAX_S`, then lets go)
-and waits while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
+Several ``stream`` processes in one group split the partitions. Each appends its events to the
+lake without waiting for the others; they share one DuckDB file for the rest (dead letters,
+alerts, offsets), which each opens only when a micro-batch has such rows and lets go at once,
+waiting while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
 is assigned a partition after a rebalance (or after its owner died) continues that partition's
 windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
 with backoff, logs it, and catches up from the committed offsets when the broker is back.
@@ -68,6 +71,7 @@ from distillguard.events import REJECTED_SCHEMA, ParsedBatch, concat_batches, pa
 from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.kafka_records import UndecodableBatch
+from distillguard.lake import LakeWriter
 from distillguard.snapshot import maybe_publish_snapshot, snapshot_due
 from distillguard.store import Store
 from distillguard.stream.checkpoints import CheckpointWriter, PartitionCheckpoint, load_checkpoint
@@ -88,8 +92,8 @@ from distillguard.stream.sink import (
 
 log = logging.getLogger("distillguard.stream")
 CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
-HOLD_STORE_LIVE_S = 1.0       # a consumer keeping up with live traffic lets the DuckDB file go after this long ...
-HOLD_STORE_MAX_S = 10.0       # ... one draining a backlog (full micro-batches) after this long at most
+OFFSETS_EVERY_S = 5.0         # stream_offsets (an audit: Kafka's commits are what consumers resume from) is
+                              # written at least this often, and with every micro-batch that has rejects
 MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
 
 
@@ -109,6 +113,7 @@ class StreamReport:
     first_batch_at: float | None = None                        # monotonic clock at the first / last micro-batch
     last_batch_at: float | None = None
     latency_ms: list[float] = field(default_factory=list)     # broker arrival -> results durable, per record (last 200k)
+    store_wait_seconds: float = 0.0                            # waiting for another process's DuckDB lock
 
     def note_latencies(self, arrival_ms: list[int]) -> None:
         now_ms = time.time() * 1000.0
@@ -124,6 +129,7 @@ class StreamReport:
         out = {name: getattr(self, name) for name in
                ("batches", "records", "inserted", "rejected", "duplicates", "alerts", "storms", "broker_errors", "partitions")}
         out["seconds"] = round(self.seconds, 1)
+        out["store_wait_seconds"] = round(self.store_wait_seconds, 2)
         out["events_per_busy_second"] = round(self.records / self.busy_seconds) if self.busy_seconds else None
         if self.latency_ms:
             ordered = sorted(self.latency_ms)
@@ -158,32 +164,36 @@ class StreamConsumer:
         self._store_opened = 0.0
         self._closing: _Background | None = None        # a close (WAL checkpoint) still running on its thread
         self.checkpoints = CheckpointWriter(settings.stream.checkpoint_dir)
+        self._lake_writer: LakeWriter | None = None
+        self.pending_offsets: pl.DataFrame | None = None     # offsets not yet in stream_offsets
+        self.offsets_recorded_at = 0.0
 
     # -- the DuckDB session ---------------------------------------------------------------------
     def store(self) -> Store:
         """The open store, opened (waiting while another process writes) when none is.
 
-        A busy consumer keeps the file across micro-batches for a while, then lets it go so other
-        replicas and batch flows get their turn; an idle consumer lets it go at once. Each close
-        checkpoints the WAL into the file (a few tenths of a second), so a consumer draining a
-        backlog keeps it for up to :data:`HOLD_STORE_MAX_S` (closing after every micro-batch cost a
-        third more time), and one keeping up with live traffic for :data:`HOLD_STORE_LIVE_S`
-        (small, frequent checkpoints keep each micro-batch's latency low); see :meth:`hold_store_s`.
-        A close runs on its own thread (:meth:`release_store`); opening again waits for it.
+        Events go to the lake, so a micro-batch needs the file only for dead letters, alerts and the
+        offsets audit, and the consumer lets it go after each such micro-batch (and when idle): other
+        replicas and batch flows wait for it as briefly as possible. A close runs on its own thread
+        (:meth:`release_store`); opening again waits for it.
         """
         if self._store is None:
             self._await_close()
-            self._store_cm = open_store(self.settings.store.db_path, self.settings.store)
+            waited: list[float] = []
+            self._store_cm = open_store(self.settings.store.db_path, self.settings.store, self.settings.lake, waited)
             self._store = self._store_cm.__enter__()
+            self.report.store_wait_seconds += sum(waited)
             self._store.con.execute(f"SET checkpoint_threshold = '{int(self.settings.store.wal_checkpoint_mb)}MB'")
             self._store_opened = time.monotonic()
         return self._store
 
-    def hold_store_s(self, backlogged: bool) -> float:
-        """How long the file is kept across micro-batches, at most a quarter of the poll interval:
-        a replica waiting for the file must still poll again before the group gives up on it."""
-        hold = HOLD_STORE_MAX_S if backlogged else HOLD_STORE_LIVE_S
-        return min(hold, self.settings.kafka.max_poll_interval_ms / 4000.0)
+    @property
+    def lake_writer(self) -> LakeWriter:
+        """This consumer's writer into the event lake the database's ``events`` view reads."""
+        if self._lake_writer is None:
+            lake = self.store().lake
+            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours)
+        return self._lake_writer
 
     def release_store(self, *, unless_younger_than: float = 0.0, wait: bool = True) -> None:
         """Close the store (unless opened less than ``unless_younger_than`` s ago); ``wait=False``:
@@ -312,9 +322,8 @@ class StreamConsumer:
             self.report.rejected += rejected.height
             self.report.duplicates += repeats + events.height - inserted
         self.report.storms = self.scorer.storms
-        store = self.store()
-        if alerts:
-            self.report.alerts += insert_alerts(store, pl.DataFrame(alerts, schema=ALERT_SCHEMA))
+        if alerts:                              # DuckDB only when there are alerts to keep
+            self.report.alerts += insert_alerts(self.store(), pl.DataFrame(alerts, schema=ALERT_SCHEMA))
             self.publish_alerts()
         for tp in polled:
             self.next_offset[tp.partition] = commits[tp].offset
@@ -324,8 +333,7 @@ class StreamConsumer:
         # and the analysts' snapshot, if it would be too old when the next micro-batch ends (a cycle like this one)
         self.unpublished_writes = True
         self.publish_snapshot(next_check_in_s=time.monotonic() - (self.report.last_batch_at or started))
-        backlogged = sum(len(messages) for messages in polled.values()) >= settings.stream.max_batch_records
-        self.release_store(unless_younger_than=self.hold_store_s(backlogged), wait=False)
+        self.release_store(wait=False)
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
         self.report.first_batch_at = self.report.first_batch_at or started
@@ -347,12 +355,25 @@ class StreamConsumer:
             self.unpublished_writes = False
 
     def _store_batch(self, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
-        """A micro-batch's events, rejects and partition offsets into DuckDB; returns the new events."""
-        store = self.store()
-        inserted = store.insert_events(events.drop("_partition"), source=f"kafka:{self.topic}") if events.height else 0
-        store.insert_rejected(rejected)
-        record_offsets(store, offsets)
+        """A micro-batch's events into the lake; its rejects and the partition offsets into DuckDB
+        (offsets alone at most every :data:`OFFSETS_EVERY_S`); returns the new events."""
+        inserted = self.lake_writer.append(events.drop("_partition"), source=f"kafka:{self.topic}") if events.height else 0
+        if offsets.height:
+            pending = offsets if self.pending_offsets is None else pl.concat([self.pending_offsets, offsets])
+            self.pending_offsets = pending.unique(["group_id", "topic", "partition"], keep="last", maintain_order=True)
+        if rejected.height or time.monotonic() - self.offsets_recorded_at >= OFFSETS_EVERY_S:
+            self.record_pending(rejected)
         return inserted
+
+    def record_pending(self, rejected: pl.DataFrame | None = None) -> None:
+        """Rejects and the offsets not yet recorded into DuckDB."""
+        store = self.store()
+        if rejected is not None and rejected.height:
+            store.insert_rejected(rejected)
+        if self.pending_offsets is not None:
+            record_offsets(store, self.pending_offsets)
+            self.pending_offsets = None
+        self.offsets_recorded_at = time.monotonic()
 
     def publish_alerts(self) -> int:
         """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
@@ -510,7 +531,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     started = time.monotonic()
     owner = StreamConsumer(settings)
     report = owner.report
-    with open_store(settings.store.db_path, settings.store):
+    with open_store(settings.store.db_path, settings.store, settings.lake):
         pass                                                        # create / migrate before anything else
     _until_ready(lambda: ensure_topics(settings.kafka), "creating topics", settings, stop, report)
     owner.producer = _until_ready(lambda: make_producer(settings.kafka, linger_ms=5), "connecting a producer", settings, stop, report)
@@ -575,6 +596,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         report.partitions = sorted(owner.next_offset)
         try:
             owner.checkpoint()
+            if owner.pending_offsets is not None:
+                owner.record_pending()
             owner.release_store()
         finally:
             try:

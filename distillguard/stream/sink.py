@@ -1,12 +1,13 @@
 """Durable writes of the streaming path into DuckDB, shared with the batch flows.
 
-A DuckDB file has one writer process at a time. The stream therefore does not hold the file for
-long: a consumer opens it, writes micro-batches (events, rejects, alerts, offsets; all
-idempotent), and closes it when idle or at the latest some seconds after opening it
-(``StreamConsumer.hold_store_s`` in :mod:`distillguard.stream.consumer`), and while another process (a second
-``stream`` replica of the group, a batch flow) holds the lock it waits with backoff. Replicas of one consumer group thus share one database file
-without a separate writer service; analysts read the snapshot (``store.snapshot_path``) or
-open the file read-only between writes.
+Valid events do not go to DuckDB: each consumer appends them to the event lake
+(:mod:`distillguard.lake`) with a writer of its own, so replicas of a consumer group never wait for
+one another to store events. A DuckDB file has one writer process at a time, and only the rest
+goes there: dead letters, alerts, the offsets audit (``stream_offsets``) and the analysts'
+snapshot. A consumer opens the file when a micro-batch has such rows, writes them (all
+idempotent) and lets it go at once; while another process (a second ``stream`` replica, a batch
+flow) holds the lock it waits with backoff. Analysts read the snapshot (``store.snapshot_path``)
+or open the file read-only between writes.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import logging
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import duckdb
 import polars as pl
 
 from distillguard.config import StoreSettings
 from distillguard.store import Store, sql_text
+
+if TYPE_CHECKING:
+    from distillguard.config import LakeSettings
 
 log = logging.getLogger("distillguard.stream")
 
@@ -38,20 +42,23 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextmanager
-def open_store(path: Path, settings: StoreSettings | None = None) -> Iterator[Store]:
+def open_store(path: Path, settings: StoreSettings | None = None, lake: "LakeSettings | None" = None,
+               waited: list[float] | None = None) -> Iterator[Store]:
     """The store at ``path``, waiting (with backoff, without limit) while another process writes it.
 
     ``settings`` (default: :class:`StoreSettings`' defaults): a consumer must not give up on its
     database (its partitions would stall), so unlike ``batch`` it waits on past
     ``lock_timeout_s``, with a warning once it has waited that long; the open closes ``runs``
     rows left ``running`` for longer than ``stale_run_after_s`` (:meth:`Store.close_stale_runs`).
+    ``lake``: the event lake's settings (default: the configuration's); ``waited``: a list the
+    seconds spent waiting for another process's lock are appended to.
     """
     settings = settings or StoreSettings()
     started = time.monotonic()
     delay, warned = 0.02, False
     while True:
         try:
-            store = Store.open(path, stale_run_after_s=settings.stale_run_after_s)
+            store = Store.open(path, stale_run_after_s=settings.stale_run_after_s, lake=lake)
             break
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
@@ -62,6 +69,8 @@ def open_store(path: Path, settings: StoreSettings | None = None) -> Iterator[St
                 warned = True
             time.sleep(delay)
             delay = min(1.0, delay * 2)
+    if waited is not None:
+        waited.append(time.monotonic() - started)
     try:
         yield store
     finally:
