@@ -136,7 +136,8 @@ class PrivacySettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    """What the reader accepts from log files and Kafka (see :mod:`distillguard.events`)."""
+    """What the reader accepts from log files and Kafka (see :mod:`distillguard.events`), and from
+    account files (:func:`distillguard.load.read_accounts`: the same range for ``created_at``)."""
 
     # Events stamped before this instant are rejected (reason `timestamp_out_of_range`); a time
     # without a zone is UTC. Year 1 or 9999 stamps otherwise reach the features and the queries.

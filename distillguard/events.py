@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Optional, Sequence
 
 import msgspec
 import numpy as np
@@ -296,12 +296,14 @@ def _typed_problem(exc: msgspec.ValidationError) -> tuple[str, str]:
     return "out_of_range", message
 
 
-def judge_record(record: bytes) -> tuple[str, str] | None:
+def judge_record(record: bytes, decode_typed: Callable[[bytes], Any] = _decode_event) -> tuple[str, str] | None:
     """Why one raw record (stripped, no BOM) is not a valid event: ``(reason_code, reason)``, or None.
 
     The record's time stamp is checked apart (by the caller, as a column). Checks run cheapest
     and most fundamental first, and none can recurse or overflow: the depth is counted before
-    any parser descends, numbers are judged from their text.
+    any parser descends, numbers are judged from their text. ``decode_typed``: the typed decode
+    of the record's contract (another struct's decoder judges another kind of record, e.g. an
+    account: :func:`distillguard.load.read_accounts`).
 
     >>> judge_record(b'{"event_id": "e", "x": "\\\\ud800"}')
     ('invalid_unicode', 'lone UTF-16 surrogate escape \\\\ud800 at byte 24 (not a Unicode character)')
@@ -313,7 +315,7 @@ def judge_record(record: bytes) -> tuple[str, str] | None:
         # the common case, quickly: no nesting or number that could break a limit, so the typed
         # decode (strict JSON, lone surrogates refused even in skipped strings) decides alone
         try:
-            _decode_event(record)
+            decode_typed(record)
             return None
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             pass                                            # the full judgement gives the reason
@@ -341,7 +343,7 @@ def judge_record(record: bytes) -> tuple[str, str] | None:
     if (problem := _number_problem(skeleton)) is not None:
         return "number_out_of_range", problem
     try:
-        _decode_event(record)
+        decode_typed(record)
     except msgspec.ValidationError as exc:
         return _typed_problem(exc)
     except (msgspec.DecodeError, RecursionError) as exc:  # not reached: the untyped decode passed

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from distillguard.events import MAX_DEPTH, parse_records
+from distillguard.events import MAX_DEPTH, MAX_JSON_INT, MIN_JSON_INT, parse_records
 from distillguard.load import load_logs
 from distillguard.store import Store
 
@@ -65,7 +65,8 @@ FIELD_VALUES = {
     "tools": st.one_of(st.none(), st.integers(0, 5)),
     "turn": st.one_of(st.none(), st.integers(1, 50)),
     "prompt": st.one_of(st.none(), prompt_text),
-    "surprise": st.one_of(st.integers(-(2**63), 2**64 - 1), st.lists(st.lists(st.integers(), max_size=3), max_size=3),
+    "surprise": st.one_of(st.integers(-(2**63), 2**64 - 1),
+                          st.lists(st.lists(st.integers(MIN_JSON_INT, MAX_JSON_INT), max_size=3), max_size=3),
                           st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False), max_size=3)),
 }
 
