@@ -214,6 +214,7 @@ def sql(
         None, "--db", help="Database (default: store.db_path); its analyst snapshot is opened when one exists, else the database itself, read-only."),
     param: List[str] = typer.Option([], "--param", help="Bind a named parameter: --param account_id=acct-00042 (use $account_id in SQL)."),
     full: bool = typer.Option(False, "--full", help="Show every row and every cell whole (long cells are cut otherwise)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Query the analysts' relations read-only; parameters are bound, never pasted into SQL.
 
@@ -225,8 +226,8 @@ def sql(
 
     from distillguard.queries import analyst_relations, explain_sql_error
     from distillguard.snapshot import SnapshotUnavailable, open_analyst_store
-    from distillguard.tables import render_frame
 
+    _check_format(fmt)
     params = _parse_params(param)
     settings = _settings_or_exit()
     db = _database_or_exit(Path(db or settings.store.db_path), settings)
@@ -245,7 +246,7 @@ def sql(
         result = source[0].store.con.sql(text, params=params or None)
         if result is not None:
             frame = cast(pl.DataFrame, pl.from_arrow(result.to_arrow_table()))      # a table gives a frame
-            typer.echo(render_frame(frame, width=_terminal_width(), full=full))
+            _print_result(frame, fmt, full, count=False)
 
     def explain(exc: Exception) -> str:
         """One line: DuckDB's refusal or error without its caret drawing, and a hint."""
@@ -341,7 +342,7 @@ def broker(port: int = typer.Option(0, help="Loopback port (0 picks a free one).
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with EmbeddedBroker(port or None) as running:
         out.print(f"Tansu broker on {running.bootstrap} (in-memory storage). "
-                  f"export DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS={running.bootstrap}")
+                  f"export DISTILLGUARD_KAFKA__BOOTSTRAP_SERVERS={running.bootstrap}", soft_wrap=True, highlight=False)
         try:
             while not stop["now"] and running.process and running.process.poll() is None:
                 time.sleep(0.5)
@@ -365,6 +366,7 @@ def stream(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)    # event-loop timing chatter, not a problem
     settings = _settings_or_exit()
     if db is not None:
         settings = settings.model_copy(update={"store": settings.store.model_copy(update={"db_path": db})})
@@ -417,8 +419,7 @@ def query(
     if show_sql:
         typer.echo(info.sql)
         return
-    if fmt not in ("table", "csv", "json"):
-        fail(f"--format must be table, csv or json, not {fmt!r}", "csv or json for a file: --format csv > result.csv")
+    _check_format(fmt)
     params = _parse_params(param)
     settings = _settings_or_exit()
     database = _database_or_exit(Path(db or settings.store.db_path), settings)
@@ -438,7 +439,12 @@ def query(
     _print_result(result, fmt, full)
 
 
-def _print_result(result, fmt: str, full: bool) -> None:
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        fail(f"--format must be table, csv or json, not {fmt!r}", "csv or json for a file: --format csv > result.csv")
+
+
+def _print_result(result, fmt: str, full: bool, count: bool = True) -> None:
     """A query's result on stdout as JSON, CSV (list cells joined with '; ') or a readable table."""
     import polars as pl
 
@@ -452,7 +458,8 @@ def _print_result(result, fmt: str, full: bool) -> None:
         typer.echo(flat.write_csv(), nl=False)
     else:
         typer.echo(render_frame(result, width=_terminal_width(), full=full))
-        console.print(f"{result.height:,} row(s)")
+        if count:
+            console.print(f"{result.height:,} row(s)")
 
 
 @app.command()

@@ -1,9 +1,11 @@
 """The one-command demo: a simulated population through a real Kafka broker into every path.
 
 1. simulate a labelled population (every attack kind and every hard negative), with bad lines;
-2. start the embedded Tansu broker and replay the traffic into the log topic;
-3. run the streaming consumer (alerts), then ``batch`` and ``rings`` as Prefect flow runs;
-4. print what an analyst wants first, and stop every process it started.
+2. store the accounts file, start the embedded Tansu broker and replay the traffic into the log topic;
+3. run the streaming consumer (events, dead letters, alerts), then ``batch`` (re-detecting over
+   the events the stream stored: loading the same files again would store each bad line a second
+   time, under its file and line instead of its topic and offset) and ``rings`` as Prefect flow runs;
+4. print what an analyst wants first and the commands to try next, and stop every process it started.
 """
 
 from __future__ import annotations
@@ -11,24 +13,49 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import polars as pl
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
 from distillguard.config import Settings, load_settings
 
-SAMPLE_QUERIES = [
-    ("Why is an account flagged, and who else is in its ring?",
-     "SELECT f.account_id, f.score, f.ring_id, f.reasons FROM flagged_accounts f ORDER BY f.score DESC LIMIT 5;"),
-    ("The rings, largest first, with the evidence that links them",
-     "SELECT ring_id, kind, n_accounts, round(score, 2) AS score, reasons FROM rings ORDER BY n_accounts DESC;"),
-    ("Prompts of the top flagged account, as it sent them",
-     "SELECT ts, model, prompt FROM events WHERE account_id = (SELECT account_id FROM flagged_accounts ORDER BY score DESC LIMIT 1) ORDER BY ts LIMIT 10;"),
+#: What the demo suggests trying next: (what it answers, the command's arguments after
+#: ``distillguard``), ``{db}`` and ``{account}`` filled in. tests/test_cli_demo.py runs each.
+NEXT_COMMANDS = [
+    ("The review queue: flagged accounts without a verdict, highest score first",
+     'query unreviewed_flags --db {db}'),
+    ("One account against its peers: standing and reasons once, then each feature",
+     'query account_profile --db {db} --param account_id={account}'),
+    ("The rings, largest first",
+     'sql --db {db} "SELECT ring_id, kind, n_accounts, round(score, 2) AS score FROM rings ORDER BY n_accounts DESC"'),
+    ("An HTML report on the top account, to attach to a case",
+     'report --db {db} --account {account} --out {out}/top-account.html'),
 ]
+
+
+def next_commands(db: Path, out_dir: Path, account: str, program: str = "distillguard") -> list[tuple[str, str]]:
+    """The suggested commands, filled in, as ``(what it answers, command line)``."""
+    return [(question, f"{program} " + args.format(db=db, account=account, out=out_dir)) for question, args in NEXT_COMMANDS]
+
+
+def program_name(argv0: str) -> str:
+    """How to call distillguard again from the current folder: ``.venv/bin/distillguard`` after
+    ``make demo`` (not on PATH), plain ``distillguard`` when it was found on PATH.
+
+    >>> program_name("distillguard")
+    'distillguard'
+    """
+    path = Path(argv0)
+    if path.name != "distillguard" or path.parent == Path(""):
+        return "distillguard"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _table(title: str, frame: pl.DataFrame, widths: dict[str, int] | None = None, lines: bool = True) -> Table:
@@ -56,10 +83,12 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     (out_dir / ".prefect").mkdir(parents=True, exist_ok=True)     # before Prefect is imported, which creates its home
     quiet_prefect(out_dir / ".prefect")
     logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)   # kafka-python's event-loop timing chatter
+    logging.getLogger("kafka.coordinator").setLevel(logging.ERROR)    # slow-rebalance notes when the demo's consumer stops
     from distillguard.broker import EmbeddedBroker
     from distillguard.evaluate import evaluate_store, read_truth, render_report
     from distillguard.flows import batch_flow, rings_flow, stream_flow
     from distillguard.kafka_io import replay_lines_to_kafka
+    from distillguard.load import load_accounts
     from distillguard.simulator import SimulationConfig, simulate, write_traffic
     from distillguard.store import Store
 
@@ -75,6 +104,9 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     console.print(f"{traffic.events.height:,} events from {traffic.accounts.height:,} accounts "
                   f"({(traffic.truth['label'] == 'attack').sum():,} attackers), plus malformed lines, in {traffic_dir}")
     console.print(_table("population", kinds, lines=False))
+    with Store.open(db) as store:                 # the stream judges established customers by their age
+        kept, bad = load_accounts(paths["accounts"], store)
+    console.print(f"accounts file: {kept:,} accounts stored, {bad:,} rejected")
 
     with EmbeddedBroker() as broker:
         console.rule(f"[bold]2. Streaming through Kafka (Tansu at {broker.bootstrap})")
@@ -95,14 +127,15 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
                       f"{report['alerts']:,} alerts ({report['seconds']:.0f} s)")
 
     console.rule("[bold]3. Batch detection and ring clustering as Prefect flow runs")
-    batch_flow(logs=[str(traffic_dir)], db=str(db), accounts=str(paths["accounts"]))
+    batch_flow(db=str(db), redetect_hours=None)          # over every event the stream stored
     rings_flow(db=str(db))
 
     console.rule("[bold]4. What an analyst sees first")
     with Store.open(db, read_only=True) as store:
-        top = store.frame("SELECT account_id, round(score, 2) AS score, ring_id, reasons FROM flagged_accounts ORDER BY score DESC LIMIT 8")
-        rings = store.frame("SELECT ring_id, kind, n_accounts, round(score, 2) AS score, split_part(reasons, chr(10), 2) AS top_evidence FROM rings ORDER BY n_accounts DESC")
-        alerts = store.frame("SELECT ts, account_id, round(score, 2) AS score, severity, split_part(reasons, chr(10), 1) AS reason FROM alerts ORDER BY ts LIMIT 10")
+        top = store.frame("SELECT account_id, score, ring_id, reasons FROM flagged_accounts ORDER BY score DESC, account_id LIMIT 8")
+        rings = store.frame("SELECT ring_id, kind, n_accounts, score, split_part(reasons, chr(10), 2) AS top_evidence "
+                            "FROM rings ORDER BY n_accounts DESC, score DESC")
+        alerts = store.frame("SELECT ts, account_id, score, severity, split_part(reasons, chr(10), 1) AS reason FROM alerts ORDER BY ts LIMIT 10")
         counts = store.frame("SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM rejected_events) AS rejected, "
                              "(SELECT count(*) FROM flagged_accounts) AS flagged, (SELECT count(*) FROM rings) AS rings, "
                              "(SELECT count(*) FROM alerts) AS alerts")
@@ -112,9 +145,18 @@ def run_demo(out_dir: Path = Path("demo-output"), *, seed: int = 7, scale: float
     console.print(_table(f"first streaming alerts (of {counts['alerts'][0]:,})", alerts, {"reason": 70}))
     console.print(render_report(metrics))
     console.print(_table("store", counts))
-    lines = [f"DuckDB file: [bold]{db}[/bold]", f"Query it with: .venv/bin/distillguard sql --db {db} \"SELECT ...\"", ""]
-    for question, sql in SAMPLE_QUERIES:
-        lines += [f"-- {question}", sql, ""]
-    console.print(Panel("\n".join(lines), title="Try next"))
+    print_next_steps(console, out_dir, top["account_id"][0] if top.height else "ACCOUNT_ID")
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s; every process it started has stopped.")
     return metrics
+
+
+def print_next_steps(console: Console, out_dir: Path, account: str) -> None:
+    """Where the database is and commands to try, each on a line of its own that the console never
+    breaks (a long line wraps in the terminal but copies as one)."""
+    db = out_dir / "distillguard.duckdb"
+    console.rule("[bold]Try next")
+    console.print(f"DuckDB file: {db} (analysts read its snapshot {db.with_name(db.stem + '.analyst.duckdb')})",
+                  markup=False, soft_wrap=True)
+    for question, command in next_commands(db, out_dir, account, program_name(sys.argv[0])):
+        console.print(f"\n# {question}", markup=False, soft_wrap=True)
+        console.print(command, markup=False, soft_wrap=True, highlight=False)
