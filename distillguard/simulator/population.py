@@ -273,8 +273,8 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
     def count(key: str, minimum: int = 1) -> int:
         return _count(mix[key], s, minimum) if key in mix else 0
 
-    def end_users(k: int) -> list[str]:
-        style = int(rng.integers(0, 4))
+    def end_users(k: int, style: int | None = None) -> list[str]:
+        style = int(rng.integers(0, 4)) if style is None else style
         if style == 0:
             return [f"u-{h}" for h in ids.hexids(k, 8)]
         if style == 1:
@@ -465,7 +465,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         on_grant = float(rng.uniform(0.6, 1.0))
         harness = str(rng.choice(vocab.scripts + vocab.sdks))
         ph = phrasing(vocab, language)
-        final = int(rng.integers(150, 900))
+        final = int(rng.integers(200, 1500))
         stems = rng.integers(0, len(ph.bench_stems), final)
         nums = rng.integers(2, 9999, (final, 2))
         cot = [ph.reasoning[int(j)] for j in rng.choice(len(ph.reasoning), int(rng.integers(1, 3)), replace=False)] + [ph.bench_suffix]
@@ -499,7 +499,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
                        "completion": float(rng.uniform(150, 700)), "logprobs": True, "top_logprobs": int(rng.choice([5, 10, 20]))}
             run["models"] = models if rng.random() < 0.7 else models[:1]
             shards = k if sharded else 1
-            runs = int(rng.integers(1, 4)) * len(active)
+            runs = int(rng.integers(1, 5)) * len(active)
             runs = max(1, int(round(runs * config.volume)))
             a.extra.update(bank=bank, bank_start=start_size, run=run, active_days=active, runs=runs, shard=(m % shards, shards))
             age = lab_age + float(rng.uniform(0, 2)) if new_lab or rng.random() < 0.5 else (float(rng.uniform(3, 25)) if rng.random() < 0.3 else float(rng.uniform(60, 1500)))
@@ -539,7 +539,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         a.api_keys = [ids.key_id() for _ in range(int(rng.integers(1, 4)))]
         a.tier = "free" if rng.random() < 0.35 else "paid"
         rps = _log_uniform(rng, 1.0, 4.0) if a.tier == "free" else _log_uniform(rng, 2.3, 5.0)    # past the tier's per-minute cap
-        hours = float(rng.uniform(0.3, 1.0))
+        hours = float(rng.uniform(0.3, 0.8))
         day = int(rng.integers(0, days))
         begin = float(np.clip(day * timing.DAY + (rng.uniform(9, 17) - a.tz) * 3600.0, 0, days * timing.DAY - hours * 3600 - 60))
         a.active_from, a.active_to = begin, begin + hours * 3600
@@ -733,12 +733,14 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             out.append((a, max(1, int(per_day * factor)), meta(age, a.tier, domain if "domain" in parts else str(rng.choice(vocab.webmail)),
                                                                card if "payment" in parts else ids.fingerprint(),
                                                                ids.residential_ip()[0], a.country)))
+    id_format: dict[str, int] = {}
     for a, n, _ in out:                             # harvesters posing as a product: the end-user ids they make up
-        mode = a.axes.get("fake_end_users")
+        mode = a.axes.get("fake_end_users")         # (one format per operator: a ring's accounts run one tool)
+        fmt = id_format.setdefault(a.ring_id, int(rng.integers(0, 4))) if a.ring_id else None
         if mode == "uniform":
-            a.extra["fake_users"] = end_users(int(min(60_000, max(50, n * rng.uniform(0.8, 3)))))
+            a.extra["fake_users"] = end_users(int(min(60_000, max(50, n * rng.uniform(0.8, 3)))), fmt)
         elif mode == "skewed":
-            a.extra["fake_users"] = end_users(int(min(20_000, max(30, n * rng.uniform(0.05, 0.3)))))
+            a.extra["fake_users"] = end_users(int(min(20_000, max(30, n * rng.uniform(0.05, 0.3)))), fmt)
     return out
 
 
@@ -770,20 +772,34 @@ def _finish(frame: pl.DataFrame, config: SimulationConfig, rng: np.random.Genera
     finish = pl.select(pl.when(~pl.lit(ok)).then(pl.lit("error")).when(pl.lit(length_cut)).then(pl.lit("length"))
                        .when(frame["tools"].cast(pl.Int64, strict=False).fill_null(0) > 0).then(pl.lit(rng.choice(["stop", "tool_calls"]))).otherwise(pl.lit("stop"))).to_series()
     latency = (120 + completion_tokens.cast(pl.Float64) * pl.Series(rng.uniform(8, 25, n))).round(1)
-    raw = rng.bytes(16 * n).hex()
-    if vocab.name == "default":
-        uid = [f"{raw[i:i + 8]}-{raw[i + 8:i + 12]}-{raw[i + 12:i + 16]}-{raw[i + 16:i + 20]}-{raw[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
-    else:
-        uid = [raw[i:i + 24] for i in range(0, 32 * n, 32)]
-    event_ids = [vocab.event_id.format(uuid=u) for u in uid]
+    event_ids = _event_ids(rng.bytes(16 * n), n, vocab)
     prompt = frame["prompt"]
     trunc = pl.Series(rng.random(n) < 0.01)
     prompt = pl.select(pl.when(pl.lit(trunc) & (frame["account_id"].str.len_chars() > 0) & (pl.lit(rng.random(n)) < 0.5)).then(None).otherwise(prompt)).to_series()
     return frame.with_columns(
-        pl.Series("event_id", event_ids),
+        event_ids.alias("event_id"),
         status.alias("status"), prompt_tokens.alias("prompt_tokens"), completion_tokens.alias("completion_tokens"),
         finish.alias("finish_reason"), latency.alias("latency_ms"), prompt.alias("prompt"),
     )
+
+
+def _event_ids(raw: bytes, n: int, vocab: Vocabulary) -> pl.Series:
+    """Event ids from 16 random bytes each, in the vocabulary's format (a UUID-like 8-4-4-4-12
+    grouping, or 24 hex digits), built column-wise.
+
+    >>> _event_ids(bytes(range(32)), 2, VOCABULARIES["default"]).to_list()[1]
+    '10111213-1415-1617-1819-1a1b1c1d1e1f'
+    >>> _event_ids(bytes(range(32)), 2, VOCABULARIES["alt"]).to_list()[0]
+    'req_000102030405060708090a0b'
+    """
+    hexes = pl.Series(np.frombuffer(raw.hex().encode(), dtype="S32")[:n]).cast(pl.Binary).cast(pl.String)
+    col = pl.col("h")
+    if vocab.name == "default":
+        uid = pl.concat_str([col.str.slice(0, 8), col.str.slice(8, 4), col.str.slice(12, 4), col.str.slice(16, 4), col.str.slice(20, 12)], separator="-")
+    else:
+        uid = col.str.slice(0, 24)
+    prefix, suffix = vocab.event_id.split("{uuid}")
+    return pl.DataFrame({"h": hexes}).select(pl.concat_str([pl.lit(prefix), uid, pl.lit(suffix)]).alias("event_id")).to_series()
 
 
 EVENT_ORDER = ["event_id", "ts", "account_id", "api_key_id", "end_user_id", "client_ip", "asn", "country", "user_agent", "endpoint",
