@@ -1,24 +1,46 @@
-"""The ``maintenance`` flow: retention (old events and dead letters go, old prompts are cleared) and CHECKPOINT.
+"""The ``maintenance`` flow: the event lake compacted and its retention applied, old dead letters
+deleted, DuckDB CHECKPOINTed.
 
-Retention ages come from ``store.event_retention_days`` and ``store.prompt_retention_days``;
-the SQL is in ``sql/maintenance/``.
+Retention ages come from ``store.event_retention_days`` and ``store.prompt_retention_days``. The
+lake (:func:`distillguard.lake.maintain`) is maintained without holding the DuckDB file, so the
+stream keeps writing meanwhile: a partition wholly past the event retention is deleted; one with
+``lake.compact_min_files`` files or more, or holding events or prompts past retention, is rewritten
+into one file with each event once. Then the dead letters (``sql/maintenance/``) in DuckDB.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect import flow, get_run_logger, task
 
 from distillguard.flows.retry import IO_TASK_OPTIONS
 from distillguard.flows.settings import flow_settings
-from distillguard.flows.stages import apply_retention, checkpoint, open_store, recorded_run
+from distillguard.flows.stages import apply_retention, checkpoint, open_store, recorded_run, utc_now
+from distillguard.lake import maintain
 from distillguard.snapshot import maybe_publish_snapshot
 
 
+@task(name="maintain the event lake", **IO_TASK_OPTIONS)
+def maintain_lake(db: str, as_of: datetime | None) -> dict:
+    """Compaction and retention of the event lake (no DuckDB lock held while it runs)."""
+    settings = flow_settings(db)
+    with open_store(db, settings.store) as store:
+        lake = store.lake
+    now = as_of or utc_now()
+    report = maintain(lake, event_cutoff=now - timedelta(days=settings.store.event_retention_days),
+                      prompt_cutoff=now - timedelta(days=settings.store.prompt_retention_days),
+                      min_files=settings.lake.compact_min_files)
+    get_run_logger().info(
+        "event lake %s: %d partitions compacted, %d dropped, files %d -> %d, %d repeats removed",
+        lake.uri, report.partitions_compacted, report.partitions_dropped, report.files_before, report.files_after,
+        report.duplicates_removed)
+    return asdict(report)
+
+
 @task(name="apply retention", **IO_TASK_OPTIONS)
-def retention(db: str, as_of: datetime | None) -> dict:
+def retention(db: str, as_of: datetime | None, lake: dict) -> dict:
     settings = flow_settings(db)
     with open_store(db, settings.store) as store, recorded_run(store, "maintenance") as run:
         report = apply_retention(
@@ -27,13 +49,15 @@ def retention(db: str, as_of: datetime | None) -> dict:
             prompt_retention_days=settings.store.prompt_retention_days,
             now=as_of,
         )
+        report.events_deleted += lake["events_deleted"]
+        report.prompts_cleared += lake["prompts_cleared"]
         run["message"] = (
             f"{report.events_deleted} events deleted, {report.prompts_cleared} prompts cleared, "
             f"{report.rejected_deleted} dead letters deleted"
         )
     get_run_logger().info(run["message"])
-    maybe_publish_snapshot(db, settings, force=True)        # the analysts' copy loses the cleared prompts too
-    return {"run_id": run["run_id"], **asdict(report)}
+    maybe_publish_snapshot(db, settings, force=True)        # the analysts' copy loses the cleared prompts and old files too
+    return {"run_id": run["run_id"], **asdict(report), "lake": lake}
 
 
 @task(name="checkpoint", **IO_TASK_OPTIONS)
@@ -42,10 +66,11 @@ def checkpoint_store(db: str) -> None:
         checkpoint(store)
 
 
-@flow(name="maintenance", description="Delete events past retention, clear old prompts, CHECKPOINT DuckDB.")
+@flow(name="maintenance", description="Compact the event lake and apply retention, delete old dead letters, CHECKPOINT DuckDB.")
 def maintenance_flow(db: str | None = None, as_of: datetime | None = None) -> dict:
     """``as_of`` (naive UTC) replaces the wall clock when measuring ages, for replays and tests."""
     db = str(db or flow_settings().store.db_path)
-    report = retention(db, as_of)
+    lake = maintain_lake(db, as_of)
+    report = retention(db, as_of, lake)
     checkpoint_store(db)
     return report

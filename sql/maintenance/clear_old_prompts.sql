@@ -1,3 +1,4 @@
--- Privacy: prompt text older than the cutoff (store.prompt_retention_days) is cleared; the
--- event's other fields stay for the detectors.
-UPDATE events SET prompt = NULL WHERE ts < $cutoff AND prompt IS NOT NULL;
+-- Privacy: prompt text older than the cutoff (store.prompt_retention_days) is cleared in the event
+-- lake by distillguard.lake.maintain (the maintenance flow rewrites those partitions without it);
+-- the event's other fields stay for the detectors. Nothing to clear in DuckDB.
+SELECT 0 AS cleared, $cutoff AS cutoff;
