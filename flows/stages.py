@@ -108,6 +108,45 @@ def recorded_run(store: Store, kind: str, *, run_id: str | None = None) -> Itera
     )
 
 
+def start_run(store: Store, kind: str) -> str:
+    """A ``running`` row in ``runs`` for a stage that several tasks carry out; its id."""
+    run_id = uuid.uuid4().hex[:12]
+    store.con.execute(
+        "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')", [run_id, kind, utc_now()]
+    )
+    return run_id
+
+
+#: The counts a run's row keeps (``runs`` columns), filled in when it finishes.
+RUN_COUNTS = ("records_read", "accepted", "inserted", "rejected", "duplicates", "flagged", "rings")
+
+
+def finish_run(store: Store, run_id: str, counts: dict) -> None:
+    """Mark a run started by :func:`start_run` ``finished`` with its counts (and ``message``)."""
+    store.con.execute(
+        f"UPDATE runs SET status = 'finished', finished_at = ?, {', '.join(f'{c} = ?' for c in RUN_COUNTS)}, message = ? "
+        "WHERE run_id = ?",
+        [utc_now(), *[counts.get(c) for c in RUN_COUNTS], counts.get("message"), run_id],
+    )
+
+
+def mark_failed(store: Store, run_id: str, exc: BaseException) -> None:
+    """Mark a run started by :func:`start_run` ``failed`` with the error."""
+    store.con.execute(
+        "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+        [utc_now(), f"{type(exc).__name__}: {exc}"[:4000], run_id],
+    )
+
+
+def fail_run(db: Path | str, run_id: str, exc: BaseException) -> None:
+    """:func:`mark_failed` through a fresh connection (best effort: the error itself is what matters)."""
+    try:
+        with open_store(db) as store:
+            mark_failed(store, run_id, exc)
+    except StageError:
+        pass
+
+
 def record_failure(db: Path | str, kind: str, message: str) -> None:
     """A ``failed`` row in ``runs`` for a stage that failed before it could start a run (best effort)."""
     try:
