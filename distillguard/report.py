@@ -30,6 +30,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -123,9 +124,9 @@ def _bin_hours(start: datetime, end: datetime) -> int:
 
 def _binned(frame: pl.DataFrame, keys: list[str]) -> tuple[list[datetime], int, pl.DataFrame]:
     """Hourly counts re-binned so that a picture has at most ~240 bins; returns (bins, hours per bin, frame)."""
-    step = _bin_hours(frame["hour"].min(), frame["hour"].max())
+    step = _bin_hours(cast(datetime, frame["hour"].min()), cast(datetime, frame["hour"].max()))
     frame = frame.with_columns(pl.col("hour").dt.truncate(f"{step}h").alias("bin"))
-    first, last = frame["bin"].min(), frame["bin"].max()
+    first, last = cast(datetime, frame["bin"].min()), cast(datetime, frame["bin"].max())
     bins = [first + timedelta(hours=step * k) for k in range(int((last - first).total_seconds() // (3600 * step)) + 1)]
     sums = [c for c in frame.columns if c not in ("hour", "bin", *keys)]
     return bins, step, frame.group_by("bin", *keys).agg([pl.col(c).sum() for c in sums])
@@ -459,7 +460,7 @@ def features_section(store: Store, subject: Subject) -> str:
         peer_values = [v for v in peers[column].to_list() if v is not None]
         if not marks and not peer_values:
             continue
-        median = pl.Series(peer_values, dtype=pl.Float64).median() if peer_values else None
+        median = cast(float, pl.Series(peer_values, dtype=pl.Float64).median()) if peer_values else None
         if subject.kind == "account":
             own_median = marks_frame.row(0, named=True).get(f"{column}_peer_median")
             median = own_median if own_median is not None else median
@@ -467,7 +468,8 @@ def features_section(store: Store, subject: Subject) -> str:
         else:
             m = pl.Series(marks, dtype=pl.Float64)
             who = "members" if subject.kind == "ring" else "flagged"
-            summary = f"{who} median {fmt(m.median())} ({fmt(m.min())} to {fmt(m.max())})" if marks else f"no {who}"
+            low, middle, high = (cast(float, value) for value in (m.min(), m.median(), m.max()))
+            summary = f"{who} median {fmt(middle)} ({fmt(low)} to {fmt(high)})" if marks else f"no {who}"
         summary += f"; peers median {fmt(median)}" if median is not None else ""
         rows.append({"label": words, "peers": peer_values, "marks": marks[:300], "median": median, "log": log, "summary": summary})
     svg = charts.peer_strips(rows, label="features against peers")
