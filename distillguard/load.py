@@ -20,6 +20,7 @@ from distillguard.events import (
     _bare,
     _raw_rows,
     _raw_text,
+    _stamp,
     _utf8,
     accepted_ts_range,
     empty_rejected,
@@ -325,7 +326,7 @@ def _checked_accounts(frame: pl.DataFrame, rejected: pl.DataFrame, source: str,
     """The rules every format shares: a valid account_id, a created_at that is a date-time in the
     accepted range; the last record of each account wins."""
     earliest, latest = ts_range
-    span = f"the accepted range is {earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}"
+    span = f"the accepted range is {_stamp(earliest)} to {_stamp(latest)}"
     created = pl.col("created_at").str.to_datetime(strict=False, time_zone="UTC", time_unit="us")
     frame = frame.with_columns(created.alias("_created"))
     checks = [                                   # (code, reason, failing when), the first failing one counts
@@ -333,9 +334,9 @@ def _checked_accounts(frame: pl.DataFrame, rejected: pl.DataFrame, source: str,
          pl.col("account_id").is_null() | ~pl.col("account_id").str.len_chars().is_between(1, 128)),
         ("bad_timestamp", pl.format("created_at {} is not a date-time", pl.col("created_at")),
          pl.col("created_at").is_not_null() & pl.col("_created").is_null()),
-        ("timestamp_out_of_range", pl.format(f"created_at {{}} is before {earliest:%Y-%m-%dT%H:%M:%SZ} ({span})", pl.col("created_at")),
+        ("timestamp_out_of_range", pl.format(f"created_at {{}} is before {_stamp(earliest)} ({span})", pl.col("created_at")),
          pl.col("_created") < earliest),
-        ("timestamp_out_of_range", pl.format(f"created_at {{}} is after {latest:%Y-%m-%dT%H:%M:%SZ} ({span})", pl.col("created_at")),
+        ("timestamp_out_of_range", pl.format(f"created_at {{}} is after {_stamp(latest)} ({span})", pl.col("created_at")),
          pl.col("_created") > latest),
     ]
     frame = frame.with_columns(

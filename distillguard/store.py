@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import duckdb
 import polars as pl
 
-from distillguard.events import REJECTED_SCHEMA, _raw_rows, accepted_ts_range, empty_rejected
+from distillguard.events import REJECTED_SCHEMA, _raw_rows, _stamp, accepted_ts_range, empty_rejected
 
 if TYPE_CHECKING:
     from distillguard.config import LakeSettings
@@ -440,7 +440,7 @@ def split_legacy_events(rows: pl.DataFrame, ts_range: tuple[datetime, datetime])
     outside = rows.filter(~inside)
     if outside.height == 0:
         return rows, empty_rejected()
-    span = f"{earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}"
+    span = f"{_stamp(earliest)} to {_stamp(latest)}"
     rejected = outside.select(
         pl.col("source").fill_null("events table of an earlier version") if "source" in outside.columns
         else pl.lit("events table of an earlier version").alias("source"),
