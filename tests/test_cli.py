@@ -3,13 +3,17 @@ and query results read well in a terminal: shared values once, long cells cut un
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
+from rich.console import Console
 
 from distillguard.cli import main
+from distillguard.demo import next_commands, print_next_steps
 from distillguard.simulator import SimulationConfig, simulate, write_traffic
 from distillguard.tables import render_frame
 
@@ -166,3 +170,13 @@ def test_render_frame_fits_the_width():
     assert all(len(line) <= 80 for line in lines[:-1]), lines
     assert lines[-1].startswith("long cells cut")
     assert any("x" * 200 in line for line in render_frame(frame, width=80, full=True).splitlines())
+
+
+def test_the_demos_next_commands_are_never_broken_across_lines():
+    console = Console(file=io.StringIO(), width=60)
+    print_next_steps(console, Path("demo-output"), "acct-00070")
+    printed = console.file.getvalue().splitlines()
+    commands = next_commands(Path("demo-output/distillguard.duckdb"), Path("demo-output"), "acct-00070")
+    assert len(commands) >= 3
+    for _, command in commands:
+        assert command in printed and len(command) > 60

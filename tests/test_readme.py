@@ -54,7 +54,20 @@ def demo_folder(tmp_path_factory) -> Path:
                           capture_output=True, text=True, timeout=900)
     assert_clean_run(done, "the demo")
     assert (folder / "demo-output" / "distillguard.duckdb").exists()
+    (folder / "demo.txt").write_text(done.stdout)
     return folder
+
+
+def test_the_demo_stores_each_bad_line_once(demo_folder):
+    """The stream dead-letters the malformed lines; batch re-detects over what it stored rather
+    than loading the same files again, which stored every bad line a second time."""
+    import duckdb
+
+    said = re.search(r"([\d,]+) dead-lettered", (demo_folder / "demo.txt").read_text())
+    assert said, "the demo reports the stream's dead letters"
+    with duckdb.connect(str(demo_folder / "demo-output" / "distillguard.duckdb"), read_only=True) as con:
+        row = con.execute("SELECT count(*) FROM rejected_events").fetchone()
+    assert row is not None and row[0] == int(said.group(1).replace(",", "")) > 0
 
 
 def test_the_two_commands_are_make_targets():
