@@ -19,8 +19,6 @@ The same definitions serve batch detection and the streaming path: both call
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import polars as pl
 
 from distillguard.events import EVENT_SCHEMA

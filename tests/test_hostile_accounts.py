@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from distillguard.load import load_accounts, read_accounts
 from distillguard.logfiles import LogInputError

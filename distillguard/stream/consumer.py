@@ -556,7 +556,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
                     backoff_max_s=settings.kafka.retry_backoff_max_s, on_broker_error=report.note_broker_error,
-                    prepare=functools.partial(parse_messages, ingest=settings.ingest), commit_timeout_ms=min(30_000, max(1000, settings.kafka.max_poll_interval_ms // 3)))
+                    prepare=functools.partial(parse_messages, ingest=settings.ingest),
+                    commit_timeout_ms=min(30_000, max(1000, settings.kafka.max_poll_interval_ms // 3)))
     # consumer._net: kafka-python 3's event loop, on which the listener waits for its helper thread
     consumer.subscribe([settings.kafka.topic_events], listener=_listener(owner, poller, processing, consumer._net))
     poller.start()
