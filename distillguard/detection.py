@@ -265,11 +265,13 @@ def calibrate(store: Store, settings: Settings, *, horizon_hours: float | None =
     configured floor and the clean population's 99.9th percentile plus a margin, and is
     stored in ``calibration``; :func:`run_detection` reads the newest row.
     """
-    events = _utc(load_window(store, horizon_hours), "ts")
-    if events.height == 0:
+    from distillguard.sharding import open_window
+
+    window = open_window(store, settings, horizon_hours)           # a large window in shards, as detection reads it
+    if window.n_events == 0:
         return {"accounts": 0}
     accounts = store.frame("SELECT * FROM accounts")
-    scored = score_accounts(events, _utc(accounts, "created_at") if accounts.height else None, settings)
+    scored = window.score(_utc(accounts, "created_at") if accounts.height else None, settings)
     confirmed: set[str] = set()
     dismissed: set[str] = set()
     if store.has_table("reviews"):

@@ -26,7 +26,6 @@ import shutil
 import tempfile
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -87,15 +86,23 @@ def window_filter(horizon_hours: float | None) -> str:
     return f"ts >= (SELECT max(ts) FROM events) - to_microseconds(CAST({float(horizon_hours) * 3600e6!r} AS BIGINT))"
 
 
-def window_extent(store: Store, horizon_hours: float | None) -> tuple[int, datetime | None, datetime | None]:
-    """Events in the window, and its first and last time stamp."""
-    return store.con.execute(f"SELECT count(*), min(ts), max(ts) FROM events WHERE {window_filter(horizon_hours)}").fetchone()
+def window_extent(store: Store, horizon_hours: float | None) -> tuple[int, int]:
+    """Events in the window, and microseconds from its first time stamp to its last (0 without events)."""
+    n, span_us = store.con.execute(
+        f"SELECT count(*), coalesce(max(epoch_us(ts)) - min(epoch_us(ts)), 0) FROM events WHERE {window_filter(horizon_hours)}"
+    ).fetchall()[0]                          # fetched to the end: DuckDB keeps an unfinished result open
+    return int(n), int(span_us)
 
 
-def span_hours(start: datetime | None, end: datetime | None) -> float:
-    """The span features describe, measured as :func:`distillguard.features.prepare_events` measures
-    a window's own span (at least one hour)."""
-    return max(1.0, (end - start).total_seconds() / 3600.0) if start is not None else 1.0
+def span_hours(span_us: int) -> float:
+    """The span features describe, as :func:`distillguard.features.prepare_events` measures a
+    window's own span (:func:`~distillguard.features.events_span_s`, at least one hour): the
+    same float, so every shard divides by what one process would.
+
+    >>> span_hours(0), span_hours(48 * 3600 * 10**6 + 1)
+    (1.0, 48.00000000027778)
+    """
+    return max(1.0, (float(span_us) / 1e6) / 3600.0)
 
 
 def _sql_path(path: Path) -> str:
@@ -107,15 +114,16 @@ def export_window(store: Store, horizon_hours: float | None, directory: Path, sh
     """Write the window's events and the account rows, each into ``shards`` Parquet folders by
     ``hash(account_id) % shards``, in one streaming DuckDB ``COPY`` each (``memory_limit_mb``:
     DuckDB's limit meanwhile; it spills beyond it)."""
-    n_events, start, end = window_extent(store, horizon_hours)
+    n_events, span_us = window_extent(store, horizon_hours)
     directory.mkdir(parents=True, exist_ok=True)
     con = store.con
-    saved = {name: con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
-             for name in ("memory_limit", "preserve_insertion_order")}
+    saved = {name: con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+             for name in ("memory_limit", "preserve_insertion_order", "enable_progress_bar")}
     try:
         if memory_limit_mb:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         con.execute("SET preserve_insertion_order = false")       # the shards sort their own rows
+        con.execute("SET enable_progress_bar = false")
         skipped = ", ".join(SKIPPED_COLUMNS)
         con.execute(
             f"COPY (SELECT * EXCLUDE ({skipped}), hash(account_id) % {int(shards)} AS shard FROM events "
@@ -130,7 +138,7 @@ def export_window(store: Store, horizon_hours: float | None, directory: Path, sh
     finally:
         for name, value in saved.items():
             con.execute(f"SET {name} = '{value}'")
-    return ShardPlan(str(directory), int(shards), int(n_events), span_hours(start, end))
+    return ShardPlan(str(directory), int(shards), n_events, span_hours(span_us))
 
 
 def _utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
