@@ -56,6 +56,21 @@ def test_shards_give_the_single_process_scores_and_rings(traffic, tmp_path):
     assert_frame_equal(sharded_members.sort("account_id"), members.sort("account_id"))
 
 
+def test_run_detection_shards_a_large_window_in_this_process(traffic, tmp_path):
+    """The CLI's path: no cluster, the shards one after another, the same results."""
+    from distillguard.detection import run_detection
+
+    results = {}
+    for name, below in (("one", 10**12), ("shards", 0)):
+        with _loaded_store(traffic, tmp_path / f"{name}.duckdb") as store:
+            run_detection(store, Settings(execution={"in_process_below_events": below}), run_id="r", show_progress=False)
+        results[name] = _results(tmp_path / f"{name}.duckdb")
+    assert results["one"]["rings"].height > 0
+    for table in RESULT_QUERIES:
+        assert_frame_equal(results["shards"][table], results["one"][table], check_exact=True)
+    assert not list(tmp_path.glob("distillguard-shards-*"))                  # removed after the run
+
+
 def test_a_shard_holds_only_its_accounts(traffic, tmp_path):
     settings = Settings(execution={"min_shards": 3})
     with _loaded_store(traffic, tmp_path / "dg.duckdb") as store, ShardedWindow.export(store, settings, None) as window:
