@@ -30,25 +30,27 @@ def traffic(tmp_path_factory) -> dict:
     return {"logs": out, "accounts": paths["accounts"]}
 
 
-def _loaded_store(traffic: dict, db: Path) -> Store:
-    store = Store.open(db)
-    load_logs([traffic["logs"]], store, show_progress=False)
-    load_accounts(traffic["accounts"], store)
-    return store
+@pytest.fixture(scope="module")
+def store(traffic, tmp_path_factory):
+    """The population loaded once for the in-process tests."""
+    db = tmp_path_factory.mktemp("store") / "dg.duckdb"
+    with Store.open(db) as store:
+        load_logs([traffic["logs"]], store, show_progress=False)
+        load_accounts(traffic["accounts"], store)
+        yield store
 
 
-def test_shards_give_the_single_process_scores_and_rings(traffic, tmp_path):
+def test_shards_give_the_single_process_scores_and_rings(store):
     settings = Settings(execution={"min_shards": 5})
-    with _loaded_store(traffic, tmp_path / "dg.duckdb") as store:
-        accounts = _utc(store.frame("SELECT * FROM accounts"), "created_at")
-        one = LoadedWindow(_utc(load_window(store, None), "ts"))
-        scored = one.score(accounts, settings)
-        rings, members = one.find_rings(scored, accounts, settings, exclude=set())
-        with ShardedWindow.export(store, settings, None) as window:
-            shard_dirs = sorted(p.name for p in (Path(window.plan.directory) / "events").iterdir())
-            sharded_scored = window.score(accounts, settings)
-            sharded_rings, sharded_members = window.find_rings(sharded_scored, accounts, settings, exclude=set())
-        assert not Path(window.plan.directory).exists()          # the shards go with the run
+    accounts = _utc(store.frame("SELECT * FROM accounts"), "created_at")
+    one = LoadedWindow(_utc(load_window(store, None), "ts"))
+    scored = one.score(accounts, settings)
+    rings, members = one.find_rings(scored, accounts, settings, exclude=set())
+    with ShardedWindow.export(store, settings, None) as window:
+        shard_dirs = sorted(p.name for p in (Path(window.plan.directory) / "events").iterdir())
+        sharded_scored = window.score(accounts, settings)
+        sharded_rings, sharded_members = window.find_rings(sharded_scored, accounts, settings, exclude=set())
+    assert not Path(window.plan.directory).exists()          # the shards go with the run
     assert shard_dirs == [f"shard={k}" for k in range(5)]
     assert rings, "the population has rings to compare"
     assert_frame_equal(sharded_scored, scored)                   # every feature, peer median, evidence and score
@@ -56,24 +58,23 @@ def test_shards_give_the_single_process_scores_and_rings(traffic, tmp_path):
     assert_frame_equal(sharded_members.sort("account_id"), members.sort("account_id"))
 
 
-def test_run_detection_shards_a_large_window_in_this_process(traffic, tmp_path):
+def test_run_detection_shards_a_large_window_in_this_process(store):
     """The CLI's path: no cluster, the shards one after another, the same results."""
     from distillguard.detection import run_detection
 
     results = {}
     for name, below in (("one", 10**12), ("shards", 0)):
-        with _loaded_store(traffic, tmp_path / f"{name}.duckdb") as store:
-            run_detection(store, Settings(execution={"in_process_below_events": below}), run_id="r", show_progress=False)
-        results[name] = _results(tmp_path / f"{name}.duckdb")
+        run_detection(store, Settings(execution={"in_process_below_events": below}), run_id="r", show_progress=False)
+        results[name] = {table: store.frame(sql) for table, sql in RESULT_QUERIES.items()}
     assert results["one"]["rings"].height > 0
     for table in RESULT_QUERIES:
         assert_frame_equal(results["shards"][table], results["one"][table], check_exact=True)
-    assert not list(tmp_path.glob("distillguard-shards-*"))                  # removed after the run
+    assert not list(Path(store.path).parent.glob("distillguard-shards-*"))  # removed after the run
 
 
-def test_a_shard_holds_only_its_accounts(traffic, tmp_path):
+def test_a_shard_holds_only_its_accounts(store):
     settings = Settings(execution={"min_shards": 3})
-    with _loaded_store(traffic, tmp_path / "dg.duckdb") as store, ShardedWindow.export(store, settings, None) as window:
+    with ShardedWindow.export(store, settings, None) as window:
         per_shard = [pl.scan_parquet(Path(window.plan.directory) / "events" / f"shard={k}" / "*.parquet", hive_partitioning=False)
                      .select("account_id").unique().collect()["account_id"].to_list() for k in range(3)]
         assert sum(map(len, per_shard)) == len(set().union(*per_shard)) == store.scalar("SELECT count(DISTINCT account_id) FROM events")
