@@ -9,8 +9,14 @@
    Printed: p50/p95/p99 from a record's arrival at the broker to its micro-batch being durable
    (events, alerts, offsets), and from the arrival of the record that triggered an alert to the
    alert's arrival on the alerts topic.
+3. **Replicas** (``--replicas 1,2``): the same backlog drained by one ``stream`` process, then by
+   two processes in one consumer group (each its own OS process, as deployed). Printed per run:
+   drain time (first micro-batch of any replica to the last of any), events/s, and each replica's
+   records and seconds spent waiting for another process's DuckDB lock (events go to the event
+   lake, which has none).
 
     python benchmarks/stream_throughput.py --scale 1.0 --rate 5000 --seconds 60
+    python benchmarks/stream_throughput.py --scale 1.0 --skip-throughput --latency-mode none --replicas 1,2
 """
 
 from __future__ import annotations
@@ -72,6 +78,44 @@ def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
     print(f"sustained throughput: {report.records:,} events in {span:.1f} s of draining = {report.records / max(span, 1e-9):,.0f} events/s "
           f"({report.records / max(report.busy_seconds, 1e-9):,.0f} events per second of processing); "
           f"{report.batches} micro-batches, {report.alerts} alerts; peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
+
+
+def replica_run(settings: Settings, out) -> None:
+    """One ``stream`` process of a group (its own OS process): drain until idle, send back its report."""
+    report = run_stream(settings, stop_when_idle_s=5)
+    out.put({"records": report.records, "first": report.first_batch_at, "last": report.last_batch_at,
+             "store_wait_s": report.store_wait_seconds, "busy_s": report.busy_seconds, "batches": report.batches,
+             "inserted": report.inserted, "duplicates": report.duplicates})
+
+
+def replicas_drain(bootstrap: str, folder: Path, sim, replicas: int) -> dict:
+    """A fresh backlog of ``sim`` drained by ``replicas`` processes in one consumer group."""
+    name = f"replicas{replicas}"
+    settings = settings_for(bootstrap, folder, name)
+    settings.kafka.max_poll_interval_ms = 10_000        # a member joining later is waited for at most this long
+    with Store.open(settings.store.db_path) as store:
+        store.upsert_accounts(sim.accounts)
+    ensure_topics(settings.kafka, partitions=4)
+    sent = send_records(settings.kafka, settings.kafka.topic_events, event_records(sim.events))
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    processes = [context.Process(target=replica_run, args=(settings, out)) for _ in range(replicas)]
+    for process in processes:
+        process.start()
+    results = [out.get(timeout=1800) for _ in processes]
+    for process in processes:
+        process.join()
+    firsts = [r["first"] for r in results if r["first"] is not None]
+    lasts = [r["last"] for r in results if r["last"] is not None]
+    drain = max(lasts) - min(firsts)
+    records = sum(r["records"] for r in results)
+    with Store.open(settings.store.db_path, read_only=True) as store:
+        stored = store.count("events")
+    per = "; ".join(f"replica {i + 1}: {r['records']:,} records in {r['batches']} micro-batches, "
+                    f"{r['store_wait_s']:.2f} s waiting for the DuckDB lock" for i, r in enumerate(results))
+    print(f"{replicas} replica(s): {sent:,} events drained in {drain:.1f} s = {records / drain:,.0f} events/s "
+          f"({stored:,} events in the lake's view); {per}", flush=True)
+    return {"replicas": replicas, "seconds": drain, "events_per_s": records / drain}
 
 
 TS_FIELD = re.compile(rb'"ts":\s*"[^"]*"')
@@ -148,6 +192,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--replicas", default="", help="comma-separated replica counts to drain the backlog with, e.g. 1,2")
     parser.add_argument("--latency-mode", choices=["live", "replay", "both", "none"], default="both",
                         help="live: records stamped with their send time, as a gateway's; replay: the simulated day's "
                              "event times, so a day of scoring is squeezed into --seconds; none: throughput only")
@@ -159,6 +204,11 @@ def main() -> None:
             sustained_throughput(broker.bootstrap, Path(tmp), sim)
         for live in {"live": [True], "replay": [False], "both": [True, False], "none": []}[args.latency_mode]:
             steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
+        runs = [replicas_drain(broker.bootstrap, Path(tmp), sim, int(n)) for n in args.replicas.split(",") if n.strip()]
+        if len(runs) > 1:
+            first = runs[0]
+            print("replicas: " + ", ".join(f"{r['replicas']}: {r['seconds']:.1f} s ({r['events_per_s']:,.0f} events/s, "
+                                           f"x{first['seconds'] / r['seconds']:.2f})" for r in runs), flush=True)
     print(f"peak RSS {peak_rss_mb():,.0f} MiB")
 
 

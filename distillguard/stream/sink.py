@@ -55,7 +55,7 @@ def open_store(path: Path, settings: StoreSettings | None = None, lake: "LakeSet
     """
     settings = settings or StoreSettings()
     started = time.monotonic()
-    delay, warned = 0.02, False
+    delay, warned, locked_at = 0.02, False, None
     while True:
         try:
             store = Store.open(path, stale_run_after_s=settings.stale_run_after_s, lake=lake)
@@ -63,6 +63,7 @@ def open_store(path: Path, settings: StoreSettings | None = None, lake: "LakeSet
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
                 raise
+            locked_at = locked_at or time.monotonic()
             if not warned and time.monotonic() - started > settings.lock_timeout_s:
                 log.warning("DuckDB file %s has been locked by another process for %.0f s (store.lock_timeout_s); "
                             "still waiting", path, settings.lock_timeout_s)
@@ -70,7 +71,7 @@ def open_store(path: Path, settings: StoreSettings | None = None, lake: "LakeSet
             time.sleep(delay)
             delay = min(1.0, delay * 2)
     if waited is not None:
-        waited.append(time.monotonic() - started)
+        waited.append(time.monotonic() - locked_at if locked_at is not None else 0.0)
     try:
         yield store
     finally:
