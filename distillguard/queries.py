@@ -79,20 +79,24 @@ def run_query(store: Store, name: str, params: dict[str, Any] | None = None) -> 
     return store.frame(info.sql, params or None)
 
 
-#: Where a subject a query is about must appear for the query to have anything to say.
+#: Where the subject of a query may appear: (what it is, the relations that name it, their column).
 SUBJECT_LOOKUPS = {
-    "account_id": ("account", "SELECT 1 FROM events WHERE account_id = $value UNION ALL "
-                              "SELECT 1 FROM account_features WHERE account_id = $value UNION ALL "
-                              "SELECT 1 FROM accounts WHERE account_id = $value LIMIT 1"),
-    "ring_id": ("ring", "SELECT 1 FROM rings WHERE ring_id = $value LIMIT 1"),
+    "account_id": ("account", ("events", "account_features", "accounts"), "account_id"),
+    "ring_id": ("ring", ("rings",), "ring_id"),
 }
 
 
 def missing_subject(store: Store, params: dict[str, Any]) -> str | None:
-    """Why a query about an account or ring has no rows when that account or ring is not in
-    the database at all (a typo, an id from another database); None when it is there."""
-    for param, (kind, sql) in SUBJECT_LOOKUPS.items():
-        if param in params and store.frame(sql, {"value": params[param]}).height == 0:
+    """Why a query about an account or ring has no rows when that account or ring is in none of
+    the relations that name it (a typo, an id from another database); None when it is in one, or
+    when none of those relations exists yet (nothing to say then)."""
+    present = set(analyst_relations(store))
+    for param, (kind, relations, column) in SUBJECT_LOOKUPS.items():
+        searched = [name for name in relations if name in present]
+        if param not in params or not searched:
+            continue
+        sql = " UNION ALL ".join(f"SELECT 1 FROM {name} WHERE {column} = $value" for name in searched) + " LIMIT 1"
+        if store.frame(sql, {"value": params[param]}).height == 0:
             return f"no {kind} {params[param]!r} in this database"
     return None
 

@@ -63,7 +63,7 @@ def test_the_demo_stores_each_bad_line_once(demo_folder):
     than loading the same files again, which stored every bad line a second time."""
     import duckdb
 
-    said = re.search(r"([\d,]+) dead-lettered", (demo_folder / "demo.txt").read_text())
+    said = re.search(r"([\d,]+)\s+dead-lettered", (demo_folder / "demo.txt").read_text())
     assert said, "the demo reports the stream's dead letters"
     with duckdb.connect(str(demo_folder / "demo-output" / "distillguard.duckdb"), read_only=True) as con:
         row = con.execute("SELECT count(*) FROM rejected_events").fetchone()
