@@ -54,7 +54,7 @@ def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataF
         "account_id": ids,
         "score": score,
         "n_requests": np.full(n_accounts, per_account),
-        "ev_elicitation": np.where(is_ring_acct, 0.9, 0.0),
+        "points_purpose": np.where(is_ring_acct, 1.6, 0.1),
         "ev_downstream": np.zeros(n_accounts),
         "n_system_prompts": np.where(is_ring_acct, 1, 0),
         "payment_fingerprint": np.where(is_ring_acct, "pay-" + pl.Series(rng.integers(0, 50, n_accounts)).cast(pl.String).to_numpy(), None),

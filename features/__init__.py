@@ -118,6 +118,11 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
             pl.when(pl.col("_prompt_key").is_not_null())
             .then(pl.col("_idx").min().over("account_id", pl.col("_prompt_key").hash(seed=3)))
             .alias("_first_idx"),
+            # whether an earlier request of this conversation was seen (a pasted history claims turns never sent)
+            pl.when(pl.col("conversation_id").is_not_null())
+            .then(pl.col("_idx") > pl.col("_idx").min().over("account_id", "conversation_id"))
+            .otherwise(False)
+            .alias("_conversation_seen"),
         )
     )
 

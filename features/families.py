@@ -104,6 +104,9 @@ CONVERSATION = family(
     "conversation",
     Feature("mean_turn", "mean conversation turn of a request", pl.col("turn").fill_null(1).mean(), "ratio"),
     Feature("single_turn_share", "requests that open a conversation (turn 1 or none)", share(pl.col("turn").fill_null(1) <= 1)),
+    Feature("continued_turn_share", "later-turn requests whose conversation was seen earlier in the window "
+            "(a real conversation sends its turns one by one; a pasted history claims turns never sent)",
+            pl.col("_conversation_seen").filter(pl.col("turn").fill_null(1) > 1).cast(pl.Float64).mean().fill_null(0.0)),
     Feature("tool_share", "requests sending tool definitions", share(pl.col("tools") > 0)),
 )
 

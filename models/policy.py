@@ -5,8 +5,9 @@ evidence or holds a threshold. Each *family* turns a few per-account features in
 evidence (0-1); the score adds the families' weighted evidence, so no single trait decides and
 the absence of one family lowers a score but never zeroes it:
 
-* **purpose** families (what is taken): ``elicitation`` (reasoning traces, grader output, long
-  worked answers, fixed formats), ``sampling`` (log-probabilities, n > 1, re-asking a prompt
+* **purpose** families (what is taken): ``elicitation`` (prompts asking for reasoning traces, grader
+  output, fixed formats), ``answer_depth`` (long worked answers, read from token counts in any
+  language), ``sampling`` (log-probabilities, n > 1, re-asking a prompt
   while sampling), ``coverage`` (a prompt set that keeps growing, templated sweeps);
 * **operation** families (how it is taken): ``scale``, ``timing``, ``freshness``,
   ``rate_pressure``, ``infrastructure``, ``anomaly`` (the outlier models' voice). Their
@@ -35,7 +36,7 @@ A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 ...     "mean_turn": 2.5}
 >>> scored = policy.score(pl.DataFrame([harvester, chat]))
 >>> scored.select("account_id", (pl.col("score") >= 1.0).alias("flagged"), "severity").rows()
-[('h', True, 'high'), ('c', False, 'low')]
+[('h', True, 'critical'), ('c', False, 'low')]
 >>> no_reasoning_words = pl.DataFrame([{**harvester, "reasoning_share": 0.0}])   # one habit dropped: still flagged
 >>> policy.score(no_reasoning_words)["score"][0] >= 1.0
 True
@@ -75,12 +76,12 @@ class PolicySettings(BaseModel):
 
     # -- weights (points of full evidence) ----------------------------------------------------
     weights: dict[str, float] = Field(default_factory=lambda: {
-        "elicitation": 1.6, "sampling": 0.8, "coverage": 0.8, "downstream": 1.6,
+        "elicitation": 1.0, "answer_depth": 1.1, "sampling": 0.9, "coverage": 0.9, "downstream": 1.6,
         "scale": 0.8, "timing": 0.5, "freshness": 0.8, "rate_pressure": 0.5, "infrastructure": 0.3, "anomaly": 1.0,
     })
     counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 0.8, "conversation": 0.8, "product": 0.8, "evaluation": 0.8})
 
-    # -- elicitation ---------------------------------------------------------------------------
+    # -- elicitation (what the prompts ask) and answer depth (what comes back) -------------------
     reasoning_share: tuple[float, float] = (0.1, 0.5)        # share of prompts asking for reasoning: no evidence .. full
     reasoning_without_depth: float = 0.3                     # what asking for reasoning is worth when the answers stay short
     rubric_share: tuple[float, float] = (0.1, 0.5)           # share of grader / rubric prompts
@@ -90,6 +91,8 @@ class PolicySettings(BaseModel):
     length_cut_share: tuple[float, float] = (0.1, 0.4)       # answers cut at a large max_tokens
     fixed_format_share: tuple[float, float] = (0.3, 0.8)     # fixed answer formats (weak alone: integrations use JSON)
     fixed_format_part: float = 0.25                          # most a fixed format adds to elicitation
+    length_cut_part: float = 0.7                             # most answers cut at the cap give answer depth
+    very_long_answer_tokens: tuple[float, float] = (1500.0, 3000.0)  # median completion tokens that are depth even after a long prompt
 
     # -- sampling ------------------------------------------------------------------------------
     logprobs_share: tuple[float, float] = (0.1, 0.5)
@@ -122,6 +125,8 @@ class PolicySettings(BaseModel):
     # -- counter-evidence ------------------------------------------------------------------------
     reask_share: tuple[float, float] = (0.2, 0.6)            # re-asks of earlier prompts (counter-evidence when the set stops growing)
     mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
+    continued_turn_share: tuple[float, float] = (0.3, 0.7)   # later turns whose conversation was seen earlier: pasted .. real
+    unconfirmed_turn_part: float = 0.3                       # what later turns are worth when their conversations were never seen
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
     deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
@@ -153,18 +158,24 @@ def _col(name: str) -> pl.Expr:
 # -- the families: each a function of the settings returning a 0-1 expression over feature columns --
 
 def elicitation(s: PolicySettings) -> pl.Expr:
-    """Asking for what a distiller trains on: reasoning, grades, long worked answers, fixed formats.
-    Lexicon matches count more when the answers really are long; answer length speaks in any language."""
+    """What the prompts ask for: reasoning traces, grades, fixed formats (lexicons in several languages).
+    Asking for reasoning counts more when the answers really are long."""
     depth = ramp(_col("completion_tokens_median"), s.answer_tokens)
-    long_answers = ramp(_col("long_answer_share"), s.long_answer_share) * ramp(
-        _col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
-    core = pl.max_horizontal(
+    asks = pl.max_horizontal(
         ramp(_col("reasoning_share"), s.reasoning_share) * (s.reasoning_without_depth + (1.0 - s.reasoning_without_depth) * depth),
         ramp(_col("rubric_share"), s.rubric_share),
-        0.9 * long_answers,
-        0.6 * ramp(_col("length_cut_share"), s.length_cut_share) * depth,
     )
-    return _clip01(core + s.fixed_format_part * ramp(_col("fixed_format_share"), s.fixed_format_share))
+    return _clip01(asks + s.fixed_format_part * ramp(_col("fixed_format_share"), s.fixed_format_share))
+
+
+def answer_depth(s: PolicySettings) -> pl.Expr:
+    """What comes back: long worked answers, many times the prompt, or answers run to a large cap.
+    Read from token counts alone, so it speaks whatever the language and wording of the prompts."""
+    depth = ramp(_col("completion_tokens_median"), s.answer_tokens)
+    many_long = ramp(_col("long_answer_share"), s.long_answer_share)
+    long_answers = many_long * ramp(_col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
+    very_long = many_long * ramp(_col("completion_tokens_median"), s.very_long_answer_tokens)   # whatever the prompt's length
+    return pl.max_horizontal(long_answers, very_long, s.length_cut_part * ramp(_col("length_cut_share"), s.length_cut_share) * depth)
 
 
 def sampling(s: PolicySettings) -> pl.Expr:
@@ -236,8 +247,10 @@ def rerun(s: PolicySettings) -> pl.Expr:
 
 
 def conversation(s: PolicySettings) -> pl.Expr:
-    """Counter-evidence: conversations and tool use (people and agents at work)."""
-    return pl.max_horizontal(ramp(_col("mean_turn"), s.mean_turn), ramp(_col("tool_share"), s.tool_share))
+    """Counter-evidence: conversations and tool use (people and agents at work). Later turns count in full
+    only when the conversation's earlier requests were seen: a history pasted into each request is cheap."""
+    continued = s.unconfirmed_turn_part + (1.0 - s.unconfirmed_turn_part) * ramp(_col("continued_turn_share"), s.continued_turn_share)
+    return pl.max_horizontal(ramp(_col("mean_turn"), s.mean_turn) * continued, ramp(_col("tool_share"), s.tool_share))
 
 
 def product(s: PolicySettings) -> pl.Expr:
@@ -252,7 +265,7 @@ def evaluation(s: PolicySettings) -> pl.Expr:
 
 
 Family = Callable[[PolicySettings], pl.Expr]
-PURPOSE: dict[str, Family] = {"elicitation": elicitation, "sampling": sampling, "coverage": coverage}
+PURPOSE: dict[str, Family] = {"elicitation": elicitation, "answer_depth": answer_depth, "sampling": sampling, "coverage": coverage}
 OPERATION: dict[str, Family] = {"scale": scale, "timing": timing, "freshness": freshness, "rate_pressure": rate_pressure,
                                 "infrastructure": infrastructure, "anomaly": anomaly}
 RESELLER: dict[str, Family] = {"downstream": downstream}
@@ -265,7 +278,7 @@ INPUT_COLUMNS = [
     "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
     "multi_sample_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompts", "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
-    "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "tool_share", "anomaly",
+    "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "tool_share", "anomaly",
     "deterministic_share",
 ]
 

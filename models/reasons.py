@@ -45,13 +45,15 @@ FAMILY_SENTENCES: dict[str, list[Sentence]] = {
          lambda r: f"reasoning-trace requests in {_pct(r['reasoning_share'])} of {r['n_requests']:,} requests" + _peer(r, "reasoning_share", _pct)),
         ("rubric_share", lambda r, s: r["rubric_share"] > s.rubric_share[0],
          lambda r: f"grader/rubric prompts in {_pct(r['rubric_share'])} of requests" + _peer(r, "rubric_share", _pct)),
+        ("fixed_format_share", lambda r, s: r["fixed_format_share"] > s.fixed_format_share[0],
+         lambda r: f"a fixed answer format demanded in {_pct(r['fixed_format_share'])} of requests"),
+    ],
+    "answer_depth": [
         ("long_answer_share", lambda r, s: r["long_answer_share"] > s.long_answer_share[0],
          lambda r: f"long worked answers: median {_num(r['completion_tokens_median'])} completion tokens, "
                    f"{_num(r['completion_prompt_ratio'])}x the prompt" + _peer(r, "completion_tokens_median", _num)),
         ("length_cut_share", lambda r, s: r["length_cut_share"] > s.length_cut_share[0],
          lambda r: f"{_pct(r['length_cut_share'])} of answers run to max_tokens (finish_reason=length)" + _peer(r, "length_cut_share", _pct)),
-        ("fixed_format_share", lambda r, s: r["fixed_format_share"] > s.fixed_format_share[0],
-         lambda r: f"a fixed answer format demanded in {_pct(r['fixed_format_share'])} of requests"),
     ],
     "sampling": [
         ("logprobs_share", lambda r, s: r["logprobs_share"] > s.logprobs_share[0],

@@ -44,12 +44,19 @@ class RingSettings(BaseModel):
     min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
     rounds: int = 3                   # prune-and-reconnect rounds
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
-    weights: dict[str, float] = {
-        "members": 1.2, "purpose": 1.0, "payment": 0.6, "staged": 0.5, "synchronised": 0.6,
-        "shared_template": 0.4, "shared_network": 0.3, "joint_coverage": 0.5, "volume": 0.3,
+    # what the members do (harvesting), and how they act together; acting together is capped, so a
+    # team that shares a card, an office and an onboarding day is no ring unless its members harvest
+    weights: dict[str, float] = {"members": 1.2, "purpose": 1.0}
+    together_weights: dict[str, float] = {
+        "payment": 0.6, "staged": 0.5, "synchronised": 0.6, "shared_template": 0.4, "shared_network": 0.3,
+        "joint_coverage": 0.5, "volume": 0.3,
     }
+    together_cap: float = 1.4         # most points acting together gives: the rest must come from the members' behaviour
+    behaviour_cap: float = 1.6        # most points the members' behaviour gives: a ring needs some acting together too
+    bank_reuse_novelty: tuple[float, float] = (0.15, 0.35)  # distinct / all prompts across members: one bank re-run .. no re-use
+    rerun_weight: float = 1.2         # points taken away at full "re-runs a fixed bank" evidence (members' mean ev_rerun): a lab evaluating
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
-    purpose: tuple[float, float] = (0.3, 0.8)             # members' mean elicitation evidence
+    purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
     staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
     synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
@@ -176,8 +183,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """One row per group: collective evidence (``rev_<name>``, 0-1), ``points`` and ``kind``.
 
-    ``scored``: per account ``score``, ``ev_elicitation``, ``ev_downstream``, ``n_requests``,
-    ``first_seen``, ``last_seen`` and optionally ``created_at_account``.
+    ``scored``: per account ``score``, ``points_purpose``, ``ev_downstream``,
+    ``n_requests``, ``first_seen``, ``last_seen`` and optionally ``score_ignoring_volume`` and
+    ``created_at_account``.
     """
     if membership.height == 0:
         return pl.DataFrame(schema={"group": pl.String, "points": pl.Float64})
@@ -185,13 +193,19 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
     else:
         scored = scored.with_columns(pl.col("score").alias("member_score"))
-    cols = ["account_id", "member_score", "ev_elicitation", "ev_downstream", "n_requests", "first_seen", "last_seen"]
+    # what members take, from whichever purpose families speak (reasoning, depth, sampling, coverage): no one
+    # habit has to be present for a group to be harvesting (what speaks against it is in the members' score)
+    scored = scored.with_columns(pl.col("points_purpose").fill_null(0.0).alias("member_purpose"))
+    if "ev_rerun" not in scored.columns:
+        scored = scored.with_columns(pl.lit(0.0).alias("ev_rerun"))
+    cols = ["account_id", "member_score", "member_purpose", "ev_downstream", "ev_rerun", "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
     base = members.group_by("group").agg(
         pl.len().alias("n_accounts"),
         pl.col("member_score").fill_null(0.0).mean().alias("mean_score"),
-        pl.col("ev_elicitation").fill_null(0.0).mean().alias("mean_elicitation"),
+        pl.col("member_purpose").fill_null(0.0).mean().alias("mean_purpose"),
+        pl.col("ev_rerun").fill_null(0.0).mean().alias("mean_rerun"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
         pl.col("n_requests").fill_null(0).sum().alias("n_requests"),
         pl.col("first_seen").min(), pl.col("last_seen").max(),
@@ -229,7 +243,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         base.join(sharing, on="group", how="left").join(activity, on="group", how="left").join(prompts, on="group", how="left")
         .with_columns(
             ramp(pl.col("mean_score"), s.members_score).alias("rev_members"),
-            ramp(pl.col("mean_elicitation"), s.purpose).alias("rev_purpose"),
+            ramp(pl.col("mean_purpose"), s.purpose_points).alias("rev_purpose"),
             ramp(pl.col("n_paying_together").fill_null(0) / pl.col("n_accounts"), s.payment_share).alias("rev_payment"),
             pl.when(pl.col("n_created") >= 3)
             .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),
@@ -241,7 +255,12 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             log_ramp(pl.col("n_requests"), s.volume_log10).alias("rev_volume"),
         )
     )
-    points = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
+    together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
+    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's), as an evaluation does
+    bank_reuse = (1.0 - ramp(pl.col("joint_distinct") / pl.col("joint_prompts"), s.bank_reuse_novelty)).fill_null(0.0)
+    rerun = settings.rerun_weight * pl.max_horizontal(pl.col("mean_rerun"), bank_reuse)
+    behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
+    points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
     kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))
     return frame.with_columns(points.alias("points"), kind.alias("kind")).sort("group")
 
@@ -290,8 +309,13 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
                            f"{100 * r['joint_distinct'] / max(1, r['joint_prompts']):.0f}% of all they sent (each covers its own slice)")
+        novelty = r["joint_distinct"] / max(1, r["joint_prompts"] or 0) if r["joint_distinct"] is not None else 1.0
+        if r["mean_rerun"] >= 0.3 or novelty < settings.bank_reuse_novelty[1]:
+            reasons.append(f"weighs against: members re-run one bank of prompts ({100 * novelty:.0f}% of the prompts they sent are distinct; "
+                           f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")
         if r["rev_purpose"] > 0:
-            reasons.append(f"members ask for what a distiller trains on (mean elicitation evidence {r['mean_elicitation']:.2f})")
+            reasons.append(f"members take what a distiller trains on (mean purpose points {r['mean_purpose']:.2f}: "
+                           "reasoning, long answers, sampling or a growing prompt set)")
         if kind == "reseller":
             prompts = scored.filter(pl.col("account_id").is_in(members))["n_system_prompts"].fill_null(0).sum()
             reasons.append(f"{prompts:,} distinct system prompts across the members: many unrelated downstream customers behind shared egress")

@@ -110,14 +110,14 @@ def _ring_population(n_members: int, n_benign: int) -> tuple[pl.DataFrame, pl.Da
     for i in range(n_members):
         a = f"ring{i:03d}"
         links += [(a, f"ip:203.0.113.{i % 7}"), (a, f"ip:203.0.113.{(i + 3) % 7}"), (a, f"pay:card{i % 3}")]
-        scored.append({"account_id": a, "score": 0.45, "ev_elicitation": 0.9, "ev_downstream": 0.0, "n_requests": 40,
+        scored.append({"account_id": a, "score": 0.45, "points_purpose": 1.5, "ev_downstream": 0.0, "n_requests": 40,
                        "first_seen": T0, "last_seen": T0 + timedelta(hours=5), "created_at_account": T0 - timedelta(days=6, hours=i % 24)})
         events += [(a, T0 + timedelta(minutes=10 * k, seconds=i), f"explain item {i}-{k} step by step") for k in range(40)]
     for i in range(n_benign):
         a = f"user{i:04d}"
         ip = "ip:198.51.100.1" if i < 30 else f"ip:192.0.2.{i}"
         links += [(a, ip), (a, f"signup:{ip[3:]}/24")]
-        scored.append({"account_id": a, "score": 0.05, "ev_elicitation": 0.0, "ev_downstream": 0.0, "n_requests": 15,
+        scored.append({"account_id": a, "score": 0.05, "points_purpose": 0.0, "ev_downstream": 0.0, "n_requests": 15,
                        "first_seen": T0, "last_seen": T0 + timedelta(hours=8), "created_at_account": T0 - timedelta(days=100 + 7 * i)})
         events += [(a, T0 + timedelta(minutes=37 * k + i), f"question {k} of user {i}") for k in range(15)]
     return (pl.DataFrame(links, schema=["account_id", "value"], orient="row"), pl.DataFrame(scored),
@@ -137,6 +137,35 @@ def test_a_ring_of_members_each_under_the_bar_is_found_and_a_campus_nat_is_not()
     campus = membership.filter(pl.col("account_id") == "user0000")
     if campus.height:                                     # the campus may form a group, but it is no ring
         assert campus["group"][0] not in rings["group"].to_list()
+
+
+def test_a_team_sharing_card_office_onboarding_and_tool_is_no_ring_unless_its_members_harvest():
+    """Acting together is capped: a company's accounts share everything a ring shares, and all act at once
+    in office hours, but only members who take what a distiller takes make it a ring."""
+    links, scored, events = [], [], []
+    for i in range(12):
+        a = f"team{i:02d}"
+        links += [(a, "ip:203.0.113.9"), (a, "pay:corporate-card"), (a, "mail:example-corp.test"), (a, "sys:internal-tool")]
+        scored.append({"account_id": a, "score": 0.02, "score_ignoring_volume": 0.02, "points_purpose": 0.4, "ev_downstream": 0.0,
+                       "n_requests": 600, "first_seen": T0, "last_seen": T0 + timedelta(hours=8),
+                       "created_at_account": T0 - timedelta(days=3, minutes=i)})        # onboarded together
+        events += [(a, T0 + timedelta(minutes=k), f"{a} question {k}") for k in range(600)]   # every member busy every minute
+    links += [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)]
+    scored += [{"account_id": f"other{i}", "score": 0.0, "score_ignoring_volume": 0.0, "points_purpose": 0.0, "ev_downstream": 0.0,
+                "n_requests": 5, "first_seen": T0, "last_seen": T0, "created_at_account": T0 - timedelta(days=90)} for i in range(200)]
+    links_frame = pl.DataFrame(links, schema=["account_id", "value"], orient="row")
+    events_frame = pl.DataFrame(events, schema=["account_id", "ts", "prompt"], orient="row")
+    settings = RingSettings()
+
+    def ring_points(team_scored: list[dict]) -> float:
+        membership = link_groups(links_frame, settings)
+        evidence = ring_evidence(membership, links_frame, pl.DataFrame(team_scored), events_frame, settings)
+        return evidence.filter(pl.col("n_accounts") == 12)["points"][0]
+
+    together_only = ring_points(scored)
+    assert together_only < settings.flag_points
+    harvesting = [{**r, "score_ignoring_volume": 0.7, "points_purpose": 1.8} if r["account_id"].startswith("team") else r for r in scored]
+    assert ring_points(harvesting) >= settings.flag_points > together_only
 
 
 def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
