@@ -82,7 +82,8 @@ def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
 
 def replica_run(settings: Settings, out) -> None:
     """One ``stream`` process of a group (its own OS process): drain until idle, send back its report."""
-    report = run_stream(settings, stop_when_idle_s=5)
+    # idle for longer than a rebalance can take (a member joining is waited for up to max_poll_interval_ms)
+    report = run_stream(settings, stop_when_idle_s=2 * settings.kafka.max_poll_interval_ms / 1000)
     out.put({"records": report.records, "first": report.first_batch_at, "last": report.last_batch_at,
              "store_wait_s": report.store_wait_seconds, "busy_s": report.busy_seconds, "batches": report.batches,
              "inserted": report.inserted, "duplicates": report.duplicates})
@@ -113,9 +114,10 @@ def replicas_drain(bootstrap: str, folder: Path, sim, replicas: int) -> dict:
         stored = store.count("events")
     per = "; ".join(f"replica {i + 1}: {r['records']:,} records in {r['batches']} micro-batches, "
                     f"{r['store_wait_s']:.2f} s waiting for the DuckDB lock" for i, r in enumerate(results))
-    print(f"{replicas} replica(s): {sent:,} events drained in {drain:.1f} s = {records / drain:,.0f} events/s "
+    complete = "" if records >= sent else f" INCOMPLETE: only {records:,} of {sent:,} records consumed;"
+    print(f"{replicas} replica(s):{complete} {sent:,} events drained in {drain:.1f} s = {records / drain:,.0f} events/s "
           f"({stored:,} events in the lake's view); {per}", flush=True)
-    return {"replicas": replicas, "seconds": drain, "events_per_s": records / drain}
+    return {"replicas": replicas, "seconds": drain, "events_per_s": records / drain, "complete": not complete}
 
 
 TS_FIELD = re.compile(rb'"ts":\s*"[^"]*"')
@@ -205,7 +207,7 @@ def main() -> None:
         for live in {"live": [True], "replay": [False], "both": [True, False], "none": []}[args.latency_mode]:
             steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
         runs = [replicas_drain(broker.bootstrap, Path(tmp), sim, int(n)) for n in args.replicas.split(",") if n.strip()]
-        if len(runs) > 1:
+        if len(runs) > 1 and all(r["complete"] for r in runs):
             first = runs[0]
             print("replicas: " + ", ".join(f"{r['replicas']}: {r['seconds']:.1f} s ({r['events_per_s']:,.0f} events/s, "
                                            f"x{first['seconds'] / r['seconds']:.2f})" for r in runs), flush=True)
