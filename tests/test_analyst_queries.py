@@ -33,7 +33,7 @@ def _naive_utc(frame: pl.DataFrame, column: str = "ts") -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analyst")
-    traffic = simulate(SimulationConfig(seed=SEED, scale=SCALE))
+    traffic = simulate(SimulationConfig(seed=SEED, scale=SCALE, mix="known_patterns"))
     paths = write_traffic(traffic, folder / "traffic", seed=SEED)
     db = folder / "dg.duckdb"
     before = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=1)

@@ -224,11 +224,15 @@ def test_the_image_is_python_311_slim_and_installs_every_package_dir():
 
 
 def test_every_sql_file_is_package_data_so_the_image_has_it():
-    """The image installs the repository without -e: SQL files must be declared package data."""
+    """The image installs the repository without -e: SQL files must be declared package data
+    (each folder of sql/ is a listed package whose patterns match its files)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = pyproject["tool"]["setuptools"]["package-data"]["distillguard.sql"]
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    packages = set(pyproject["tool"]["setuptools"]["packages"])
     sql_dir = ROOT / "sql"
-    missing = [str(p.relative_to(sql_dir)) for p in sorted(sql_dir.rglob("*.sql"))
-               if not any(fnmatch.fnmatch(str(p.relative_to(sql_dir)), pat) and pat.count("/") == str(p.relative_to(sql_dir)).count("/")
-                          for pat in patterns)]
+    missing = []
+    for p in sorted(sql_dir.rglob("*.sql")):
+        package = ".".join(["distillguard.sql", *p.relative_to(sql_dir).parent.parts])
+        if package not in packages or not any(fnmatch.fnmatch(p.name, pat) for pat in package_data.get(package, [])):
+            missing.append(str(p.relative_to(sql_dir)))
     assert not missing, f"not package data (add to [tool.setuptools.package-data] in pyproject.toml): {missing}"
