@@ -47,9 +47,9 @@ def evaluate_frames(
     flagged_ids = set(flagged["account_id"].to_list())
     label = dict(zip(truth["account_id"].to_list(), truth["label"].to_list()))
     hard = dict(zip(truth["account_id"].to_list(), truth["hard_negative"].to_list()))
-    attacks = {a for a, l in label.items() if l == "attack"}
-    benign = {a for a, l in label.items() if l != "attack" and not hard[a]}
-    hard_neg = {a for a, l in label.items() if l != "attack" and hard[a]}
+    attacks = {a for a, kind in label.items() if kind == "attack"}
+    benign = {a for a, kind in label.items() if kind != "attack" and not hard[a]}
+    hard_neg = {a for a, kind in label.items() if kind != "attack" and hard[a]}
     tp = len(flagged_ids & attacks)
 
     per_kind = (

@@ -72,7 +72,7 @@ class PeerOutlierModel:
         return (features["n_requests"].fill_null(0) >= self.min_requests).to_numpy()
 
     def fit(self, features: pl.DataFrame) -> "PeerOutlierModel":
-        from distillguard.models.ensemble import OutlierEnsemble   # PyOD pulls in scikit-learn and SciPy: seconds
+        from distillguard.models.ensemble import OutlierEnsemble  # PyOD pulls in scikit-learn and SciPy: seconds
 
         eligible = self._eligible(features)
         classes = self._classes(features).to_numpy()

@@ -13,15 +13,13 @@ import pytest
 from distillguard.config import Settings
 from distillguard.evaluate import FAST_ALERT_KINDS, evaluate_alerts
 from distillguard.kafka_io import event_records
+from distillguard.reviews import record_review
 from distillguard.simulator import SimulationConfig, simulate
 from distillguard.store import Store
-from distillguard.reviews import record_review
 from distillguard.stream import run_stream
 from distillguard.stream.scoring import StreamScorer
 from distillguard.stream.sink import ALERT_SCHEMA, alert_memory, dismissed_accounts, insert_alerts
-
 from tests.test_stream import produce, read_store, stream_settings
-
 
 # Issue 13 is open: research labs (chain-of-thought evaluations over a growing bank) alert from one-hour windows
 # (hard-negative alert rate 9-12% on these seeds) and some burners alert after 16-30 minutes. Strict: remove when met.
