@@ -157,10 +157,15 @@ def _col(name: str) -> pl.Expr:
 
 # -- the families: each a function of the settings returning a 0-1 expression over feature columns --
 
+def answer_length(s: PolicySettings) -> pl.Expr:
+    """0-1: how far the median answer is from short to a worked answer (``answer_tokens``)."""
+    return ramp(_col("completion_tokens_median"), s.answer_tokens)
+
+
 def elicitation(s: PolicySettings) -> pl.Expr:
     """What the prompts ask for: reasoning traces, grades, fixed formats (lexicons in several languages).
     Asking for reasoning counts more when the answers really are long."""
-    depth = ramp(_col("completion_tokens_median"), s.answer_tokens)
+    depth = answer_length(s)
     asks = pl.max_horizontal(
         ramp(_col("reasoning_share"), s.reasoning_share) * (s.reasoning_without_depth + (1.0 - s.reasoning_without_depth) * depth),
         ramp(_col("rubric_share"), s.rubric_share),
@@ -171,7 +176,7 @@ def elicitation(s: PolicySettings) -> pl.Expr:
 def answer_depth(s: PolicySettings) -> pl.Expr:
     """What comes back: long worked answers, many times the prompt, or answers run to a large cap.
     Read from token counts alone, so it speaks whatever the language and wording of the prompts."""
-    depth = ramp(_col("completion_tokens_median"), s.answer_tokens)
+    depth = answer_length(s)
     many_long = ramp(_col("long_answer_share"), s.long_answer_share)
     long_answers = many_long * ramp(_col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
     very_long = many_long * ramp(_col("completion_tokens_median"), s.very_long_answer_tokens)   # whatever the prompt's length
@@ -261,7 +266,7 @@ def product(s: PolicySettings) -> pl.Expr:
 def evaluation(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: greedy decoding of short answers, the way evaluations and labelling jobs score
     a model (a harvester wants worked answers; one at temperature 0 still has them long)."""
-    return ramp(_col("deterministic_share"), s.deterministic_share) * (1.0 - ramp(_col("completion_tokens_median"), s.answer_tokens))
+    return ramp(_col("deterministic_share"), s.deterministic_share) * (1.0 - answer_length(s))
 
 
 Family = Callable[[PolicySettings], pl.Expr]

@@ -193,18 +193,17 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
     else:
         scored = scored.with_columns(pl.col("score").alias("member_score"))
-    # what members take, from whichever purpose families speak (reasoning, depth, sampling, coverage): no one
-    # habit has to be present for a group to be harvesting (what speaks against it is in the members' score)
-    scored = scored.with_columns(pl.col("points_purpose").fill_null(0.0).alias("member_purpose"))
     if "ev_rerun" not in scored.columns:
         scored = scored.with_columns(pl.lit(0.0).alias("ev_rerun"))
-    cols = ["account_id", "member_score", "member_purpose", "ev_downstream", "ev_rerun", "n_requests", "first_seen", "last_seen"]
+    cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
     base = members.group_by("group").agg(
         pl.len().alias("n_accounts"),
         pl.col("member_score").fill_null(0.0).mean().alias("mean_score"),
-        pl.col("member_purpose").fill_null(0.0).mean().alias("mean_purpose"),
+        # what members take, from whichever purpose families speak (reasoning, depth, sampling, coverage): no one
+        # habit has to be present for a group to be harvesting (what speaks against it is in the members' score)
+        pl.col("points_purpose").fill_null(0.0).mean().alias("mean_purpose"),
         pl.col("ev_rerun").fill_null(0.0).mean().alias("mean_rerun"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
         pl.col("n_requests").fill_null(0).sum().alias("n_requests"),
@@ -241,6 +240,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     w, s = settings.weights, settings
     frame = (
         base.join(sharing, on="group", how="left").join(activity, on="group", how="left").join(prompts, on="group", how="left")
+        .with_columns((pl.col("joint_distinct") / pl.col("joint_prompts")).alias("joint_novelty"))    # null: no prompt logged
         .with_columns(
             ramp(pl.col("mean_score"), s.members_score).alias("rev_members"),
             ramp(pl.col("mean_purpose"), s.purpose_points).alias("rev_purpose"),
@@ -251,14 +251,17 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
             ramp(pl.col("n_networked_together").fill_null(0) / pl.col("n_accounts"), s.network_share).alias("rev_shared_network"),
             (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
-             * ramp(pl.col("joint_distinct") / pl.col("joint_prompts"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),
+             * ramp(pl.col("joint_novelty"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),
             log_ramp(pl.col("n_requests"), s.volume_log10).alias("rev_volume"),
+            # counter-evidence: members ask each other's prompts again and again (one bank re-run), as an evaluation does;
+            # a group whose prompts were not logged says nothing here
+            pl.when(pl.col("joint_novelty").is_not_null())
+            .then(1.0 - ramp(pl.col("joint_novelty"), s.bank_reuse_novelty)).otherwise(0.0).alias("rev_bank_reuse"),
         )
     )
     together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
-    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's), as an evaluation does
-    bank_reuse = (1.0 - ramp(pl.col("joint_distinct") / pl.col("joint_prompts"), s.bank_reuse_novelty)).fill_null(0.0)
-    rerun = settings.rerun_weight * pl.max_horizontal(pl.col("mean_rerun"), bank_reuse)
+    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
+    rerun = settings.rerun_weight * pl.max_horizontal(pl.col("mean_rerun"), pl.col("rev_bank_reuse"))
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
     points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
     kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))
@@ -308,10 +311,10 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire together")
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
-                           f"{100 * r['joint_distinct'] / max(1, r['joint_prompts']):.0f}% of all they sent (each covers its own slice)")
-        novelty = r["joint_distinct"] / max(1, r["joint_prompts"] or 0) if r["joint_distinct"] is not None else 1.0
-        if r["mean_rerun"] >= 0.3 or novelty < settings.bank_reuse_novelty[1]:
-            reasons.append(f"weighs against: members re-run one bank of prompts ({100 * novelty:.0f}% of the prompts they sent are distinct; "
+                           f"{100 * r['joint_novelty']:.0f}% of all they sent (each covers its own slice)")
+        if r["mean_rerun"] >= 0.3 or r["rev_bank_reuse"] > 0:
+            distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
+            reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")
         if r["rev_purpose"] > 0:
             reasons.append(f"members take what a distiller trains on (mean purpose points {r['mean_purpose']:.2f}: "

@@ -168,6 +168,18 @@ def test_a_team_sharing_card_office_onboarding_and_tool_is_no_ring_unless_its_me
     assert ring_points(harvesting) >= settings.flag_points > together_only
 
 
+def test_a_ring_whose_prompts_were_not_logged_is_still_found_and_not_taken_for_a_bank_re_run():
+    """Gateways may leave prompts out: no prompt says nothing about re-running a bank."""
+    links, scored, events = _ring_population(n_members=24, n_benign=120)
+    unlogged = events.with_columns(pl.lit(None, dtype=pl.String).alias("prompt"))
+    settings = RingSettings()
+    membership = link_groups(links, settings)
+    evidence = ring_evidence(membership, links, scored, unlogged, settings)
+    ring = evidence.filter(pl.col("n_accounts") == 24)
+    assert ring["joint_novelty"][0] is None and ring["rev_bank_reuse"][0] == 0.0
+    assert ring["points"][0] >= settings.flag_points
+
+
 def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
     return pl.DataFrame({
         "event_id": [f"{account}-{i}" for i in range(n)], "ts": [T0 + timedelta(seconds=gap_s * i) for i in range(n)],
