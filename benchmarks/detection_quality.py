@@ -71,17 +71,23 @@ def judge(logs: Path, db: Path, accounts: Path | None, truth: pl.DataFrame, sett
     return metrics, flagged
 
 
+def _counts_by(frame: pl.DataFrame, group: str, columns: tuple[str, ...], label: str) -> list[dict]:
+    """(``group``, column, value) -> accounts and how many were hit, for every column of ``frame``
+    among ``columns`` (values null or "-" do not apply); ``label`` names the column in each row."""
+    rows: list[dict] = []
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        grouped = (frame.filter(pl.col(column).is_not_null() & (pl.col(column) != "-"))
+                   .group_by(group, pl.col(column).alias("value")).agg(pl.len().alias("accounts"), pl.col("hit").sum().alias("flagged")))
+        rows += [dict(r, **{label: column}) for r in grouped.to_dicts()]
+    return rows
+
+
 def axis_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
     """(kind, axis, value) -> attack accounts and how many were flagged."""
     attack = truth.filter(pl.col("label") == "attack").with_columns(pl.col("account_id").is_in(list(flagged)).alias("hit"))
-    rows: list[dict] = []
-    for axis in AXES:
-        if axis not in attack.columns:
-            continue
-        grouped = (attack.filter(pl.col(axis).is_not_null() & (pl.col(axis) != "-"))
-                   .group_by("kind", pl.col(axis).alias("value")).agg(pl.len().alias("accounts"), pl.col("hit").sum().alias("flagged")))
-        rows += [dict(r, axis=axis) for r in grouped.to_dicts()]
-    return rows
+    return _counts_by(attack, "kind", AXES, "axis")
 
 
 def variant_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
@@ -97,14 +103,7 @@ def variant_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
 def facet_counts(truth: pl.DataFrame, flagged: set[str]) -> list[dict]:
     """(benign variant, facet, value) -> accounts and how many were flagged."""
     benign = truth.filter(pl.col("label") != "attack").with_columns(pl.col("account_id").is_in(list(flagged)).alias("hit"))
-    rows: list[dict] = []
-    for facet in FACETS:
-        if facet not in benign.columns:
-            continue
-        grouped = (benign.filter(pl.col(facet).is_not_null() & (pl.col(facet) != "-"))
-                   .group_by("variant", pl.col(facet).alias("value")).agg(pl.len().alias("accounts"), pl.col("hit").sum().alias("flagged")))
-        rows += [dict(r, facet=facet) for r in grouped.to_dicts()]
-    return rows
+    return _counts_by(benign, "variant", FACETS, "facet")
 
 
 def kind_recall(truth: pl.DataFrame, flagged: set[str]) -> dict[str, float]:
