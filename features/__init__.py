@@ -123,6 +123,10 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
             .then(pl.col("_idx") > pl.col("_idx").min().over("account_id", "conversation_id"))
             .otherwise(False)
             .alias("_conversation_seen"),
+            # seconds since the previous request of the same conversation (null for its first, or without one)
+            pl.when(pl.col("conversation_id").is_not_null())
+            .then(pl.col("ts").diff().over("account_id", "conversation_id").dt.total_milliseconds() / 1000.0)
+            .alias("_turn_gap_s"),
         )
     )
 

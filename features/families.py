@@ -107,6 +107,8 @@ CONVERSATION = family(
     Feature("continued_turn_share", "later-turn requests whose conversation was seen earlier in the window "
             "(a real conversation sends its turns one by one; a pasted history claims turns never sent)",
             pl.col("_conversation_seen").filter(pl.col("turn").fill_null(1) > 1).cast(pl.Float64).mean().fill_null(0.0)),
+    Feature("turn_gap_median_s", "median seconds between consecutive turns of a conversation (a person reads the answer "
+            "and types; a script sends the next turn at once; null without conversations)", pl.col("_turn_gap_s").median(), "seconds"),
     Feature("tool_share", "requests sending tool definitions", share(pl.col("tools") > 0)),
 )
 
