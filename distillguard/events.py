@@ -200,13 +200,14 @@ _SCHEMA = pl.Schema(EVENT_SCHEMA)
 REQUIRED_FIELDS = tuple(f.name for f in FIELDS if f.required)
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 
-REJECTED_SCHEMA: dict[str, pl.DataType] = {
+#: Columns of a dead letter (a Polars schema: frames are cast to it).
+REJECTED_SCHEMA = pl.Schema({
     "source": pl.String(),
     "position": pl.Int64(),
     "raw": pl.String(),
     "reason_code": pl.String(),
     "reason": pl.String(),
-}
+})
 MAX_RAW_CHARS = 10_000
 
 #: The typed (non-string) fields of :class:`LogEvent` with its limits, every one optional: a
@@ -635,9 +636,8 @@ def _strings_in_raw(line: bytes, mask: int) -> bool:
     """Whether each free-text field in ``mask`` holds a JSON string in the raw line (not a number,
     boolean, object or array that Polars wrote as text): its key once in the line, a quote after
     the colon. A numeric end-user id is text that looks like a number, and common."""
-    for k, name in enumerate(_FREE_TEXT_FIELDS):
+    for k, key in enumerate(_QUOTED_KEYS):
         if mask & (1 << k):
-            key = _QUOTED_KEYS[k]
             if line.count(key) != 1:
                 return False
             at = line.find(key) + len(key)
@@ -906,9 +906,9 @@ def _parse_block(
         ok = ~pl.col("_suspect")
         keep = (pl.when(ok).then(pl.col("event_id")).is_first_distinct() & ok) if any_suspect else pl.col("_first")
         frame = frame.with_columns(keep.alias("_keep"))
-        kept = int(frame["_keep"].sum())
-        duplicates = (frame.height - int(frame["_suspect"].sum())) - kept
-        if kept == frame.height:
+        n_kept = int(frame["_keep"].sum())
+        duplicates = (frame.height - int(frame["_suspect"].sum())) - n_kept
+        if n_kept == frame.height:
             return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
         # (in memory: the streaming engine hands a filter's rows back in ~50 pieces a block,
         # and DuckDB inserts a frame of many pieces ~25% slower)
@@ -1172,14 +1172,14 @@ def validate_frame(frame: pl.DataFrame, *, source: str, ingest: "IngestSettings 
             continue
         typed, column_checks = _typed_input(name, frame.schema[name])
         columns.append(typed.alias(name))
-        for k, (code, reason, bad) in enumerate(column_checks):
+        for k, (code, reason, bad_when) in enumerate(column_checks):
             flag = f"_bad_{name}_{k}"
-            columns.append(bad.alias(flag))
+            columns.append(bad_when.alias(flag))
             checks.append((code, reason, pl.col(flag)))
-    typed = raw.select(pl.col(index).cast(pl.Int64).alias("_pos"), *columns).with_columns(pl.col("ts").alias("_ts"))
-    typed = _first_failure(typed, checks, None, _ts_checks(ts_range)[1:])   # unparseable ts: a column check
-    bad = typed.filter(pl.col("_code").is_not_null())
-    good = typed.filter(pl.col("_code").is_null())
+    rows = raw.select(pl.col(index).cast(pl.Int64).alias("_pos"), *columns).with_columns(pl.col("ts").alias("_ts"))
+    rows = _first_failure(rows, checks, None, _ts_checks(ts_range)[1:])   # unparseable ts: a column check
+    bad = rows.filter(pl.col("_code").is_not_null())
+    good = rows.filter(pl.col("_code").is_null())
     before = good.height
     good = good.unique(subset="event_id", keep="first", maintain_order=True)
     bad_raw = raw.filter(pl.col(index).is_in(bad["_pos"].implode())).drop(index)
