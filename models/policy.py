@@ -188,11 +188,13 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
 
 
 def sampling(s: PolicySettings) -> pl.Expr:
-    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling."""
+    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling
+    (which counts less when the prompt set stopped growing: pass@k over a fixed bank, not best-of-n on a harvest)."""
+    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * ramp(_col("prompt_growth"), s.prompt_growth)
     return pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
-        ramp(_col("hot_reask_share"), s.hot_reask_share) * (s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * ramp(_col("prompt_growth"), s.prompt_growth)),
+        ramp(_col("hot_reask_share"), s.hot_reask_share) * growing,
     )
 
 
