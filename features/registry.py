@@ -1,8 +1,8 @@
 """A feature is a named Polars aggregation with its meaning, its label and where it is used.
 
 Families declare their features in :mod:`.families`; everything else reads them from there:
-the peer-compared columns, the inputs of the outlier models, the report's table and the
-figures the reasons quote. A feature's place in each of those lists is a number on the feature
+the peer-compared columns, the inputs of the outlier models, the report's table, the account
+profile query and the figures the reasons quote. A feature's place in each of those lists is a number on the feature
 (0: not used there), so adding a feature touches its family and nothing else.
 
 >>> import polars as pl
@@ -52,7 +52,7 @@ def number(value: Any) -> str:
 FORMATS: dict[str, Callable[[Any], str]] = {"percent": percent, "number": number}
 
 #: The lists a feature can have a place in (the fields of :class:`Feature` holding that place).
-USES = ("peers", "anomaly_model", "online_model", "report")
+USES = ("peers", "anomaly_model", "online_model", "report", "profile")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Feature:
     ``peers`` the columns compared with the account's peer group (their ``<name>_peer_median``
     is stored and quoted by the reasons), ``anomaly_model`` the PyOD ensemble's inputs,
     ``online_model`` the river model's inputs, ``report`` the report's features-against-peers
-    table. The order of model inputs changes model scores, hence places rather than flags.
+    table, ``profile`` the rows of the ``account_profile`` analyst query. The order of model inputs changes model scores, hence places rather than flags.
     """
 
     name: str
@@ -82,6 +82,7 @@ class Feature:
     anomaly_log: bool = False  # the PyOD ensemble reads log10(1 + x)
     online_model: int = 0
     report: int = 0
+    profile: int = 0
     reason: str = ""           # sentence quoting the feature, see :func:`distillguard.models.reasons.say`
 
     def aggregation(self) -> pl.Expr:

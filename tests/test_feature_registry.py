@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from distillguard import detection, report
+from distillguard import detection, queries, report
 from distillguard.features import METADATA_FEATURES, TEXT_FEATURES
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, WINDOW_FEATURES
 from distillguard.features.registry import USES, Feature, number, percent, placed, placed_names
@@ -34,6 +34,10 @@ LEGACY = {
     "report": ["n_requests", "requests_per_active_hour", "reasoning_share", "fixed_format_share", "rubric_share", "logprobs_share",
                "multi_sample_share", "length_cut_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv",
                "hour_entropy", "rate_limited_share", "n_ips", "n_system_prompts", "account_age_days"],
+    "profile": ["n_requests", "requests_per_active_hour", "active_hours", "reasoning_share", "rubric_share", "length_cut_share",
+                "logprobs_share", "multi_sample_share", "distinct_prompt_share", "slot_diversity", "top_skeleton_share",
+                "interarrival_cv", "hour_entropy", "rate_limited_share", "single_turn_share", "n_ips", "n_user_agents", "n_end_users",
+                "n_system_prompts", "n_client_styles", "account_age_days"],
 }
 LEGACY_ANOMALY_LOG = {"completion_prompt_ratio", "completion_tokens_median", "interarrival_cv"}
 LEGACY_ONLINE_LOG = {"n_requests", "requests_per_active_hour", "completion_prompt_ratio", "n_system_prompts", "n_client_styles",
@@ -75,6 +79,7 @@ def test_the_derived_lists_are_the_registrys():
     assert online.ONLINE_FEATURES == placed_names(ALL_FEATURES, "online_model")
     assert online.LOG_SCALED == {f.name for f in placed(ALL_FEATURES, "online_model") if f.log_scale} == LEGACY_ONLINE_LOG
     assert [row[0] for row in report.FEATURES] == placed_names(ALL_FEATURES, "report")
+    assert queries.feature_columns("profile").count(") AS ") == len(placed_names(ALL_FEATURES, "profile"))
     assert TEXT_FEATURES == ["template_word_share", "top_skeleton_share", "slot_diversity"]
     assert METADATA_FEATURES == ["account_age_days"]
     assert all(f.expr is not None for f in WINDOW_FEATURES)
@@ -120,24 +125,25 @@ def test_the_reasons_quote_the_registrys_sentences():
 def test_a_new_feature_reaches_every_list_from_its_family_alone():
     """A feature added to the registry (here before the consumers are imported, in a fresh
     process, as an edit of families.py would) shows in the peer columns and their stored
-    medians, both models' inputs, the report's table and the reasons, with no other change."""
+    medians, both models' inputs, the report's table, the account profile query and the
+    reasons, with no other change."""
     script = textwrap.dedent("""
         import polars as pl
         from dataclasses import replace
         from distillguard.features import families
-        from distillguard.features.registry import Feature, share
+        from distillguard.features.registry import USES, share
 
-        last = {use: max(getattr(f, use) for f in families.ALL_FEATURES) for use in ("peers", "anomaly_model", "online_model", "report")}
+        last = {use: max(getattr(f, use) for f in families.ALL_FEATURES) for use in USES}
         new = replace(families.TIMING[0], name="night_share", meaning="requests between 00:00 and 06:00 UTC",
                       expr=share(pl.col("_hour_of_day") < 6), unit="share", label="night-time requests", shown_as="",
                       anomaly_log=False, log_scale=False, reason="{night_share} of requests at night{night_share.vs_peers}",
                       peers=last["peers"] + 1, anomaly_model=last["anomaly_model"] + 1,
-                      online_model=last["online_model"] + 1, report=last["report"] + 1)
+                      online_model=last["online_model"] + 1, report=last["report"] + 1, profile=last["profile"] + 1)
         families.WINDOW_FEATURES.append(new)
         families.ALL_FEATURES.append(new)
         families.FEATURES_BY_NAME[new.name] = new
 
-        from distillguard import detection, report
+        from distillguard import detection, queries, report
         from distillguard.features import account_features
         from distillguard.features.peers import peer_medians, with_peer_groups
         from distillguard.models import anomaly, online, reasons
@@ -148,6 +154,7 @@ def test_a_new_feature_reaches_every_list_from_its_family_alone():
         assert anomaly.SHAPE_COLUMNS[-1] == "night_share"
         assert online.ONLINE_FEATURES[-1] == "night_share"
         assert report.FEATURES[-1][:2] == ("night_share", "night-time requests")
+        assert queries.query_info("account_profile").sql.count("AS night_share") == 1
         events = pl.DataFrame({"event_id": [f"e{i}" for i in range(24)], "account_id": ["a"] * 24,
                                "ts": [T0 + timedelta(hours=i) for i in range(24)], "api_key_id": ["k"] * 24,
                                "client_ip": ["198.51.100.4"] * 24, "endpoint": ["/v1/messages"] * 24, "model": ["m"] * 24,
