@@ -70,6 +70,9 @@ TIMING = family(
     Feature("peak_minute_share", "largest share of requests in a single minute",
             pl.col("_minute").value_counts().struct.field("count").max() / pl.len(), "share",
             label="busiest minute's share", online_model=6),
+    Feature("weekend_share", "requests sent on a Saturday or Sunday, UTC (near 2/7 without a weekly rhythm; read over a week or more)",
+            share(pl.col("ts").dt.weekday() >= 6),
+            label="weekend requests", peers=18, report=17, profile=22),
 )
 
 #: Temperature at or above which a repeated prompt is a new sample, not a deterministic re-run
