@@ -48,8 +48,17 @@ def number(value: Any) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}"
 
 
+def days(value: Any) -> str:
+    """Days to a tenth (None reads as 0).
+
+    >>> days(0.043), days(412.26)
+    ('0.0', '412.3')
+    """
+    return f"{float(value or 0):,.1f}"
+
+
 #: How a value is printed, by name (``Feature.shown_as``).
-FORMATS: dict[str, Callable[[Any], str]] = {"percent": percent, "number": number}
+FORMATS: dict[str, Callable[[Any], str]] = {"percent": percent, "number": number, "days": days}
 
 #: The lists a feature can have a place in (the fields of :class:`Feature` holding that place).
 USES = ("peers", "anomaly_model", "online_model", "report", "profile")
@@ -75,7 +84,7 @@ class Feature:
     unit: str = "share"        # share (0-1), count, ratio, seconds, days, bits...
     family: str = ""
     label: str = ""            # a few words for tables (default: the meaning)
-    shown_as: str = ""         # percent or number (default: percent for a share, number otherwise)
+    shown_as: str = ""         # percent, number or days (default: percent for a share, days for days, number otherwise)
     log_scale: bool = False    # spans decades: drawn, and fed to the online model, as log10(1 + x)
     peers: int = 0
     anomaly_model: int = 0
@@ -97,7 +106,7 @@ class Feature:
 
     @property
     def formatter(self) -> Callable[[Any], str]:
-        return FORMATS[self.shown_as or ("percent" if self.unit == "share" else "number")]
+        return FORMATS[self.shown_as or {"share": "percent", "days": "days"}.get(self.unit, "number")]
 
     def format(self, value: Any) -> str:
         """``value`` as the reports and reasons print this feature."""

@@ -13,7 +13,7 @@ import pytest
 from distillguard import detection, queries, report
 from distillguard.features import METADATA_FEATURES, TEXT_FEATURES
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, WINDOW_FEATURES
-from distillguard.features.registry import USES, Feature, number, percent, placed, placed_names
+from distillguard.features.registry import USES, Feature, days, number, percent, placed, placed_names
 from distillguard.models import anomaly, online, reasons
 from distillguard.models.policy import INPUT_COLUMNS
 
@@ -52,7 +52,7 @@ LEGACY_REPORT_WORDS = {
     "interarrival_cv": ("timing irregularity (low = scripted)", number, False), "hour_entropy": ("hour-of-day spread", percent, False),
     "rate_limited_share": ("rate-limited requests (429)", percent, False), "n_ips": ("client IPs", number, True),
     "n_system_prompts": ("distinct system prompts", number, True),
-    "account_age_days": ("account age at first request (days)", number, True),
+    "account_age_days": ("account age at first request (days)", days, True),   # was number; days as the reasons print them
 }
 
 
