@@ -75,7 +75,9 @@ class Feature:
     ``peers`` the columns compared with the account's peer group (their ``<name>_peer_median``
     is stored and quoted by the reasons), ``anomaly_model`` the PyOD ensemble's inputs,
     ``online_model`` the river model's inputs, ``report`` the report's features-against-peers
-    table, ``profile`` the rows of the ``account_profile`` analyst query. The order of model inputs changes model scores, hence places rather than flags.
+    table, ``profile`` the rows of the ``account_profile`` analyst query. The order of model
+    inputs changes model scores (and that of stored columns what analysts see), hence places
+    rather than yes/no flags; a new feature takes the next free place.
     """
 
     name: str
