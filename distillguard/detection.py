@@ -16,7 +16,9 @@ from rich.console import Console
 
 from distillguard.config import Settings
 from distillguard.features import account_features
+from distillguard.features.families import ALL_FEATURES
 from distillguard.features.peers import peer_medians, with_peer_groups
+from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
@@ -24,11 +26,9 @@ from distillguard.models.rings import describe_rings, link_groups, link_values, 
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
-#: Features whose peer-group median the reasons quote ("peers median ...").
-PEER_COLUMNS = ["n_requests", "reasoning_share", "rubric_share", "length_cut_share", "logprobs_share",
-                "multi_sample_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv", "rate_limited_share",
-                "n_system_prompts", "completion_tokens_median", "long_answer_share", "hot_reask_share", "prompt_growth",
-                "requests_per_day", "requests_per_active_hour"]
+#: Features whose peer-group median the reasons quote ("peers median ..."): those with a place
+#: among the peers in the feature registry (:mod:`distillguard.features.families`).
+PEER_COLUMNS = placed_names(ALL_FEATURES, "peers")
 
 
 class EventWindow(Protocol):
