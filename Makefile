@@ -16,7 +16,10 @@ LINT_FILES := distillguard/cli.py distillguard/queries.py distillguard/demo.py d
               distillguard/config.py tests/test_cli.py tests/test_readme.py benchmarks/load_throughput.py \
               models/ features/__init__.py features/text.py features/peers.py features/registry.py distillguard/detection.py \
               distillguard/evaluate.py distillguard/stream/scoring.py tests/test_policy.py tests/test_detection.py \
-              tests/test_reviews.py tests/test_stream_alerts.py
+              tests/test_reviews.py tests/test_stream_alerts.py distillguard/session.py distillguard/runs.py distillguard/store.py \
+              distillguard/snapshot.py distillguard/pipeline.py distillguard/stream/microbatch.py distillguard/stream/sink.py \
+              distillguard/stream/background.py distillguard/stream/consumer.py flows/ tests/test_session.py \
+              tests/test_stream_microbatch.py
 # Type-checked by mypy: the files of [tool.mypy] in pyproject.toml.
 
 .PHONY: demo test lint shell setup system-deps clean
