@@ -20,7 +20,11 @@ LINT_FILES := distillguard/cli.py distillguard/queries.py distillguard/demo.py d
               distillguard/events.py distillguard/simulator/ distillguard/logfiles.py distillguard/reviews.py distillguard/lake.py \
               distillguard/load.py distillguard/kafka_io.py distillguard/kafka_records.py distillguard/privacy.py distillguard/charts.py \
               distillguard/serve.py distillguard/pipeline.py distillguard/broker.py benchmarks/ tests/__init__.py tests/conftest.py \
-              tests/helpers.py tests/test_broker.py tests/test_events_contract.py tests/test_kafka_records.py tests/test_simulation_realism.py
+              tests/helpers.py tests/test_broker.py tests/test_events_contract.py tests/test_kafka_records.py tests/test_simulation_realism.py \
+              distillguard/session.py distillguard/runs.py distillguard/store.py \
+              distillguard/snapshot.py distillguard/stream/microbatch.py distillguard/stream/sink.py \
+              distillguard/stream/background.py distillguard/stream/consumer.py flows/ tests/test_session.py \
+              tests/test_stream_microbatch.py
 # Type-checked by mypy: the files of [tool.mypy] in pyproject.toml.
 
 .PHONY: demo test lint shell setup system-deps clean
