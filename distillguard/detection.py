@@ -162,8 +162,8 @@ def run_detection(
             window = open_window(store, settings, horizon_hours)
     if window.n_events == 0:
         return DetectionResult()
-    accounts = store.frame("SELECT * FROM accounts")
-    accounts = _utc(accounts, "created_at") if accounts.height else None
+    stored_accounts = store.frame("SELECT * FROM accounts")
+    accounts = _utc(stored_accounts, "created_at") if stored_accounts.height else None
     with console.status(f"computing features and scoring the accounts of {window.n_events:,} events"):
         scored = window.score(accounts, settings)
     policy = policy_for(settings)
@@ -218,15 +218,15 @@ def run_detection(
     return DetectionResult(flagged=flagged_frame.height, rings=rings_frame.height, accounts_scored=scored.height)
 
 
-FLAGGED_SCHEMA = {
-    "account_id": pl.String, "score": pl.Float64, "reasons": pl.String, "ring_id": pl.String, "severity": pl.String,
-    "kind_guess": pl.String, "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"),
-    "first_flagged": pl.Datetime("us"), "last_flagged": pl.Datetime("us"), "evidence": pl.String, "run_id": pl.String,
-}
-RINGS_SCHEMA = {
-    "ring_id": pl.String, "kind": pl.String, "n_accounts": pl.Int32, "score": pl.Float64, "reasons": pl.String,
-    "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"), "shared": pl.String, "run_id": pl.String,
-}
+FLAGGED_SCHEMA = pl.Schema({
+    "account_id": pl.String(), "score": pl.Float64(), "reasons": pl.String(), "ring_id": pl.String(), "severity": pl.String(),
+    "kind_guess": pl.String(), "n_requests": pl.Int64(), "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"),
+    "first_flagged": pl.Datetime("us"), "last_flagged": pl.Datetime("us"), "evidence": pl.String(), "run_id": pl.String(),
+})
+RINGS_SCHEMA = pl.Schema({
+    "ring_id": pl.String(), "kind": pl.String(), "n_accounts": pl.Int32(), "score": pl.Float64(), "reasons": pl.String(),
+    "n_requests": pl.Int64(), "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"), "shared": pl.String(), "run_id": pl.String(),
+})
 
 
 #: Figures stored with each flag (``flagged_accounts.evidence``), with their peers' medians.

@@ -419,7 +419,8 @@ class DetectionPolicy:
         values = scores.drop_nulls()
         if values.len() == 0:
             return 1.0
-        return 1.0 + max(0.0, float(values.quantile(self.settings.population_shift_quantile, interpolation="linear")))
+        shift = values.quantile(self.settings.population_shift_quantile, interpolation="linear")
+        return 1.0 + max(0.0, float(shift or 0.0))
 
 
 __all__ = ["DetectionPolicy", "PolicySettings", "FAMILIES", "INPUT_COLUMNS", "ramp", "log_ramp"]
