@@ -103,3 +103,13 @@ def test_a_real_run_records_its_section(tmp_path: Path) -> None:
     assert "--accounts 2000 --ring 400 --record" in recorded
     assert "| 2,000 | 400 | 8,000 |" in recorded
     assert (BENCHMARKS / "README.md").read_text() == original, "the repository's README is not touched"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_")))
+def test_every_script_records_into_its_own_section(script: str) -> None:
+    """Each benchmark script takes --record, and benchmarks/README.md holds its markers once, in order."""
+    assert "add_record_option(parser)" in (BENCHMARKS / script).read_text()
+    text = (BENCHMARKS / "README.md").read_text()
+    opening, closing = measure.section_markers(script)
+    assert text.count(opening) == 1 and text.count(closing) == 1
+    assert text.index(opening) < text.index(closing)
