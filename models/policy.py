@@ -98,7 +98,7 @@ class PolicySettings(BaseModel):
     logprobs_share: tuple[float, float] = (0.1, 0.5)
     multi_sample_share: tuple[float, float] = (0.1, 0.5)
     hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
-    rerun_sampling_part: float = 0.3                         # what re-asking while sampling is worth when the prompt set stops growing (pass@k on a fixed bank)
+    rerun_sampling_part: float = 0.3                         # what sampling evidence is worth when the prompt set stopped growing (pass@k on a fixed bank)
 
     # -- coverage --------------------------------------------------------------------------------
     prompt_growth: tuple[float, float] = (0.2, 0.6)          # later-half requests asking new prompts (best-of-n halves it)
@@ -188,13 +188,14 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
 
 
 def sampling(s: PolicySettings) -> pl.Expr:
-    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling
-    (which counts less when the prompt set stopped growing: pass@k over a fixed bank, not best-of-n on a harvest)."""
+    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling.
+    It counts less when the prompt set stopped growing: pass@k or calibration re-run over a fixed bank,
+    not best-of-n or log-probabilities collected over a harvest that keeps growing."""
     growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * ramp(_col("prompt_growth"), s.prompt_growth)
-    return pl.max_horizontal(
+    return growing * pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
-        ramp(_col("hot_reask_share"), s.hot_reask_share) * growing,
+        ramp(_col("hot_reask_share"), s.hot_reask_share),
     )
 
 

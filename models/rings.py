@@ -56,6 +56,7 @@ class RingSettings(BaseModel):
     behaviour_cap: float = 1.6        # most points the members' behaviour gives: a ring needs some acting together too
     bank_reuse_novelty: tuple[float, float] = (0.15, 0.35)  # distinct / all prompts across members: one bank re-run .. no re-use
     rerun_weight: float = 1.2         # points taken away at full "re-runs a fixed bank" evidence (members' mean ev_rerun): a lab evaluating
+    members_rerun: tuple[float, float] = (0.1, 0.4)       # members' mean re-run evidence: a member or two .. a lab whose members re-run their bank
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
@@ -264,7 +265,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     )
     together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
-    rerun = settings.rerun_weight * pl.max_horizontal(pl.col("mean_rerun"), pl.col("rev_bank_reuse"))
+    rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"))
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
     points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
     kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))
