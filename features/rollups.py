@@ -1,0 +1,684 @@
+"""Incremental per-account rollups: what the behavioural features need, kept per account and hour.
+
+A window's features (:func:`distillguard.features.account_features`) read every raw event of the
+window. Rollups keep, per account and clock hour, only the counts, sums and sketches the features
+are made of, so a day's batch or a 7-day re-detection merges hours instead of re-reading events.
+Four tables, each mergeable (:func:`merge_rollups`: any split of the events into pieces - stream
+micro-batches, ``load`` runs - merges to the rollup of the whole):
+
+``hours``          one row per (account, hour): counts and sums of every share, gap moments,
+                   per-minute counts, model and system-prompt counts, and serialized sketches from
+                   `Apache DataSketches <https://datasketches.apache.org>`_: HLL for distinct
+                   counts, KLL for medians.
+``prompts``        one row per (account, hour, prompt hash): requests, sampling requests and the
+                   first request's time: re-asks are "every request of a prompt but its first".
+``conversations``  one row per (account, hour, conversation): the same for conversation turns.
+``sample``         per (account, hour) the prompts whose event_id hashes lowest (at most
+                   :data:`SAMPLE_PROMPTS_PER_ACCOUNT`): the lowest of a window are among them, so the
+                   text features read exactly the sample the raw path draws.
+
+How each feature comes back (:func:`features_from_rollups`; :data:`EXACT`, :data:`APPROXIMATE`):
+
+* exact: every count, share, sum and ratio of counts, the gap statistics (``interarrival_cv``,
+  ``burstiness``: integer-millisecond sums and sums of squares, joined across hours and pieces),
+  hour entropy, day coverage, peak minute, requests per active hour, top model share, system
+  prompt entropy, distinct prompts and re-ask shares (from the prompt table), continued turns,
+  first/last seen, the text features and the account metadata;
+* approximate: distinct counts of IPs, networks, ASNs, user agents, keys, end users, client styles
+  and temperatures (HLL, relative error :func:`distinct_count_error`; exact in practice for a few
+  hundred values), medians (KLL, normalised rank error :func:`median_rank_error`; exact while an
+  account's window holds at most :data:`KLL_K` values, all of which the sketch then keeps), and ``prompt_growth``, whose split of the window into
+  halves falls inside one minute: the requests of that minute are shared out in proportion.
+
+Known limits: prompt and conversation keys and the sample's order are Polars hashes (fixed seeds),
+stable within one Polars version only, as the raw path's sample is; gap sums of two pieces of one
+account that overlap in time (a late event written after a later one) cannot be joined exactly:
+such joins are counted in ``gap_overlaps``; two writers that write the same event at once both
+count it (the lake's view shows it once).
+
+>>> import polars as pl
+>>> from datetime import datetime, timedelta, timezone
+>>> from distillguard.features import account_features
+>>> t0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+>>> events = pl.DataFrame({
+...     "event_id": [f"e{i}" for i in range(40)], "ts": [t0 + timedelta(minutes=3 * i) for i in range(40)],
+...     "account_id": ["a"] * 40, "api_key_id": ["k"] * 40, "client_ip": ["198.51.100.4"] * 40,
+...     "endpoint": ["/v1/messages"] * 40, "model": ["m"] * 40, "status": [200] * 40,
+...     "prompt_tokens": [20] * 40, "completion_tokens": [800] * 40,
+...     "prompt": [f"Explain topic {i % 25} step by step" for i in range(40)]})
+>>> whole = hourly_rollup(events)
+>>> halves = merge_rollups([hourly_rollup(events.head(17)), hourly_rollup(events.tail(23))])
+>>> merged, raw = features_from_rollups(halves), account_features(events)
+>>> [(merged[c].item(), raw[c].item()) for c in ("n_requests", "hot_reask_share", "active_hours")]
+[(40, 40), (0.375, 0.375), (2, 2)]
+>>> abs(merged["interarrival_cv"].item() - raw["interarrival_cv"].item()) < 1e-9
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
+
+from distillguard.features.families import ALL_FEATURES, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
+from distillguard.features.registry import COLLECT_ENGINE
+from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, template_features
+
+__all__ = [
+    "Rollups", "hourly_rollup", "merge_rollups", "features_from_rollups", "EXACT", "APPROXIMATE",
+    "distinct_count_error", "median_rank_error", "HLL_LG_K", "KLL_K",
+]
+
+#: log2 of an HLL sketch's buckets: 4,096 buckets, about 1.6 % relative standard error.
+HLL_LG_K = 12
+#: KLL's accuracy parameter: about 1.65 % normalised rank error (single-sided, 99th percentile).
+KLL_K = 200
+_HLL_TYPE = tgt_hll_type.HLL_8
+#: Seeds of the hashes the raw path uses: prompt keys (``prepare_events``) and the sample (``sample_prompts``).
+PROMPT_HASH_SEED, SAMPLE_HASH_SEED = 3, 17
+CONVERSATION_HASH_SEED = 5
+
+KEYS = ["account_id", "hour"]
+
+#: Distinct counts kept as HLL sketches: column of the hours table -> what is counted (nulls never
+#: counted; ``temperature``'s "unset" is a value of its own, kept in ``n_temperature_null``).
+HLL_COLUMNS: dict[str, pl.Expr] = {
+    "hll_ip": pl.col("client_ip"),
+    "hll_prefix": pl.col("_prefix"),
+    "hll_asn": pl.col("asn").cast(pl.String),
+    "hll_user_agent": pl.col("user_agent"),
+    "hll_api_key": pl.col("api_key_id"),
+    "hll_end_user": pl.col("end_user_id"),
+    "hll_client_style": pl.col("_client_style"),
+    "hll_temperature": pl.col("temperature").cast(pl.String),
+}
+#: Medians kept as KLL sketches: column -> the values (nulls dropped, as Polars' median drops them).
+KLL_COLUMNS: dict[str, pl.Expr] = {
+    "kll_completion_prompt_ratio": pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1),
+    "kll_completion_tokens_answered": pl.when(pl.col("status") < 400).then(pl.col("completion_tokens")),
+    "kll_max_tokens": pl.col("max_tokens"),
+    "kll_temperature": pl.col("temperature"),
+}
+
+_hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
+_turn = pl.col("turn").fill_null(1)
+
+
+def _count(condition: pl.Expr) -> pl.Expr:
+    return condition.fill_null(False).cast(pl.Int64).sum()
+
+
+#: Additive counts of the hours table: column -> per-event condition (or value) summed.
+SUMS: dict[str, pl.Expr] = {
+    "n_rate_limited": _count(pl.col("status") == 429),
+    "n_prompt_logged": _count(pl.col("prompt").is_not_null()),
+    "n_reasoning": _count(pl.col("_asks_reasoning")),
+    "n_fixed_format": _count(pl.col("_asks_fixed_format") | pl.col("response_format").is_in(["json_object", "json_schema"])),
+    "n_rubric": _count(pl.col("_asks_rubric")),
+    "n_long_answer": _count((pl.col("status") < 400) & (pl.col("completion_tokens") >= LONG_ANSWER_TOKENS)),
+    "n_logprobs": _count(pl.col("logprobs") | (pl.col("top_logprobs") > 0)),
+    "n_multi_sample": _count(pl.col("n") > 1),
+    "n_length_cut": _count(pl.col("finish_reason") == "length"),
+    "n_deterministic": _count(pl.col("temperature") <= 0.2),
+    "n_temperature_null": _count(pl.col("temperature").is_null()),
+    "n_single_turn": _count(_turn <= 1),
+    "n_later_turn": _count(_turn > 1),
+    "n_tools": _count(pl.col("tools") > 0),
+    "completion_tokens_sum": pl.col("completion_tokens").cast(pl.Int64).sum(),
+    "turn_sum": _turn.cast(pl.Int64).sum(),
+}
+
+#: Features computed exactly from rollups (equal to the raw path's up to float rounding and to
+#: ties of time stamps, whose order the raw path leaves open too).
+EXACT = [
+    "n_requests", "active_hours", "requests_per_active_hour", "requests_per_day", "completion_tokens_total",
+    "rate_limited_share", "interarrival_cv", "hour_entropy", "day_coverage", "burstiness", "peak_minute_share",
+    "distinct_prompt_share", "distinct_prompts", "prompt_logged_share", "hot_reask_share", "cold_reask_share",
+    "reasoning_share", "fixed_format_share", "rubric_share", "long_answer_share", "logprobs_share",
+    "multi_sample_share", "length_cut_share", "deterministic_share", "top_model_share", "n_system_prompts",
+    "system_prompt_entropy", "mean_turn", "single_turn_share", "continued_turn_share", "tool_share",
+    "template_word_share", "top_skeleton_share", "slot_diversity", "dominant_skeleton", "account_age_days",
+]
+#: Distinct counts from HLL sketches (within :func:`distinct_count_error`).
+APPROXIMATE_DISTINCT = ["n_ips", "n_prefixes", "n_asns", "n_user_agents", "n_api_keys", "n_end_users", "n_client_styles", "temperature_distinct"]
+#: Medians from KLL sketches (rank within :func:`median_rank_error` of one half).
+APPROXIMATE_MEDIAN = ["completion_prompt_ratio", "completion_tokens_median", "max_tokens_median", "temperature_median"]
+#: Every approximate feature; ``prompt_growth`` is exact when the window's halves split between minutes.
+APPROXIMATE = APPROXIMATE_DISTINCT + APPROXIMATE_MEDIAN + ["prompt_growth"]
+
+
+def distinct_count_error(num_std_devs: int = 3, lg_k: int = HLL_LG_K) -> float:
+    """The HLL sketches' a-priori relative error bound (upper side, merged sketches) at ``num_std_devs``.
+
+    >>> round(distinct_count_error(), 3)
+    0.05
+    """
+    return max(abs(float(hll_sketch.get_rel_err(upper, True, lg_k, num_std_devs))) for upper in (True, False))
+
+
+def median_rank_error(k: int = KLL_K) -> float:
+    """KLL's normalised rank error (single-sided, 99th percentile of trials): a median from the
+    sketch is a value whose rank in the data lies within this of one half.
+
+    >>> round(median_rank_error(), 4)
+    0.0133
+    """
+    return float(kll_doubles_sketch.get_normalized_rank_error(k, False))
+
+
+@dataclass(frozen=True)
+class Rollups:
+    """The four rollup tables (see the module docstring)."""
+
+    hours: pl.DataFrame
+    prompts: pl.DataFrame
+    conversations: pl.DataFrame
+    sample: pl.DataFrame
+
+    @staticmethod
+    def tables() -> list[str]:
+        return [f.name for f in fields(Rollups)]
+
+    def size_bytes(self) -> int:
+        """In-memory size of the four tables (Arrow buffers)."""
+        return sum(getattr(self, t).estimated_size() for t in self.tables())
+
+
+# -- building ----------------------------------------------------------------------------------------
+def _rollup_events(events: pl.DataFrame) -> pl.DataFrame:
+    """Events with the helper columns the rollup reads (the costly text ones only when absent)."""
+    from distillguard.features import _with_contract_columns, event_derived_columns
+
+    events = _with_contract_columns(events)
+    derived = [expr.alias(name) for name, expr in event_derived_columns().items()
+               if name not in events.columns and name != "_text"]
+    return (
+        events.lazy()
+        .with_columns(*derived)
+        .with_columns(pl.col("ts").dt.truncate("1h").alias("hour"))
+        .sort("account_id", "ts")
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _sketch_groups(frame: pl.DataFrame, keys: list[str], value: pl.Expr) -> tuple[pl.DataFrame, list[np.ndarray]]:
+    """Per group of ``keys`` (in key order) the non-null values of ``value``, as numpy arrays."""
+    values = frame.lazy().select(*keys, value.alias("_v")).drop_nulls("_v").sort(keys, maintain_order=True).collect(engine=COLLECT_ENGINE)
+    groups = values.group_by(keys, maintain_order=True).agg(pl.len().alias("_n"))
+    flat = values["_v"].to_numpy()
+    return groups.drop("_n"), np.split(flat, np.cumsum(groups["_n"].to_numpy())[:-1]) if groups.height else []
+
+
+def _hll_bytes(values: Iterable) -> bytes:
+    sketch = hll_sketch(HLL_LG_K, _HLL_TYPE)
+    for v in values:
+        sketch.update(v)
+    return sketch.serialize_compact()
+
+
+def _kll_bytes(values: np.ndarray) -> bytes:
+    sketch = kll_doubles_sketch(KLL_K)
+    sketch.update(values.astype(np.float64))
+    return sketch.serialize()
+
+
+def _sketch_column(frame: pl.DataFrame, name: str, value: pl.Expr, kind: str) -> pl.DataFrame:
+    if kind == "hll":        # distinct values first: a sketch sees each value once per hour
+        groups, arrays = _sketch_groups(frame.lazy().select(*KEYS, value.alias("_d")).unique().collect(), KEYS, pl.col("_d"))
+        blobs = [_hll_bytes(a.tolist()) for a in arrays]
+    else:
+        groups, arrays = _sketch_groups(frame, KEYS, value)
+        blobs = [_kll_bytes(a) for a in arrays]
+    return groups.with_columns(pl.Series(name, blobs, dtype=pl.Binary))
+
+
+def _gap_ms(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """Milliseconds between two time stamps as the raw path counts a gap (truncated)."""
+    return (later - earlier).dt.total_milliseconds()
+
+
+def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> Rollups:
+    """The rollups of a frame of events (contract columns; any order, any span).
+
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> ev = pl.DataFrame({"event_id": ["a", "b", "c"], "ts": [datetime(2026, 11, 2, 10, m) for m in (0, 1, 59)],
+    ...                    "account_id": ["x"] * 3, "api_key_id": ["k"] * 3, "client_ip": ["10.0.0.1"] * 3,
+    ...                    "endpoint": ["/v1/messages"] * 3, "model": ["m"] * 3, "status": [200, 429, 200],
+    ...                    "prompt_tokens": [1] * 3, "completion_tokens": [5] * 3, "prompt": ["hi", "Hi ", "bye"]})
+    >>> r = hourly_rollup(ev)
+    >>> r.hours.select("n", "n_rate_limited", "gap_n", "gap_sum_ms").row(0)
+    (3, 1, 2, 3540000)
+    >>> r.prompts.sort("n")["n"].to_list()
+    [1, 2]
+    """
+    ev = _rollup_events(events)
+    if ev.height == 0:
+        return _empty_rollups(events)
+    within = _gap_ms(pl.col("ts"), pl.col("ts").shift()).over(KEYS)
+    minutes = (
+        ev.lazy()
+        .group_by(*KEYS, pl.col("ts").dt.minute().cast(pl.Int8).alias("minute"))
+        .agg(pl.len().cast(pl.Int64).alias("n"), _count(pl.col("prompt").is_not_null()).alias("n_logged"))
+        .sort(*KEYS, "minute")
+        .group_by(KEYS, maintain_order=True)
+        .agg(pl.struct("minute", "n", "n_logged").alias("minute_counts"))
+    )
+    models = _counts_list(ev.lazy(), pl.col("model"), "model", "model_counts")
+    system_prompts = _counts_list(ev.lazy(), pl.col("system_prompt_hash").fill_null(""), "system_prompt_hash", "system_prompt_counts")
+    hours = (
+        ev.lazy()
+        .with_columns(within.alias("_gap_ms"))
+        .group_by(KEYS, maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("ts").min().alias("first_ts"),
+            pl.col("ts").max().alias("last_ts"),
+            pl.col("_gap_ms").count().cast(pl.Int64).alias("gap_n"),
+            pl.col("_gap_ms").sum().cast(pl.Int64).alias("gap_sum_ms"),
+            (pl.col("_gap_ms").cast(pl.Int64) ** 2).sum().cast(pl.Int64).alias("gap_sq_sum_ms"),
+            pl.lit(0, dtype=pl.Int64).alias("gap_overlaps"),
+            *[expr.alias(name) for name, expr in SUMS.items()],
+        )
+        .join(minutes, on=KEYS, how="left")
+        .join(models, on=KEYS, how="left")
+        .join(system_prompts, on=KEYS, how="left")
+        .collect(engine=COLLECT_ENGINE)
+    )
+    for name, value in HLL_COLUMNS.items():
+        hours = hours.join(_sketch_column(ev, name, value, "hll"), on=KEYS, how="left")
+    for name, value in KLL_COLUMNS.items():
+        hours = hours.join(_sketch_column(ev, name, value, "kll"), on=KEYS, how="left")
+    return Rollups(hours.sort(KEYS), _prompt_table(ev), _conversation_table(ev), _sample_table(ev, sample_per_account))
+
+
+def _counts_list(ev: pl.LazyFrame, value: pl.Expr, name: str, alias: str) -> pl.LazyFrame:
+    return (
+        ev.group_by(*KEYS, value.alias(name)).agg(pl.len().cast(pl.Int64).alias("n"))
+        .sort(*KEYS, name, nulls_last=True)
+        .group_by(KEYS, maintain_order=True)
+        .agg(pl.struct(name, "n").alias(alias))
+    )
+
+
+def _at_first(flag: pl.Expr, ts: str) -> pl.Expr:
+    """``flag`` of the group's earliest request; of requests tied at that time, false wins (the raw
+    path leaves their order open: this makes every split of the events merge to one answer)."""
+    return flag.filter(pl.col(ts) == pl.col(ts).min()).min()
+
+
+def _prompt_table(ev: pl.DataFrame) -> pl.DataFrame:
+    """Per (account, hour, prompt key): requests, sampling requests, and the first one's time and temperature."""
+    return (
+        ev.lazy()
+        .filter(pl.col("_prompt_key").is_not_null())
+        .group_by(*KEYS, pl.col("_prompt_key").hash(seed=PROMPT_HASH_SEED).alias("prompt_hash"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            _count(_hot).alias("n_hot"),
+            pl.col("ts").min().alias("first_ts"),
+            _at_first(_hot, "ts").alias("first_hot"),
+        )
+        .sort(*KEYS, "prompt_hash")
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _conversation_table(ev: pl.DataFrame) -> pl.DataFrame:
+    """Per (account, hour, conversation): later-turn requests and whether the first request was one."""
+    return (
+        ev.lazy()
+        .filter(pl.col("conversation_id").is_not_null())
+        .group_by(*KEYS, pl.col("conversation_id").hash(seed=CONVERSATION_HASH_SEED).alias("conversation_hash"))
+        .agg(
+            _count(_turn > 1).alias("n_later"),
+            pl.col("ts").min().alias("first_ts"),
+            _at_first(_turn > 1, "ts").alias("first_later"),
+        )
+        .sort(*KEYS, "conversation_hash")
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _sample_table(ev: pl.DataFrame, per_account: int) -> pl.DataFrame:
+    """Per (account, hour) the ``per_account`` eligible prompts of lowest event_id hash, normalised
+    (as :func:`distillguard.features.text.sample_prompts` draws them over a whole window)."""
+    eligible = pl.col("prompt").str.slice(0, 2000).str.contains(r"\w")
+    if "_text" in ev.columns:
+        eligible, text = pl.col("_text").str.len_chars() > 0, pl.col("_text")
+    else:
+        text = normalised_prompt(pl.col("prompt"))
+    return (
+        ev.lazy()
+        .filter(pl.col("prompt").is_not_null() & eligible)
+        .with_columns(pl.col("event_id").hash(seed=SAMPLE_HASH_SEED).alias("order"))
+        .sort(*KEYS, "order", "event_id")
+        .filter(pl.int_range(pl.len()).over(KEYS) < per_account)
+        .select(*KEYS, "event_id", "order", text.alias("text"))
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _empty_rollups(events: pl.DataFrame) -> Rollups:
+    ts = events.schema.get("ts", pl.Datetime("us"))
+    tiny = events.head(0)
+    one = pl.DataFrame({"event_id": ["_"], "ts": pl.Series([0], dtype=pl.Int64).cast(ts), "account_id": ["_"], "prompt": ["x"],
+                        "conversation_id": ["c"]})
+    template = hourly_rollup(pl.concat([tiny.select([c for c in tiny.columns if c in one.columns]), one], how="diagonal_relaxed")
+                             if tiny.width else one)
+    return Rollups(*[getattr(template, t).head(0) for t in Rollups.tables()])
+
+
+# -- merging -----------------------------------------------------------------------------------------
+def _union_hll(blobs: Sequence[bytes | None]) -> bytes | None:
+    present = [b for b in blobs if b is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    union = hll_union(HLL_LG_K)
+    for b in present:
+        union.update(hll_sketch.deserialize(b))
+    return union.get_result(_HLL_TYPE).serialize_compact()
+
+
+def _merge_kll(blobs: Sequence[bytes | None]) -> bytes | None:
+    present = [b for b in blobs if b is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    sketch = kll_doubles_sketch.deserialize(present[0])
+    for b in present[1:]:
+        sketch.merge(kll_doubles_sketch.deserialize(b))
+    return sketch.serialize()
+
+
+def _merge_sketch_lists(lists: pl.Series, kind: str) -> pl.Series:
+    merge = _union_hll if kind == "hll" else _merge_kll
+    return pl.Series([merge(blobs) for blobs in lists.to_list()], dtype=pl.Binary)
+
+
+def _joined_gaps(keys: list[str]) -> list[pl.Expr]:
+    """Gap moments of pieces joined in time order within ``keys``: each piece's own, plus the gap
+    from the latest request before it to its first (a negative one means the pieces overlap)."""
+    join = _gap_ms(pl.col("first_ts"), pl.col("last_ts").cum_max().shift()).over(keys, order_by="first_ts")
+    return [
+        (pl.col("gap_n") + join.is_not_null().cast(pl.Int64)).alias("gap_n"),
+        (pl.col("gap_sum_ms") + join.clip(0).fill_null(0)).alias("gap_sum_ms"),
+        (pl.col("gap_sq_sum_ms") + (join.clip(0).fill_null(0).cast(pl.Int64) ** 2)).alias("gap_sq_sum_ms"),
+        (pl.col("gap_overlaps") + (join < 0).fill_null(False).cast(pl.Int64)).alias("gap_overlaps"),
+    ]
+
+
+def _merge_counts(frame: pl.DataFrame, keys: list[str], column: str, name: str, extra: Sequence[str] = ()) -> pl.DataFrame:
+    return (
+        frame.lazy().select(*keys, column).explode(column).unnest(column)
+        .group_by(*keys, name).agg(pl.col("n").sum(), *[pl.col(e).sum() for e in extra])
+        .sort(*keys, name, nulls_last=True)
+        .group_by(keys, maintain_order=True)
+        .agg(pl.struct(name, "n", *extra).alias(column))
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _merge_hours(hours: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Rows of ``hours`` with equal ``keys`` as one (gaps joined in time order, sketches merged)."""
+    if hours.height == 0 or hours.select(pl.struct(keys).is_unique().all()).item():
+        return hours
+    joined = hours.sort(*keys, "first_ts").with_columns(_joined_gaps(keys))
+    sums = ["n", "gap_n", "gap_sum_ms", "gap_sq_sum_ms", "gap_overlaps", *SUMS]
+    base = (
+        joined.group_by(keys, maintain_order=True)
+        .agg(pl.col("first_ts").min(), pl.col("last_ts").max(), *[pl.col(c).sum() for c in sums],
+             *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
+    )
+    base = base.with_columns(
+        [_merge_sketch_lists(base[c], "hll").alias(c) for c in HLL_COLUMNS]
+        + [_merge_sketch_lists(base[c], "kll").alias(c) for c in KLL_COLUMNS]
+    )
+    merged = (
+        base.join(_merge_counts(hours, keys, "minute_counts", "minute", ["n_logged"]), on=keys, how="left")
+        .join(_merge_counts(hours, keys, "model_counts", "model"), on=keys, how="left")
+        .join(_merge_counts(hours, keys, "system_prompt_counts", "system_prompt_hash"), on=keys, how="left")
+    )
+    return merged.select(hours.columns).sort(keys)
+
+
+def _merge_first(frame: pl.DataFrame, keys: list[str], sums: list[str], first_flag: str) -> pl.DataFrame:
+    return (
+        frame.lazy()
+        .group_by(keys)
+        .agg(*[pl.col(c).sum() for c in sums], pl.col("first_ts").min(), _at_first(pl.col(first_flag), "first_ts"))
+        .select(frame.columns)
+        .sort(keys)
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> Rollups:
+    """One rollup from several (micro-batches, files of one hour): equal to the rollup of all their events.
+
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> ev = pl.DataFrame({"event_id": ["a", "b"], "ts": [datetime(2026, 11, 2, 10, 0), datetime(2026, 11, 2, 10, 30)],
+    ...                    "account_id": ["x"] * 2, "api_key_id": ["k"] * 2, "client_ip": ["10.0.0.1", "10.0.0.2"],
+    ...                    "endpoint": ["/v1/messages"] * 2, "model": ["m"] * 2, "status": [200] * 2,
+    ...                    "prompt_tokens": [1] * 2, "completion_tokens": [5] * 2})
+    >>> merge_rollups([hourly_rollup(ev.head(1)), hourly_rollup(ev.tail(1))]).hours.select("n", "gap_n", "gap_sum_ms").row(0)
+    (2, 1, 1800000)
+    """
+    pieces = [p for p in pieces if p.hours.height] or list(pieces[:1])
+    if len(pieces) == 1:
+        return pieces[0]
+    hours = _merge_hours(pl.concat([p.hours for p in pieces], how="vertical_relaxed"), KEYS)
+    prompts = _merge_first(pl.concat([p.prompts for p in pieces], how="vertical_relaxed"), [*KEYS, "prompt_hash"], ["n", "n_hot"], "first_hot")
+    conversations = _merge_first(pl.concat([p.conversations for p in pieces], how="vertical_relaxed"),
+                                 [*KEYS, "conversation_hash"], ["n_later"], "first_later")
+    sample = (
+        pl.concat([p.sample for p in pieces], how="vertical_relaxed")       # pieces hold distinct events (the lake's writers see to it)
+        .sort(*KEYS, "order", "event_id")
+        .filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
+    )
+    return Rollups(hours, prompts, conversations, sample)
+
+
+# -- features ----------------------------------------------------------------------------------------
+def _hll_estimate(blobs: list[bytes | None]) -> float:
+    merged = _union_hll(blobs)
+    return 0.0 if merged is None else float(hll_sketch.deserialize(merged).get_estimate())
+
+
+def _kll_median(blobs: list[bytes | None]) -> float | None:
+    merged = _merge_kll(blobs)
+    if merged is None:
+        return None
+    sketch = kll_doubles_sketch.deserialize(merged)
+    if sketch.is_empty():
+        return None
+    if not sketch.is_estimation_mode():     # at most k values, all retained: the exact median (as Polars takes it)
+        return float(np.median(np.fromiter((item for item, _ in sketch), dtype=np.float64)))
+    return float(sketch.get_quantile(0.5))
+
+
+def _entropy(counts: pl.Expr, n_categories: int) -> pl.Expr:
+    """Normalised Shannon entropy of a list of counts (as ``registry.normalised_entropy``)."""
+    p = counts.list.eval(pl.element() / pl.element().sum())
+    h = p.list.eval(-(pl.element() * pl.element().log())).list.sum()
+    return (h / math.log(n_categories)).fill_nan(0.0)
+
+
+def features_from_rollups(
+    rollups: Rollups,
+    accounts: pl.DataFrame | None = None,
+    window_hours: float | None = None,
+) -> pl.DataFrame:
+    """One row per account with the columns of :func:`distillguard.features.account_features`,
+    computed from rollups alone (which are exact and which approximate: :data:`EXACT`, :data:`APPROXIMATE`).
+
+    ``window_hours``: the span the window features describe (default: the rollups' own span, at least 1 h).
+    """
+    from distillguard.features import metadata_features
+
+    hours = rollups.hours
+    if hours.height == 0:
+        return pl.DataFrame(schema={"account_id": pl.String})
+    if window_hours is None:
+        span = hours.select((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_microseconds()).item() / 1e6
+        window_hours = max(1.0, span / 3600.0)
+    hours = _merge_hours(hours, KEYS)
+    # per account: hours joined in time order (the gap from one active hour to the next joins them)
+    per_hour = hours.sort("account_id", "first_ts").with_columns(_joined_gaps(["account_id"]))
+    minutes = (
+        hours.lazy().select("account_id", "hour", "minute_counts").explode("minute_counts").unnest("minute_counts")
+        .with_columns((pl.col("hour").dt.epoch("s") // 600 + pl.col("minute").cast(pl.Int64) // 10).alias("_slot"))   # 10-minute slots
+        .group_by("account_id")
+        .agg(pl.col("_slot").n_unique().alias("_slots"), pl.col("n").max().alias("_peak"))
+        .collect(engine=COLLECT_ENGINE)
+    )
+    models = _merge_counts(hours, ["account_id"], "model_counts", "model")
+    systems = _merge_counts(hours, ["account_id"], "system_prompt_counts", "system_prompt_hash")
+    hour_of_day = hours.group_by("account_id", pl.col("hour").dt.hour().alias("h")).agg(pl.col("n").sum()).group_by("account_id").agg(
+        pl.col("n").alias("_by_hour"))
+    sums = ["n", "gap_n", "gap_sum_ms", "gap_sq_sum_ms", *SUMS]
+    base = (
+        per_hour.group_by("account_id", maintain_order=True)
+        .agg(pl.col("first_ts").min().alias("first_seen"), pl.col("last_ts").max().alias("last_seen"),
+             pl.col("hour").n_unique().alias("active_hours"),
+             *[pl.col(c).sum() for c in sums], *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
+    )
+    estimates: list[pl.Series] = [pl.Series(c, [_hll_estimate(b) for b in base[c].to_list()], dtype=pl.Float64) for c in HLL_COLUMNS]
+    estimates += [pl.Series(c, [_kll_median(b) for b in base[c].to_list()], dtype=pl.Float64) for c in KLL_COLUMNS]
+    base = base.drop(*HLL_COLUMNS, *KLL_COLUMNS).with_columns(estimates)
+    base = (
+        base.join(minutes, on="account_id", how="left").join(models, on="account_id", how="left")
+        .join(systems, on="account_id", how="left").join(hour_of_day, on="account_id", how="left")
+        .join(_prompt_features(rollups.prompts, hours), on="account_id", how="left")
+        .join(_continued_turns(rollups.conversations), on="account_id", how="left")
+    )
+    n = pl.col("n")
+    gaps, mean_s = pl.col("gap_n"), pl.col("gap_sum_ms") / pl.col("gap_n") / 1000.0
+    var_s2 = ((pl.col("gap_sq_sum_ms").cast(pl.Float64) - pl.col("gap_sum_ms").cast(pl.Float64) ** 2 / gaps) / (gaps - 1)).clip(0) / 1e6
+    std_s = pl.when(gaps >= 2).then(var_s2.sqrt())
+    rounded = {c: pl.col(c).round(0).cast(pl.UInt32) for c in HLL_COLUMNS}
+    exprs = {
+        "n_requests": n.cast(pl.UInt32),
+        "active_hours": pl.col("active_hours").cast(pl.UInt32),
+        "requests_per_active_hour": n / (pl.col("_slots") / 6.0),
+        "requests_per_day": n / max(1.0, window_hours / 24.0),
+        "completion_tokens_total": pl.col("completion_tokens_sum"),
+        "completion_prompt_ratio": pl.col("kll_completion_prompt_ratio"),
+        "rate_limited_share": pl.col("n_rate_limited") / n,
+        "interarrival_cv": (std_s / (mean_s + 1e-9)).fill_null(0.0),
+        "hour_entropy": _entropy(pl.col("_by_hour"), 24),
+        "day_coverage": pl.col("active_hours") / window_hours,
+        "burstiness": ((std_s - mean_s) / (std_s + mean_s + 1e-9)).fill_null(0.0),
+        "peak_minute_share": pl.col("_peak") / n,
+        "distinct_prompt_share": pl.col("_distinct_prompts").fill_null(0) / pl.col("n_prompt_logged").clip(1),
+        "distinct_prompts": pl.col("_distinct_prompts").fill_null(0).cast(pl.UInt32),
+        "prompt_logged_share": pl.col("n_prompt_logged") / n,
+        "prompt_growth": pl.col("_prompt_growth").fill_null(0.0),
+        "hot_reask_share": pl.col("_hot_repeats").fill_null(0) / n,
+        "cold_reask_share": pl.col("_cold_repeats").fill_null(0) / n,
+        "reasoning_share": pl.col("n_reasoning") / n,
+        "fixed_format_share": pl.col("n_fixed_format") / n,
+        "rubric_share": pl.col("n_rubric") / n,
+        "completion_tokens_median": pl.col("kll_completion_tokens_answered").fill_null(0.0),
+        "long_answer_share": pl.col("n_long_answer") / n,
+        "max_tokens_median": pl.col("kll_max_tokens").fill_null(0.0),
+        "logprobs_share": pl.col("n_logprobs") / n,
+        "multi_sample_share": pl.col("n_multi_sample") / n,
+        "length_cut_share": pl.col("n_length_cut") / n,
+        "temperature_distinct": (rounded["hll_temperature"] + (pl.col("n_temperature_null") > 0).cast(pl.UInt32)),
+        "deterministic_share": pl.col("n_deterministic") / n,
+        "temperature_median": pl.col("kll_temperature"),
+        "top_model_share": pl.col("model_counts").list.eval(pl.element().struct.field("n")).list.max() / n,
+        "n_ips": rounded["hll_ip"],
+        "n_prefixes": rounded["hll_prefix"],
+        "n_asns": rounded["hll_asn"],
+        "n_user_agents": rounded["hll_user_agent"],
+        "n_api_keys": rounded["hll_api_key"],
+        "n_end_users": rounded["hll_end_user"],
+        "n_system_prompts": pl.col("system_prompt_counts").list.eval(
+            pl.element().filter(pl.element().struct.field("system_prompt_hash") != "")).list.len().cast(pl.UInt32),
+        "n_client_styles": rounded["hll_client_style"],
+        "system_prompt_entropy": _entropy(pl.col("system_prompt_counts").list.eval(pl.element().struct.field("n")), 64),
+        "mean_turn": pl.col("turn_sum") / n,
+        "single_turn_share": pl.col("n_single_turn") / n,
+        "continued_turn_share": (pl.col("_continued").fill_null(0) / pl.col("n_later_turn")).fill_nan(0.0).fill_null(0.0),
+        "tool_share": pl.col("n_tools") / n,
+    }
+    feats = base.select("account_id", "first_seen", "last_seen", *[exprs[f.name].alias(f.name) for f in ALL_FEATURES])
+    text = template_features(
+        rollups.sample.sort("account_id", "order").filter(pl.int_range(pl.len()).over("account_id") < SAMPLE_PROMPTS_PER_ACCOUNT)
+        .select("account_id", "event_id", "text")
+    )
+    from distillguard.features import TEXT_FEATURES
+
+    out = feats.join(text, on="account_id", how="left").with_columns([pl.col(c).fill_null(0.0) for c in TEXT_FEATURES])
+    return metadata_features(out, accounts).sort("account_id")
+
+
+def _prompt_features(prompts: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
+    """Per account: distinct prompts, hot and cold re-asks, and the prompt growth of the window."""
+    per_prompt = (
+        prompts.lazy()
+        .group_by("account_id", "prompt_hash")
+        .agg(pl.col("n").sum(), pl.col("n_hot").sum(), _at_first(pl.col("first_hot"), "first_ts"), pl.col("first_ts").min())
+    )
+    # Where the later half of the account's requests starts: the minute holding request ceil(N/2)
+    # and the share of that minute's requests before it (the minute's requests are shared out).
+    minutes = (
+        hours.lazy().select("account_id", "hour", "minute_counts").explode("minute_counts").unnest("minute_counts")
+        .with_columns((pl.col("hour") + pl.duration(minutes=pl.col("minute").cast(pl.Int64))).alias("start"))
+        .sort("account_id", "start")
+        .with_columns(pl.col("n").sum().over("account_id").alias("total"),
+                      pl.col("n").cum_sum().over("account_id").alias("upto"))
+        .with_columns((pl.col("total") / 2).ceil().alias("half"))
+        .with_columns((pl.col("upto") - pl.col("n")).alias("before"))
+    )
+    split = (
+        minutes.filter((pl.col("before") < pl.col("half")) & (pl.col("upto") >= pl.col("half")))
+        .group_by("account_id").agg(pl.col("start").first().alias("split_minute"),
+                                    ((pl.col("half") - pl.col("before")) / pl.col("n")).first().alias("earlier_part"))
+    )
+    logged_later = (
+        minutes.join(split, on="account_id")
+        .group_by("account_id")
+        .agg(((pl.col("start") > pl.col("split_minute")).cast(pl.Float64) * pl.col("n_logged")
+              + (pl.col("start") == pl.col("split_minute")).cast(pl.Float64) * (1 - pl.col("earlier_part")) * pl.col("n_logged"))
+             .sum().alias("_logged_later"))
+    )
+    minute_of = pl.col("first_ts").dt.truncate("1m")
+    new_later = (
+        per_prompt.join(split, on="account_id")
+        .group_by("account_id")
+        .agg(((minute_of > pl.col("split_minute")).cast(pl.Float64) * pl.col("n")
+              + (minute_of == pl.col("split_minute")).cast(pl.Float64) * (1 - pl.col("earlier_part")) * pl.col("n"))
+             .sum().alias("_new_later"))
+    )
+    hot = pl.col("first_hot").cast(pl.Int64)
+    return (
+        per_prompt.group_by("account_id")
+        .agg(pl.len().alias("_distinct_prompts"),
+             (pl.col("n_hot") - hot).sum().alias("_hot_repeats"),
+             ((pl.col("n") - pl.col("n_hot")) - (1 - hot)).sum().alias("_cold_repeats"))
+        .join(new_later, on="account_id", how="left")
+        .join(logged_later, on="account_id", how="left")
+        .with_columns((pl.col("_new_later") / pl.col("_logged_later")).fill_nan(None).alias("_prompt_growth"))
+        .select("account_id", "_distinct_prompts", "_hot_repeats", "_cold_repeats", "_prompt_growth")
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _continued_turns(conversations: pl.DataFrame) -> pl.DataFrame:
+    """Per account: later-turn requests whose conversation had an earlier request in the window."""
+    return (
+        conversations.lazy()
+        .group_by("account_id", "conversation_hash")
+        .agg(pl.col("n_later").sum(), _at_first(pl.col("first_later"), "first_ts"))
+        .group_by("account_id")
+        .agg((pl.col("n_later") - pl.col("first_later").cast(pl.Int64)).sum().alias("_continued"))
+        .collect(engine=COLLECT_ENGINE)
+    )

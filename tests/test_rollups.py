@@ -1,0 +1,143 @@
+"""Features from per-account hourly rollups equal features from raw events (features/rollups.py).
+
+Exact features (counts, shares, gap statistics, re-asks, text sample...) are compared to 1e-9;
+distinct counts within the HLL sketches' stated error, medians within KLL's rank error, and
+``prompt_growth`` (the one feature whose split into window halves falls inside a minute) loosely.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from distillguard.features import account_features
+from distillguard.features.rollups import (
+    APPROXIMATE,
+    APPROXIMATE_DISTINCT,
+    APPROXIMATE_MEDIAN,
+    EXACT,
+    KLL_COLUMNS,
+    Rollups,
+    distinct_count_error,
+    features_from_rollups,
+    hourly_rollup,
+    median_rank_error,
+    merge_rollups,
+)
+from distillguard.simulator.population import SimulationConfig, simulate
+
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def traffic():
+    return simulate(SimulationConfig(seed=3, scale=0.05))
+
+
+@pytest.fixture(scope="module")
+def raw(traffic):
+    return account_features(traffic.events, traffic.accounts)
+
+
+@pytest.fixture(scope="module")
+def whole(traffic):
+    return hourly_rollup(traffic.events)
+
+
+@pytest.fixture(scope="module")
+def from_rollups(whole, traffic):
+    return features_from_rollups(whole, traffic.accounts)
+
+
+def _assert_close(a: pl.DataFrame, b: pl.DataFrame, columns: list[str], tol: float = TOL) -> None:
+    for c in columns:
+        left, right = a[c], b[c]
+        if left.dtype.is_numeric():
+            diff = (left.cast(pl.Float64) - right.cast(pl.Float64)).abs()
+            both_null = left.is_null() & right.is_null()
+            bad = a.filter(~both_null & ((diff > tol * (1 + left.cast(pl.Float64).abs())) | diff.is_null()))
+            assert bad.height == 0, f"{c}: {bad.height} accounts differ, e.g. {bad['account_id'].head(3).to_list()}"
+        else:
+            assert left.to_list() == right.to_list(), c
+
+
+def test_every_feature_is_classified(raw):
+    features = set(raw.columns) - {"account_id", "first_seen", "last_seen", "tier", "email_domain", "payment_fingerprint", "signup_ip"}
+    assert features == set(EXACT) | set(APPROXIMATE)
+    assert not set(EXACT) & set(APPROXIMATE)
+
+
+def test_same_columns_and_accounts(raw, from_rollups):
+    assert from_rollups.columns == raw.columns
+    assert from_rollups["account_id"].to_list() == raw["account_id"].to_list()
+
+
+def test_exact_features_equal_raw(raw, from_rollups):
+    _assert_close(raw, from_rollups, ["first_seen", "last_seen", *EXACT, "tier", "email_domain", "payment_fingerprint", "signup_ip"])
+
+
+def test_distinct_counts_within_sketch_error(raw, from_rollups):
+    bound = distinct_count_error()            # 3 standard deviations
+    for c in APPROXIMATE_DISTINCT:
+        truth, estimate = raw[c].cast(pl.Float64), from_rollups[c].cast(pl.Float64)
+        assert ((estimate - truth).abs() <= bound * truth + 0.5).all(), c
+
+
+def test_medians_within_rank_error(traffic, raw, from_rollups):
+    """A sketch's median is a value whose rank among the account's values lies within KLL's error of 1/2."""
+    eps = median_rank_error()
+    names = dict(zip(APPROXIMATE_MEDIAN, KLL_COLUMNS))
+    medians = from_rollups.select("account_id", *APPROXIMATE_MEDIAN)
+    for feature, column in names.items():
+        values = traffic.events.select("account_id", KLL_COLUMNS[column].cast(pl.Float64).alias("v")).drop_nulls()
+        ranks = (
+            values.join(medians.select("account_id", pl.col(feature).alias("m")), on="account_id")
+            .group_by("account_id")
+            .agg((pl.col("v") < pl.col("m")).mean().alias("below"), (pl.col("v") <= pl.col("m")).mean().alias("upto"))
+        )
+        assert ranks.height > 0
+        assert (ranks["below"] <= 0.5 + eps).all() and (ranks["upto"] >= 0.5 - eps).all(), feature
+
+
+def test_prompt_growth_close(raw, from_rollups):
+    """Exact where the window's halves split between minutes; the split minute's requests are shared out."""
+    diff = (raw["prompt_growth"] - from_rollups["prompt_growth"]).abs()
+    assert diff.median() < TOL
+    assert diff.max() <= 0.1
+
+
+def test_halves_in_time_merge_to_the_whole(traffic, whole):
+    """Two pieces split at a moment (a load, then the next): merged, the same rollup and features."""
+    events = traffic.events.sort("ts")
+    cut = events.height // 2
+    merged = merge_rollups([hourly_rollup(events.head(cut)), hourly_rollup(events.tail(events.height - cut))])
+    assert merged.hours["gap_overlaps"].sum() == 0
+    for table in ("prompts", "conversations"):
+        assert getattr(merged, table).sort(getattr(whole, table).columns[:3]).equals(getattr(whole, table))
+    assert merged.sample.sort("account_id", "hour", "order").equals(whole.sample)
+    from_merged, from_whole = features_from_rollups(merged), features_from_rollups(whole)
+    _assert_close(from_whole, from_merged, [c for c in EXACT if c != "account_age_days"] + ["prompt_growth"])
+    bound = distinct_count_error()
+    for c in APPROXIMATE_DISTINCT:
+        assert ((from_merged[c].cast(pl.Float64) - from_whole[c].cast(pl.Float64)).abs() <= bound * from_whole[c] + 0.5).all(), c
+
+
+def test_interleaved_micro_batches_keep_counts_and_flag_gaps(traffic, whole):
+    """Micro-batches whose events interleave in time (late arrivals): every count still merges
+    exactly; the gap sums they cannot join are counted in ``gap_overlaps``."""
+    events = traffic.events
+    part = pl.col("event_id").hash(seed=1) % 3
+    pieces = [hourly_rollup(events.filter(part == k)) for k in range(3)]
+    merged = merge_rollups(pieces)
+    assert merged.hours["gap_overlaps"].sum() > 0
+    counts = ["account_id", "hour", "n", "first_ts", "last_ts", "n_rate_limited", "n_reasoning", "completion_tokens_sum"]
+    assert merged.hours.select(counts).equals(whole.hours.select(counts))
+    a, b = features_from_rollups(merged), features_from_rollups(whole)
+    _assert_close(b, a, ["n_requests", "peak_minute_share", "requests_per_active_hour", "hot_reask_share", "cold_reask_share",
+                         "distinct_prompts", "continued_turn_share", "top_model_share", "template_word_share", "top_skeleton_share"])
+
+
+def test_empty_events_give_empty_rollups(traffic):
+    empty = hourly_rollup(traffic.events.head(0))
+    assert isinstance(empty, Rollups) and all(getattr(empty, t).height == 0 for t in Rollups.tables())
+    assert features_from_rollups(empty).height == 0
