@@ -259,9 +259,11 @@ class LakeWriter:
     the next batch only reads files that are new since.
     """
 
-    def __init__(self, lake: Lake, *, lookback_hours: float = 72.0) -> None:
+    def __init__(self, lake: Lake, *, lookback_hours: float = 72.0, rollups: bool = False) -> None:
         self.lake = lake
         self.lookback = timedelta(hours=max(0.0, lookback_hours))
+        #: whether each batch's new events also update the per-account rollups (``lake.rollups``)
+        self.rollups = rollups
         self._ids: dict[str, pl.Series] = {}        # file path -> its event_ids
 
     def append(self, events: pl.DataFrame, *, source: str | None) -> int:
@@ -283,6 +285,10 @@ class LakeWriter:
             self.lake.write_file(path, part)
             self._ids[path] = part["event_id"]
             written += part.height
+        if self.rollups and rows.height:
+            from distillguard.features.rollups import hourly_rollup, write_rollups
+
+            write_rollups(self.lake, hourly_rollup(rows))       # the same new events, as rollup files of their hours
         return written
 
     def known_ids(self, ts: pl.Series) -> pl.Series:
@@ -353,6 +359,7 @@ class MaintenanceReport:
     partitions_dropped: int = 0
     files_before: int = 0
     files_after: int = 0
+    rollup_files_deleted: int = 0
 
 
 def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff: datetime | None = None,
@@ -383,6 +390,12 @@ def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff:
             report.files_after += 1 if kept else 0
         else:
             report.files_after += len(files)
+    from distillguard.features.rollups import delete_rollups_before
+
+    if event_cutoff is not None:                     # rollups follow the events' retention, their prompt sample the prompts'
+        report.rollup_files_deleted += delete_rollups_before(lake, event_cutoff)
+    if prompt_cutoff is not None:
+        report.rollup_files_deleted += delete_rollups_before(lake, prompt_cutoff, ["sample"])
     return report
 
 

@@ -59,19 +59,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import polars as pl
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
 from distillguard.features.families import ALL_FEATURES, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
 from distillguard.features.registry import COLLECT_ENGINE
 from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, template_features
+from distillguard.lake import EVENTS_DIR
+
+if TYPE_CHECKING:
+    from distillguard.lake import Lake
 
 __all__ = [
     "Rollups", "hourly_rollup", "merge_rollups", "features_from_rollups", "EXACT", "APPROXIMATE",
-    "distinct_count_error", "median_rank_error", "HLL_LG_K", "KLL_K",
+    "distinct_count_error", "median_rank_error", "HLL_LG_K", "KLL_K", "write_rollups", "read_rollups", "delete_rollups_before",
 ]
 
 #: log2 of an HLL sketch's buckets: 4,096 buckets, about 1.6 % relative standard error.
@@ -470,7 +477,7 @@ def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PR
     (2, 1, 1800000)
     """
     pieces = [p for p in pieces if p.hours.height] or list(pieces[:1])
-    if len(pieces) == 1:
+    if len(pieces) == 1 and pieces[0].hours.select(pl.struct(KEYS).is_unique().all()).item():
         return pieces[0]
     hours = _merge_hours(pl.concat([p.hours for p in pieces], how="vertical_relaxed"), KEYS)
     prompts = _merge_first(pl.concat([p.prompts for p in pieces], how="vertical_relaxed"), [*KEYS, "prompt_hash"], ["n", "n_hot"], "first_hot")
@@ -682,3 +689,93 @@ def _continued_turns(conversations: pl.DataFrame) -> pl.DataFrame:
         .agg((pl.col("n_later") - pl.col("first_later").cast(pl.Int64)).sum().alias("_continued"))
         .collect(engine=COLLECT_ENGINE)
     )
+
+
+# -- storage: Parquet beside the lake's events ------------------------------------------------------
+#: Folder of the rollup tables under the lake's root: ``rollups/<table>/date=.../hour=.../*.parquet``.
+ROLLUPS_DIR = "rollups"
+
+
+def write_rollups(lake: Lake, rollups: Rollups) -> int:
+    """Write ``rollups`` as new files of the lake, one per table and hour (never appended to:
+    readers merge them, :func:`read_rollups`). Returns the bytes written.
+
+    >>> import tempfile, pathlib
+    >>> from datetime import datetime
+    >>> from distillguard.lake import Lake
+    >>> lake = Lake(str(pathlib.Path(tempfile.mkdtemp()) / "dg.lake"))
+    >>> ev = pl.DataFrame({"event_id": ["a", "b"], "ts": [datetime(2026, 11, 2, 10, 5), datetime(2026, 11, 2, 11, 0)],
+    ...                    "account_id": ["x", "x"], "api_key_id": ["k", "k"], "client_ip": ["1.2.3.4"] * 2,
+    ...                    "endpoint": ["/v1/messages"] * 2, "model": ["m"] * 2, "status": [200, 200],
+    ...                    "prompt_tokens": [1, 1], "completion_tokens": [1, 1], "prompt": ["hi", "hi"]})
+    >>> write_rollups(lake, hourly_rollup(ev.head(1))) > 0 and write_rollups(lake, hourly_rollup(ev.tail(1))) > 0
+    True
+    >>> r = read_rollups(lake)
+    >>> r.hours["n"].to_list(), r.prompts["n"].to_list(), features_from_rollups(r)["cold_reask_share"].item()
+    ([1, 1], [1, 1], 0.0)
+    """
+    written = 0
+    for table in Rollups.tables():
+        frame = getattr(rollups, table)
+        if frame.height == 0:
+            continue
+        frame = _with_utc(frame, None)
+        hour = pl.col("hour")
+        for (date, hh), part in frame.with_columns(hour.dt.strftime("%Y-%m-%d").alias("_d"), hour.dt.strftime("%H").alias("_h")).group_by(
+                ["_d", "_h"]):
+            path = lake.new_file_path((str(date), str(hh))).replace(f"/{EVENTS_DIR}/", f"/{ROLLUPS_DIR}/{table}/", 1)
+            lake.write_file(path, part.drop("_d", "_h"))
+            written += lake.fs.get_file_info(path).size or 0
+    return written
+
+
+def _with_utc(frame: pl.DataFrame, zone: str | None) -> pl.DataFrame:
+    """``frame``'s time stamps as naive UTC (``zone`` None: how files keep them, as the lake does) or UTC."""
+    out = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            col = pl.col(name).dt.cast_time_unit("us")
+            col = col.dt.convert_time_zone("UTC") if dtype.time_zone else col.dt.replace_time_zone("UTC")
+            out.append((col if zone else col.dt.replace_time_zone(None)).alias(name))
+    return frame.with_columns(out) if out else frame
+
+
+def rollup_files(lake: Lake, table: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
+    """Paths of ``table``'s files whose hour lies in [``start``, ``end``) (naive UTC; None: open)."""
+    found = []
+    selector = pafs.FileSelector(f"{lake.root}/{ROLLUPS_DIR}/{table}", recursive=True, allow_not_found=True)
+    for info in lake.fs.get_file_info(selector):
+        parts = info.path.rsplit("/", 3)
+        if (info.type != pafs.FileType.File or not info.base_name.endswith(".parquet") or info.base_name.startswith(("_", "."))
+                or len(parts) < 4 or not parts[1].startswith("date=") or not parts[2].startswith("hour=")):
+            continue
+        hour = datetime.strptime(f"{parts[1][5:]} {parts[2][5:]}", "%Y-%m-%d %H")
+        if (start is None or hour >= start.replace(minute=0, second=0, microsecond=0)) and (end is None or hour < end):
+            found.append(info.path)
+    return sorted(found)
+
+
+def read_rollups(lake: Lake, start: datetime | None = None, end: datetime | None = None) -> Rollups:
+    """The lake's rollups of the hours in [``start``, ``end``), merged (an hour's files from many writers as one)."""
+    tables = {}
+    for table in Rollups.tables():
+        paths = rollup_files(lake, table, start, end)
+        frame = pl.from_arrow(ds.dataset(paths, format="parquet", filesystem=lake.fs).to_table()) if paths else None
+        tables[table] = _with_utc(frame, "UTC") if isinstance(frame, pl.DataFrame) else None
+    empty = _empty_rollups(pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC")}))
+    if tables["hours"] is None:
+        return empty
+    read = Rollups(**{t: f if f is not None else getattr(empty, t) for t, f in tables.items()})
+    return merge_rollups([read])
+
+
+def delete_rollups_before(lake: Lake, cutoff: datetime, tables: Sequence[str] | None = None) -> int:
+    """Delete the files of ``tables`` (default: all) for hours wholly before ``cutoff`` (naive UTC):
+    the lake's retention applied to its rollups (the sample holds prompt text). Returns files deleted."""
+    paths = [p for t in (tables or Rollups.tables()) for p in rollup_files(lake, t, None, cutoff - timedelta(hours=1) + timedelta(microseconds=1))]
+    for path in paths:
+        try:
+            lake.fs.delete_file(path)
+        except FileNotFoundError:
+            pass
+    return len(paths)

@@ -7,6 +7,8 @@ distinct counts within the HLL sketches' stated error, medians within KLL's rank
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 import pytest
 
@@ -141,3 +143,28 @@ def test_empty_events_give_empty_rollups(traffic):
     empty = hourly_rollup(traffic.events.head(0))
     assert isinstance(empty, Rollups) and all(getattr(empty, t).height == 0 for t in Rollups.tables())
     assert features_from_rollups(empty).height == 0
+
+
+def test_lake_writers_keep_rollups_that_read_back_as_the_features(traffic, tmp_path):
+    """``load`` and the stream write through :class:`LakeWriter`: with rollups on, micro-batches (a
+    replayed one among them) leave rollup files whose merge gives the features of the lake's events."""
+    from distillguard.features.rollups import delete_rollups_before, read_rollups, rollup_files
+    from distillguard.lake import Lake, LakeWriter, maintain
+
+    lake = Lake(str(tmp_path / "dg.lake"))
+    writer = LakeWriter(lake, rollups=True)
+    events = traffic.events.sort("ts")
+    batches = [events.slice(i, 20_000) for i in range(0, events.height, 20_000)]
+    for batch in batches + batches[1:2]:                 # the second batch replayed: written once
+        writer.append(batch, source="test")
+    in_lake = events.filter(pl.col("event_id").is_first_distinct())
+    raw = account_features(in_lake, traffic.accounts)
+    stored = read_rollups(lake)
+    assert stored.hours["n"].sum() == in_lake.height and stored.hours["gap_overlaps"].sum() == 0
+    _assert_close(raw, features_from_rollups(stored, traffic.accounts), ["first_seen", "last_seen", *EXACT])
+    # retention: the prompt sample goes with the prompts, every table with the events
+    cutoff = events["ts"].dt.replace_time_zone(None).min().replace(minute=0, second=0, microsecond=0) + timedelta(hours=6)
+    maintain(lake, prompt_cutoff=cutoff)
+    assert not rollup_files(lake, "sample", None, cutoff) and rollup_files(lake, "sample", cutoff)
+    assert rollup_files(lake, "hours", None, cutoff)
+    assert delete_rollups_before(lake, cutoff + timedelta(days=30)) > 0 and not rollup_files(lake, "hours")

@@ -192,7 +192,7 @@ class StreamConsumer:
         """This consumer's writer into the event lake the database's ``events`` view reads."""
         if self._lake_writer is None:
             lake = self.store().lake
-            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours)
+            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours, rollups=self.settings.lake.rollups)
         return self._lake_writer
 
     def release_store(self, *, unless_younger_than: float = 0.0, wait: bool = True) -> None:
