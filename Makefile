@@ -16,7 +16,8 @@ LINT_FILES := distillguard/cli.py distillguard/queries.py distillguard/demo.py d
               distillguard/config.py tests/test_cli.py tests/test_readme.py benchmarks/load_throughput.py \
               models/ features/__init__.py features/text.py features/peers.py features/registry.py distillguard/detection.py \
               distillguard/evaluate.py distillguard/stream/scoring.py tests/test_policy.py tests/test_detection.py \
-              tests/test_reviews.py tests/test_stream_alerts.py features/rollups.py tests/test_rollups.py
+              tests/test_reviews.py tests/test_stream_alerts.py features/rollups.py tests/test_rollups.py \
+              distillguard/rollup_window.py
 # Type-checked by mypy: the files of [tool.mypy] in pyproject.toml.
 
 .PHONY: demo test lint shell setup system-deps clean

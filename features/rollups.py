@@ -3,7 +3,7 @@
 A window's features (:func:`distillguard.features.account_features`) read every raw event of the
 window. Rollups keep, per account and clock hour, only the counts, sums and sketches the features
 are made of, so a day's batch or a 7-day re-detection merges hours instead of re-reading events.
-Four tables, each mergeable (:func:`merge_rollups`: any split of the events into pieces - stream
+Five tables, each mergeable (:func:`merge_rollups`: any split of the events into pieces - stream
 micro-batches, ``load`` runs - merges to the rollup of the whole):
 
 ``hours``          one row per (account, hour): counts and sums of every share, gap moments,
@@ -16,6 +16,8 @@ micro-batches, ``load`` runs - merges to the rollup of the whole):
 ``sample``         per (account, hour) the prompts whose event_id hashes lowest (at most
                    :data:`SAMPLE_PROMPTS_PER_ACCOUNT`): the lowest of a window are among them, so the
                    text features read exactly the sample the raw path draws.
+``values``         per (account, hour) requests by client IP, system prompt and user agent: the
+                   values rings link accounts through (:mod:`distillguard.rollup_window`).
 
 How each feature comes back (:func:`features_from_rollups`; :data:`EXACT`, :data:`APPROXIMATE`):
 
@@ -89,6 +91,8 @@ _HLL_TYPE = tgt_hll_type.HLL_8
 #: Seeds of the hashes the raw path uses: prompt keys (``prepare_events``) and the sample (``sample_prompts``).
 PROMPT_HASH_SEED, SAMPLE_HASH_SEED = 3, 17
 CONVERSATION_HASH_SEED = 5
+#: What ring evidence counts as one prompt across a group's members (``models.rings.ring_evidence``).
+RING_PROMPT_HASH = pl.col("prompt").str.slice(0, 2000).hash(seed=5)
 
 KEYS = ["account_id", "hour"]
 
@@ -180,12 +184,13 @@ def median_rank_error(k: int = KLL_K) -> float:
 
 @dataclass(frozen=True)
 class Rollups:
-    """The four rollup tables (see the module docstring)."""
+    """The rollup tables (see the module docstring)."""
 
     hours: pl.DataFrame
     prompts: pl.DataFrame
     conversations: pl.DataFrame
     sample: pl.DataFrame
+    values: pl.DataFrame
 
     @staticmethod
     def tables() -> list[str]:
@@ -261,8 +266,10 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
     >>> r = hourly_rollup(ev)
     >>> r.hours.select("n", "n_rate_limited", "gap_n", "gap_sum_ms").row(0)
     (3, 1, 2, 3540000)
-    >>> r.prompts.sort("n")["n"].to_list()
+    >>> r.prompts.group_by("prompt_hash").agg(pl.col("n").sum())["n"].sort().to_list()   # "hi" and "Hi " are one prompt
     [1, 2]
+    >>> r.prompts.height                                  # but two to ring evidence, which reads the prompt as sent
+    3
     """
     ev = _rollup_events(events)
     if ev.height == 0:
@@ -301,7 +308,7 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
         hours = hours.join(_sketch_column(ev, name, value, "hll"), on=KEYS, how="left")
     for name, value in KLL_COLUMNS.items():
         hours = hours.join(_sketch_column(ev, name, value, "kll"), on=KEYS, how="left")
-    return Rollups(hours.sort(KEYS), _prompt_table(ev), _conversation_table(ev), _sample_table(ev, sample_per_account))
+    return Rollups(hours.sort(KEYS), _prompt_table(ev), _conversation_table(ev), _sample_table(ev, sample_per_account), _value_table(ev))
 
 
 def _counts_list(ev: pl.LazyFrame, value: pl.Expr, name: str, alias: str) -> pl.LazyFrame:
@@ -324,16 +331,24 @@ def _prompt_table(ev: pl.DataFrame) -> pl.DataFrame:
     return (
         ev.lazy()
         .filter(pl.col("_prompt_key").is_not_null())
-        .group_by(*KEYS, pl.col("_prompt_key").hash(seed=PROMPT_HASH_SEED).alias("prompt_hash"))
+        .group_by(*KEYS, pl.col("_prompt_key").hash(seed=PROMPT_HASH_SEED).alias("prompt_hash"), RING_PROMPT_HASH.alias("ring_hash"))
         .agg(
             pl.len().cast(pl.Int64).alias("n"),
             _count(_hot).alias("n_hot"),
             pl.col("ts").min().alias("first_ts"),
             _at_first(_hot, "ts").alias("first_hot"),
         )
-        .sort(*KEYS, "prompt_hash")
+        .sort(*KEYS, "prompt_hash", "ring_hash")
         .collect(engine=COLLECT_ENGINE)
     )
+
+
+def _value_table(ev: pl.DataFrame) -> pl.DataFrame:
+    """Per (account, hour) requests by client IP, system prompt and user agent: the values rings
+    link accounts through (``models.rings.value_counts``: the same counts over raw events)."""
+    from distillguard.models.rings import value_counts
+
+    return value_counts(ev, by=KEYS)
 
 
 def _conversation_table(ev: pl.DataFrame) -> pl.DataFrame:
@@ -480,7 +495,8 @@ def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PR
     if len(pieces) == 1 and pieces[0].hours.select(pl.struct(KEYS).is_unique().all()).item():
         return pieces[0]
     hours = _merge_hours(pl.concat([p.hours for p in pieces], how="vertical_relaxed"), KEYS)
-    prompts = _merge_first(pl.concat([p.prompts for p in pieces], how="vertical_relaxed"), [*KEYS, "prompt_hash"], ["n", "n_hot"], "first_hot")
+    prompts = _merge_first(pl.concat([p.prompts for p in pieces], how="vertical_relaxed"), [*KEYS, "prompt_hash", "ring_hash"], ["n", "n_hot"],
+                           "first_hot")
     conversations = _merge_first(pl.concat([p.conversations for p in pieces], how="vertical_relaxed"),
                                  [*KEYS, "conversation_hash"], ["n_later"], "first_later")
     sample = (
@@ -488,7 +504,12 @@ def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PR
         .sort(*KEYS, "order", "event_id")
         .filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
     )
-    return Rollups(hours, prompts, conversations, sample)
+    values = (
+        pl.concat([p.values for p in pieces], how="vertical_relaxed")
+        .group_by(*KEYS, "kind", "value").agg(pl.col("n").sum())
+        .sort(*KEYS, "kind", "value", nulls_last=True)
+    )
+    return Rollups(hours, prompts, conversations, sample, values)
 
 
 # -- features ----------------------------------------------------------------------------------------

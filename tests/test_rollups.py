@@ -114,8 +114,10 @@ def test_halves_in_time_merge_to_the_whole(traffic, whole):
     cut = events.height // 2
     merged = merge_rollups([hourly_rollup(events.head(cut)), hourly_rollup(events.tail(events.height - cut))])
     assert merged.hours["gap_overlaps"].sum() == 0
-    for table in ("prompts", "conversations"):
-        assert getattr(merged, table).sort(getattr(whole, table).columns[:3]).equals(getattr(whole, table))
+    keys = {"prompts": ["account_id", "hour", "prompt_hash", "ring_hash"], "conversations": ["account_id", "hour", "conversation_hash"],
+            "values": ["account_id", "hour", "kind", "value"]}
+    for table, key in keys.items():
+        assert getattr(merged, table).sort(key, nulls_last=True).equals(getattr(whole, table).sort(key, nulls_last=True)), table
     assert merged.sample.sort("account_id", "hour", "order").equals(whole.sample)
     from_merged, from_whole = features_from_rollups(merged), features_from_rollups(whole)
     _assert_close(from_whole, from_merged, [c for c in EXACT if c != "account_age_days"] + ["prompt_growth"])
@@ -185,3 +187,28 @@ def test_scoring_rollup_features_flags_the_same_accounts(raw, from_rollups):
 
     from_raw = flagged(raw)
     assert from_raw and flagged(from_rollups) == from_raw
+
+
+def test_detection_window_from_rollups_flags_the_same_accounts_and_rings():
+    """The whole detection (scoring, population bar, rings linked and judged) from rollups alone
+    (:class:`distillguard.rollup_window.RollupWindow`) gives today's raw-event path's flags and rings."""
+    from distillguard.config import Settings
+    from distillguard.detection import LoadedWindow, policy_for
+    from distillguard.rollup_window import RollupWindow
+
+    traffic = simulate(SimulationConfig(seed=102, mix="ring_heavy", scale=0.1))
+    events = traffic.events.filter(pl.col("event_id").is_first_distinct())
+    settings = Settings()
+
+    def detect(window) -> tuple[set[str], dict]:
+        scored = window.score(traffic.accounts, settings)
+        rings, members = window.find_rings(scored, traffic.accounts, settings)
+        flagged = set(scored.filter(pl.col("score") >= policy_for(settings).population_bar(scored["score"]))["account_id"])
+        return flagged | set(members["account_id"]), {r["ring_id"]: (r["kind"], r["n_accounts"], r["score"]) for r in rings}
+
+    flagged_raw, rings_raw = detect(LoadedWindow(events))
+    flagged_rollups, rings_rollups = detect(RollupWindow(hourly_rollup(events)))
+    assert rings_raw and flagged_raw
+    assert flagged_rollups == flagged_raw
+    assert rings_rollups.keys() == rings_raw.keys()
+    assert all(rings_rollups[r][:2] == rings_raw[r][:2] and abs(rings_rollups[r][2] - rings_raw[r][2]) < 1e-9 for r in rings_raw)
