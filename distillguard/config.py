@@ -104,6 +104,11 @@ class DetectionSettings(BaseModel):
     # Evidence families set to zero (the robustness report's leave-one-family-out rows); see
     # distillguard.models.policy.FAMILIES. Empty in production.
     ablate_families: list[str] = Field(default_factory=list)
+    # Batch detection and the re-detect flow read the lake's per-account rollups (features/rollups.py,
+    # written when ``[lake] rollups`` is on) instead of raw events: features, scores and rings from
+    # counts, sums and sketches (distillguard/rollup_window.py). The window is whole hours: from the
+    # hour of (newest event - horizon) on. Needs rollups written since the window's first hour.
+    from_rollups: bool = False
 
 
 class StreamSettings(BaseModel):

@@ -22,12 +22,22 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from distillguard.config import Settings
-from distillguard.features.rollups import Rollups, features_from_rollups, hourly_rollup, read_rollups
+from distillguard.features.rollups import Rollups, features_from_rollups, hourly_rollup, read_rollups, rollup_files
+
+if TYPE_CHECKING:
+    from distillguard.lake import Lake
+
+
+def _hour_of(path: str) -> datetime:
+    """The hour a rollup file holds, from its ``date=.../hour=...`` folders."""
+    date, hour = path.rsplit("/", 3)[1:3]
+    return datetime.strptime(f"{date[len('date='):]} {hour[len('hour='):]}", "%Y-%m-%d %H")
 
 __all__ = ["RollupWindow", "member_activity_from_rollups", "hourly_rollup"]
 
@@ -57,9 +67,18 @@ class RollupWindow:
     window_hours: float | None = None
 
     @classmethod
-    def from_lake(cls, lake, start: datetime | None = None, end: datetime | None = None) -> "RollupWindow":
-        """The lake's rollups of the hours in [``start``, ``end``) (naive UTC; None: open)."""
-        return cls(read_rollups(lake, start, end))
+    def from_lake(cls, lake: Lake, horizon_hours: float | None = None) -> "RollupWindow":
+        """The lake's rollups: all of them (``horizon_hours`` None), or the whole hours from the hour
+        of (newest request - ``horizon_hours``) on (the raw path cuts at that moment exactly)."""
+        start = None
+        if horizon_hours is not None:
+            last_files = rollup_files(lake, "hours")[-1:]
+            if last_files:
+                newest_hour = _hour_of(last_files[0])
+                newest = read_rollups(lake, newest_hour).hours["last_ts"].max()
+                if isinstance(newest, datetime):
+                    start = newest.replace(tzinfo=None) - timedelta(hours=horizon_hours)
+        return cls(read_rollups(lake, start))
 
     @property
     def n_events(self) -> int:

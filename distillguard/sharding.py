@@ -310,6 +310,10 @@ def open_window(store: Store, settings: Settings, horizon_hours: float | None, r
     written as shards from there on (run through ``runner``, this process by default)."""
     from distillguard.detection import LoadedWindow, load_window
 
+    if settings.detection.from_rollups:
+        from distillguard.rollup_window import RollupWindow
+
+        return RollupWindow.from_lake(store.lake, horizon_hours)
     n_events = window_extent(store, horizon_hours)[0]
     if n_events == 0 or n_events < settings.execution.in_process_below_events:
         return LoadedWindow(_utc(load_window(store, horizon_hours), "ts"))

@@ -25,7 +25,9 @@ from distillguard.features.rollups import (
     hourly_rollup,
     median_rank_error,
     merge_rollups,
+    rollup_files,
 )
+from distillguard.lake import Lake
 from distillguard.simulator.population import SimulationConfig, simulate
 
 TOL = 1e-9
@@ -150,8 +152,8 @@ def test_empty_events_give_empty_rollups(traffic):
 def test_lake_writers_keep_rollups_that_read_back_as_the_features(traffic, tmp_path):
     """``load`` and the stream write through :class:`LakeWriter`: with rollups on, micro-batches (a
     replayed one among them) leave rollup files whose merge gives the features of the lake's events."""
-    from distillguard.features.rollups import delete_rollups_before, read_rollups, rollup_files
-    from distillguard.lake import Lake, LakeWriter, maintain
+    from distillguard.features.rollups import delete_rollups_before, read_rollups
+    from distillguard.lake import LakeWriter, maintain
 
     lake = Lake(str(tmp_path / "dg.lake"))
     writer = LakeWriter(lake, rollups=True)
@@ -212,3 +214,32 @@ def test_detection_window_from_rollups_flags_the_same_accounts_and_rings():
     assert flagged_rollups == flagged_raw
     assert rings_rollups.keys() == rings_raw.keys()
     assert all(rings_rollups[r][:2] == rings_raw[r][:2] and abs(rings_rollups[r][2] - rings_raw[r][2]) < 1e-9 for r in rings_raw)
+
+
+def test_batch_from_rollups_stores_the_same_flags_and_rings(tmp_path, monkeypatch):
+    """``distillguard batch`` with ``[lake] rollups`` and ``[detection] from_rollups`` on: ``load``
+    writes rollups beside the lake and detection reads them, not the events; the stored flags and
+    rings are those of today's path (a second database over the same files)."""
+    from distillguard.config import load_settings
+    from distillguard.pipeline import run_batch
+    from distillguard.simulator import write_traffic
+    from distillguard.store import Store
+
+    traffic = simulate(SimulationConfig(seed=102, mix="ring_heavy", scale=0.05))
+    paths = write_traffic(traffic, tmp_path / "traffic", garbage_rate=0.001, seed=102)
+    results = {}
+    for name, on in (("raw", False), ("rollups", True)):
+        monkeypatch.setenv("DISTILLGUARD_LAKE__ROLLUPS", "true" if on else "false")
+        settings = load_settings()
+        settings.detection.from_rollups = on
+        db = tmp_path / f"{name}.duckdb"
+        run_batch([tmp_path / "traffic"], db, accounts=paths["accounts"], settings=settings, show_progress=False)
+        with Store.open(db, read_only=True) as store:
+            flagged = store.frame("SELECT account_id, ring_id, kind_guess, n_requests FROM flagged_accounts ORDER BY account_id")
+            rings = store.frame("SELECT ring_id, kind, n_accounts, n_requests FROM rings ORDER BY ring_id")
+            results[name] = (flagged, rings, store.lake.root)
+    (flagged_raw, rings_raw, raw_lake), (flagged_rollups, rings_rollups, rollup_lake) = results["raw"], results["rollups"]
+    assert not rollup_files(Lake(raw_lake), "hours") and rollup_files(Lake(rollup_lake), "hours")
+    assert flagged_raw.height and rings_raw.height
+    assert flagged_rollups.equals(flagged_raw)
+    assert rings_rollups.equals(rings_raw)
