@@ -1,9 +1,9 @@
 """Rollups against raw events on a simulated population: bytes on disk, build time, and whether
-scoring from rollup features flags the same accounts as scoring from raw features.
+detection from rollups (:class:`distillguard.rollup_window.RollupWindow`) flags the same accounts
+and finds the same rings as detection from the raw events (``detection.LoadedWindow``).
 
     .venv/bin/python benchmarks/rollup_sizes.py --scale 0.05
-
-Rings are not compared: ring linking (``detection.find_rings``) still reads raw events.
+    .venv/bin/python benchmarks/rollup_sizes.py --events 1000000     # sized as batch_throughput.py sizes it
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from distillguard.config import Settings
-from distillguard.detection import policy_for, score_features
-from distillguard.features import account_features
-from distillguard.features.rollups import ROLLUPS_DIR, Rollups, features_from_rollups, hourly_rollup, read_rollups, write_rollups
+from distillguard.detection import LoadedWindow, policy_for
+from distillguard.features.rollups import ROLLUPS_DIR, Rollups, hourly_rollup, read_rollups, write_rollups
 from distillguard.lake import Lake, LakeWriter
+from distillguard.rollup_window import RollupWindow
 from distillguard.simulator.population import SimulationConfig, simulate
 
 
@@ -27,18 +27,31 @@ def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*.parquet") if not f.name.startswith("_"))
 
 
-def flagged(features: pl.DataFrame, settings: Settings) -> set[str]:
-    scored = score_features(features, settings)
-    bar = policy_for(settings).population_bar(scored["score"])
-    return set(scored.filter(pl.col("score") >= bar)["account_id"].to_list())
+def detect(window, accounts: pl.DataFrame, settings: Settings) -> tuple[set[str], set[str]]:
+    """Flagged accounts (score over the population bar, or ring member) and ring ids."""
+    scored = window.score(accounts, settings)
+    rings, members = window.find_rings(scored, accounts, settings)
+    flagged = set(scored.filter(pl.col("score") >= policy_for(settings).population_bar(scored["score"]))["account_id"].to_list())
+    return flagged | set(members["account_id"].to_list()), {r["ring_id"] for r in rings}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / max(1, len(a | b))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=0.05)
+    parser.add_argument("--events", type=int, default=0, help="size the population to about this many events (overrides --scale)")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--mix", default="default")
     args = parser.parse_args()
-    traffic = simulate(SimulationConfig(seed=args.seed, scale=args.scale))
+    if args.events:
+        factor = args.events / max(1, simulate(SimulationConfig(seed=args.seed, scale=1.0, mix=args.mix)).events.height)
+        config = SimulationConfig(seed=args.seed, mix=args.mix, scale=max(1.0, factor ** 0.5), volume=max(0.2, factor ** 0.5))
+    else:
+        config = SimulationConfig(seed=args.seed, mix=args.mix, scale=args.scale)
+    traffic = simulate(config)
     events = traffic.events.filter(pl.col("event_id").is_first_distinct())
     with tempfile.TemporaryDirectory() as tmp:
         lake = Lake(str(Path(tmp) / "dg.lake"))
@@ -51,22 +64,24 @@ def main() -> None:
         sizes = {table: folder_bytes(Path(lake.root) / ROLLUPS_DIR / table) for table in Rollups.tables()}
         t = time.perf_counter()
         stored = read_rollups(lake)
-        from_rollups = features_from_rollups(stored, traffic.accounts)
         read_s = time.perf_counter() - t
-    t = time.perf_counter()
-    raw = account_features(events, traffic.accounts)
-    raw_s = time.perf_counter() - t
     settings = Settings()
-    a, b = flagged(raw, settings), flagged(from_rollups, settings)
-    jaccard = len(a & b) / max(1, len(a | b))
-    print(f"events {events.height:,}  accounts {raw.height}  account-hours {rollups.hours.height:,}")
+    t = time.perf_counter()
+    flagged_raw, rings_raw = detect(LoadedWindow(events), traffic.accounts, settings)
+    raw_s = time.perf_counter() - t
+    t = time.perf_counter()
+    flagged_rollups, rings_rollups = detect(RollupWindow(stored), traffic.accounts, settings)
+    rollup_s = time.perf_counter() - t
+    n_accounts = stored.hours["account_id"].n_unique()
+    print(f"events {events.height:,}  accounts {n_accounts}  account-hours {rollups.hours.height:,}")
     print(f"raw events on disk        {raw_bytes / 1e6:8.2f} MB  ({raw_bytes / events.height:.0f} B/event)")
     for table, size in sizes.items():
         print(f"rollups.{table:<17} {size / 1e6:8.2f} MB  ({size / events.height:.1f} B/event, {getattr(rollups, table).height:,} rows)")
     total = sum(sizes.values())
     print(f"rollups total             {total / 1e6:8.2f} MB  ({total / raw_bytes:.1%} of raw)")
-    print(f"build {build_s:.2f} s; read+features from rollups {read_s:.2f} s; features from raw {raw_s:.2f} s")
-    print(f"flagged by score: raw {len(a)}, rollups {len(b)}, Jaccard {jaccard:.3f}; only raw {sorted(a - b)}, only rollups {sorted(b - a)}")
+    print(f"build {build_s:.2f} s; read {read_s:.2f} s; detection from raw events {raw_s:.2f} s, from rollups {rollup_s:.2f} s")
+    print(f"flagged: raw {len(flagged_raw)}, rollups {len(flagged_rollups)}, Jaccard {jaccard(flagged_raw, flagged_rollups):.3f}; "
+          f"rings: raw {len(rings_raw)}, rollups {len(rings_rollups)}, Jaccard {jaccard(rings_raw, rings_rollups):.3f}")
 
 
 if __name__ == "__main__":
