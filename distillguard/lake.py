@@ -209,10 +209,13 @@ class Lake:
         return out
 
     # -- files ----------------------------------------------------------------------------------
-    def write_file(self, path: str, frame: pl.DataFrame) -> None:
+    def write_file(self, path: str, frame: pl.DataFrame, metadata: dict[str, str] | None = None) -> None:
         """Write ``frame`` to ``path`` so that it appears whole: a hidden temporary name renamed into
-        place on a local disk; one PUT (atomic by itself) on an object store."""
+        place on a local disk; one PUT (atomic by itself) on an object store. ``metadata``: key-value
+        pairs kept in the file's footer."""
         table = frame.to_arrow()
+        if metadata:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}})
         if not self.local:
             pq.write_table(table, path, filesystem=self.fs, compression=PARQUET_COMPRESSION)
             return
@@ -360,6 +363,7 @@ class MaintenanceReport:
     files_before: int = 0
     files_after: int = 0
     rollup_files_deleted: int = 0
+    rollup_files_compacted: int = 0
 
 
 def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff: datetime | None = None,
@@ -390,8 +394,9 @@ def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff:
             report.files_after += 1 if kept else 0
         else:
             report.files_after += len(files)
-    from distillguard.features.rollups import delete_rollups_before
+    from distillguard.features.rollups import compact_rollups, delete_rollups_before
 
+    report.rollup_files_compacted = compact_rollups(lake, min_files=max(1, min_files))
     if event_cutoff is not None:                     # rollups follow the events' retention, their prompt sample the prompts'
         report.rollup_files_deleted += delete_rollups_before(lake, event_cutoff)
     if prompt_cutoff is not None:

@@ -32,6 +32,13 @@ How each feature comes back (:func:`features_from_rollups`; :data:`EXACT`, :data
   account's window holds at most :data:`KLL_K` values, all of which the sketch then keeps), and ``prompt_growth``, whose split of the window into
   halves falls inside one minute: the requests of that minute are shared out in proportion.
 
+Storage (:func:`write_rollups`, :func:`read_rollups`): under the lake's root, ``rollups/<table>/
+date=.../hour=.../*.parquet``, new files only, merged at read. Every :class:`distillguard.lake.LakeWriter`
+writes them for the events it adds when ``[lake] rollups`` is on (``load``, the stream's micro-batches);
+the maintenance flow merges an hour's files (:func:`compact_rollups`) and applies retention
+(:func:`delete_rollups_before`: the prompt sample goes with the prompts). Detection reads them when
+``[detection] from_rollups`` is on (:mod:`distillguard.rollup_window`).
+
 Known limits: prompt and conversation keys and the sample's order are Polars hashes (fixed seeds),
 stable within one Polars version only, as the raw path's sample is; gap sums of two pieces of one
 account that overlap in time (a late event written after a later one) cannot be joined exactly:
@@ -59,6 +66,7 @@ True
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -68,6 +76,7 @@ import numpy as np
 import polars as pl
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
 from distillguard.features.families import ALL_FEATURES, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
@@ -81,6 +90,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Rollups", "hourly_rollup", "merge_rollups", "features_from_rollups", "EXACT", "APPROXIMATE",
     "distinct_count_error", "median_rank_error", "HLL_LG_K", "KLL_K", "write_rollups", "read_rollups", "delete_rollups_before",
+    "compact_rollups", "merge_table", "rollup_files",
 ]
 
 #: log2 of an HLL sketch's buckets: 4,096 buckets, about 1.6 % relative standard error.
@@ -494,22 +504,23 @@ def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PR
     pieces = [p for p in pieces if p.hours.height] or list(pieces[:1])
     if len(pieces) == 1 and pieces[0].hours.select(pl.struct(KEYS).is_unique().all()).item():
         return pieces[0]
-    hours = _merge_hours(pl.concat([p.hours for p in pieces], how="vertical_relaxed"), KEYS)
-    prompts = _merge_first(pl.concat([p.prompts for p in pieces], how="vertical_relaxed"), [*KEYS, "prompt_hash", "ring_hash"], ["n", "n_hot"],
-                           "first_hot")
-    conversations = _merge_first(pl.concat([p.conversations for p in pieces], how="vertical_relaxed"),
-                                 [*KEYS, "conversation_hash"], ["n_later"], "first_later")
-    sample = (
-        pl.concat([p.sample for p in pieces], how="vertical_relaxed")       # pieces hold distinct events (the lake's writers see to it)
-        .sort(*KEYS, "order", "event_id")
-        .filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
-    )
-    values = (
-        pl.concat([p.values for p in pieces], how="vertical_relaxed")
-        .group_by(*KEYS, "kind", "value").agg(pl.col("n").sum())
-        .sort(*KEYS, "kind", "value", nulls_last=True)
-    )
-    return Rollups(hours, prompts, conversations, sample, values)
+    return Rollups(**{t: merge_table(t, pl.concat([getattr(p, t) for p in pieces], how="vertical_relaxed"), sample_per_account)
+                      for t in Rollups.tables()})
+
+
+def merge_table(table: str, frame: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> pl.DataFrame:
+    """Rows of one rollup table (``table``: a field of :class:`Rollups`) merged: one row per key."""
+    if table == "hours":
+        return _merge_hours(frame, KEYS)
+    if table == "prompts":
+        return _merge_first(frame, [*KEYS, "prompt_hash", "ring_hash"], ["n", "n_hot"], "first_hot")
+    if table == "conversations":
+        return _merge_first(frame, [*KEYS, "conversation_hash"], ["n_later"], "first_later")
+    if table == "sample":                  # pieces hold distinct events (the lake's writers see to it)
+        return frame.sort(*KEYS, "order", "event_id").filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
+    if table == "values":
+        return frame.group_by(*KEYS, "kind", "value").agg(pl.col("n").sum()).sort(*KEYS, "kind", "value", nulls_last=True)
+    raise ValueError(f"no rollup table {table!r}")
 
 
 # -- features ----------------------------------------------------------------------------------------
@@ -761,19 +772,81 @@ def _with_utc(frame: pl.DataFrame, zone: str | None) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
-def rollup_files(lake: Lake, table: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
-    """Paths of ``table``'s files whose hour lies in [``start``, ``end``) (naive UTC; None: open)."""
-    found = []
+#: Footer key of a compacted rollup file: the names of the files of its folder it replaces (JSON list).
+REPLACES_KEY = "distillguard_replaces"
+
+
+def _listed_rollup_files(lake: Lake, table: str) -> dict[str, list[str]]:
+    """Every finished rollup file of ``table``, by folder (``.../date=.../hour=...``)."""
+    folders: dict[str, list[str]] = {}
     selector = pafs.FileSelector(f"{lake.root}/{ROLLUPS_DIR}/{table}", recursive=True, allow_not_found=True)
     for info in lake.fs.get_file_info(selector):
         parts = info.path.rsplit("/", 3)
         if (info.type != pafs.FileType.File or not info.base_name.endswith(".parquet") or info.base_name.startswith(("_", "."))
                 or len(parts) < 4 or not parts[1].startswith("date=") or not parts[2].startswith("hour=")):
             continue
-        hour = datetime.strptime(f"{parts[1][5:]} {parts[2][5:]}", "%Y-%m-%d %H")
+        folders.setdefault(info.path.rsplit("/", 1)[0], []).append(info.path)
+    return folders
+
+
+def _replaced(lake: Lake, paths: list[str]) -> set[str]:
+    """Paths that a compacted file among ``paths`` replaces (left behind by a compaction that stopped midway)."""
+    out: set[str] = set()
+    for path in paths:
+        if not path.rsplit("/", 1)[-1].startswith("compact-"):
+            continue
+        try:
+            meta = pq.read_schema(path, filesystem=lake.fs).metadata or {}
+        except (FileNotFoundError, OSError):
+            continue
+        folder = path.rsplit("/", 1)[0]
+        out.update(f"{folder}/{name}" for name in json.loads(meta.get(REPLACES_KEY.encode(), b"[]")))
+    return out
+
+
+def _folder_hour(folder: str) -> datetime:
+    date, hour = folder.rsplit("/", 2)[1:]
+    return datetime.strptime(f"{date[len('date='):]} {hour[len('hour='):]}", "%Y-%m-%d %H")
+
+
+def rollup_files(lake: Lake, table: str, start: datetime | None = None, end: datetime | None = None, *,
+                 replaced_too: bool = False) -> list[str]:
+    """Paths of ``table``'s files whose hour lies in [``start``, ``end``) (naive UTC; None: open),
+    those a compacted file replaces left out (unless ``replaced_too``)."""
+    found: list[str] = []
+    for folder, paths in _listed_rollup_files(lake, table).items():
+        hour = _folder_hour(folder)
         if (start is None or hour >= start.replace(minute=0, second=0, microsecond=0)) and (end is None or hour < end):
-            found.append(info.path)
+            gone = set() if replaced_too else _replaced(lake, paths)
+            found.extend(p for p in paths if p not in gone)
     return sorted(found)
+
+
+def compact_rollups(lake: Lake, min_files: int = 4) -> int:
+    """Merge each table's files of one hour into one once there are ``min_files`` or more (the
+    stream writes a file per micro-batch and hour). The merged file names the files it replaces in
+    its footer, so a reader that lists both counts each row once; they are deleted after it.
+    Returns how many files were replaced. One compaction at a time (the maintenance flow)."""
+    replaced = 0
+    for table in Rollups.tables():
+        for folder, paths in sorted(_listed_rollup_files(lake, table).items()):
+            gone = _replaced(lake, paths)
+            live = sorted(p for p in paths if p not in gone)
+            if len(live) >= max(1, min_files):
+                frame = _with_utc(pl.from_arrow(ds.dataset(live, format="parquet", filesystem=lake.fs).to_table()), "UTC")  # type: ignore[arg-type]
+                merged = _with_utc(merge_table(table, frame), None)
+                hour = _folder_hour(folder)
+                path = lake.new_file_path((f"{hour:%Y-%m-%d}", f"{hour:%H}"), kind="compact").replace(
+                    f"/{EVENTS_DIR}/", f"/{ROLLUPS_DIR}/{table}/", 1)
+                lake.write_file(path, merged, metadata={REPLACES_KEY: json.dumps([p.rsplit("/", 1)[-1] for p in live])})
+                replaced += len(live)
+                gone |= set(live)
+            for p in gone:
+                try:
+                    lake.fs.delete_file(p)
+                except FileNotFoundError:
+                    pass
+    return replaced
 
 
 def read_rollups(lake: Lake, start: datetime | None = None, end: datetime | None = None) -> Rollups:
@@ -793,7 +866,8 @@ def read_rollups(lake: Lake, start: datetime | None = None, end: datetime | None
 def delete_rollups_before(lake: Lake, cutoff: datetime, tables: Sequence[str] | None = None) -> int:
     """Delete the files of ``tables`` (default: all) for hours wholly before ``cutoff`` (naive UTC):
     the lake's retention applied to its rollups (the sample holds prompt text). Returns files deleted."""
-    paths = [p for t in (tables or Rollups.tables()) for p in rollup_files(lake, t, None, cutoff - timedelta(hours=1) + timedelta(microseconds=1))]
+    paths = [p for t in (tables or Rollups.tables())
+             for p in rollup_files(lake, t, None, cutoff - timedelta(hours=1) + timedelta(microseconds=1), replaced_too=True)]
     for path in paths:
         try:
             lake.fs.delete_file(path)

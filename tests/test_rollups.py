@@ -243,3 +243,32 @@ def test_batch_from_rollups_stores_the_same_flags_and_rings(tmp_path, monkeypatc
     assert flagged_raw.height and rings_raw.height
     assert flagged_rollups.equals(flagged_raw)
     assert rings_rollups.equals(rings_raw)
+
+
+def test_compaction_merges_micro_batch_files_and_counts_each_row_once(traffic, tmp_path):
+    """The stream leaves a file per micro-batch, table and hour; compaction merges an hour's files
+    into one. A compaction that stopped before deleting what it merged is still read once."""
+    from distillguard.features.rollups import compact_rollups, read_rollups, write_rollups
+    from distillguard.lake import Lake
+
+    lake = Lake(str(tmp_path / "dg.lake"))
+    events = traffic.events.filter(pl.col("event_id").is_first_distinct()).sort("ts").head(30_000)
+    for i in range(0, events.height, 3_000):            # micro-batches in arrival order
+        write_rollups(lake, hourly_rollup(events.slice(i, 3_000)))
+    before = features_from_rollups(read_rollups(lake))
+    files = {t: rollup_files(lake, t) for t in Rollups.tables()}
+    assert compact_rollups(lake, min_files=2) > 0
+    assert sum(len(rollup_files(lake, t)) for t in Rollups.tables()) < sum(len(f) for f in files.values())
+    after = features_from_rollups(read_rollups(lake))
+    _assert_close(before, after, [c for c in EXACT if c != "account_age_days"] + ["prompt_growth"])
+    # stopped midway: a merged file and the files it merged, side by side
+    hours_file = rollup_files(lake, "hours")[0]
+    folder = hours_file.rsplit("/", 1)[0]
+    stray = f"{folder}/part-stray.parquet"
+    lake.fs.copy_file(hours_file, stray)
+    replaced = f"{folder}/part-replaced.parquet"
+    lake.fs.copy_file(hours_file, replaced)
+    lake.write_file(f"{folder}/compact-again.parquet", pl.read_parquet(hours_file),
+                    metadata={"distillguard_replaces": f'["{hours_file.rsplit("/", 1)[-1]}", "part-replaced.parquet", "part-stray.parquet"]'})
+    assert hours_file not in rollup_files(lake, "hours") and replaced not in rollup_files(lake, "hours")
+    assert read_rollups(lake).hours["n"].sum() == events.height
