@@ -272,3 +272,28 @@ def test_compaction_merges_micro_batch_files_and_counts_each_row_once(traffic, t
                     metadata={"distillguard_replaces": f'["{hours_file.rsplit("/", 1)[-1]}", "part-replaced.parquet", "part-stray.parquet"]'})
     assert hours_file not in rollup_files(lake, "hours") and replaced not in rollup_files(lake, "hours")
     assert read_rollups(lake).hours["n"].sum() == events.height
+
+
+def test_backfill_and_the_hour_aligned_window(traffic, tmp_path):
+    """Rollups rebuilt from a lake written without them equal the raw path's features; a window of
+    ``horizon_hours`` reads the whole hours from the hour of (newest request - horizon) on."""
+    from datetime import datetime
+
+    from distillguard.features.rollups import rebuild_rollups
+    from distillguard.lake import LakeWriter
+    from distillguard.rollup_window import RollupWindow
+
+    lake = Lake(str(tmp_path / "dg.lake"))
+    events = traffic.events.filter(pl.col("event_id").is_first_distinct())
+    LakeWriter(lake).append(events, source="test")
+    assert RollupWindow.from_lake(lake).n_events == 0
+    assert rebuild_rollups(lake) == events.height
+    window = RollupWindow.from_lake(lake)
+    _assert_close(account_features(events, traffic.accounts), features_from_rollups(window.rollups, traffic.accounts),
+                  ["first_seen", "last_seen", *EXACT])
+    newest = events["ts"].max()
+    assert isinstance(newest, datetime)
+    recent = RollupWindow.from_lake(lake, horizon_hours=6)
+    first_hour = (newest - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
+    assert recent.rollups.hours["hour"].min() == first_hour
+    assert recent.n_events == events.filter(pl.col("ts") >= first_hour).height
