@@ -39,8 +39,10 @@ the maintenance flow merges an hour's files (:func:`compact_rollups`) and applie
 (:func:`delete_rollups_before`: the prompt sample goes with the prompts). Detection reads them when
 ``[detection] from_rollups`` is on (:mod:`distillguard.rollup_window`).
 
-Known limits: prompt and conversation keys and the sample's order are Polars hashes (fixed seeds),
-stable within one Polars version only, as the raw path's sample is; gap sums of two pieces of one
+Known limits: prompt and conversation keys are 64-bit BLAKE2b hashes (:func:`stable_hash`); the
+sample's order is the raw path's Polars hash, stable within one Polars version only: after an
+upgrade, hours written before and after are sampled by different orders (each still a
+deterministic sample, no longer the raw path's exactly until the window has passed); gap sums of two pieces of one
 account that overlap in time (a late event written after a later one) cannot be joined exactly:
 such joins are counted in ``gap_overlaps``; two writers that write the same event at once both
 count it (the lake's view shows it once).
@@ -66,6 +68,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, fields
@@ -98,11 +101,26 @@ HLL_LG_K = 12
 #: KLL's accuracy parameter: about 1.65 % normalised rank error (single-sided, 99th percentile).
 KLL_K = 200
 _HLL_TYPE = tgt_hll_type.HLL_8
-#: Seeds of the hashes the raw path uses: prompt keys (``prepare_events``) and the sample (``sample_prompts``).
-PROMPT_HASH_SEED, SAMPLE_HASH_SEED = 3, 17
-CONVERSATION_HASH_SEED = 5
+#: Seed of the hash the raw path orders prompts by to sample them (``text.sample_prompts``).
+SAMPLE_HASH_SEED = 17
 #: What ring evidence counts as one prompt across a group's members (``models.rings.ring_evidence``).
-RING_PROMPT_HASH = pl.col("prompt").str.slice(0, 2000).hash(seed=5)
+RING_PROMPT_TEXT = pl.col("prompt").str.slice(0, 2000)
+
+
+def _blake2b64(values: pl.Series) -> pl.Series:
+    digest = [None if v is None else int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "little") for v in values.to_list()]
+    return pl.Series(values.name, digest, dtype=pl.UInt64)
+
+
+def stable_hash(text: pl.Expr) -> pl.Expr:
+    """64-bit BLAKE2b of a text column: the same on every machine and every version (Polars' own
+    ``hash`` is stable within one Polars version only), so keys written today match keys written
+    after an upgrade. About 1 us a value, in Python.
+
+    >>> pl.select(stable_hash(pl.lit("hi"))).item()
+    1586464442446408464
+    """
+    return text.map_batches(_blake2b64, return_dtype=pl.UInt64)
 
 KEYS = ["account_id", "hour"]
 
@@ -341,13 +359,15 @@ def _prompt_table(ev: pl.DataFrame) -> pl.DataFrame:
     return (
         ev.lazy()
         .filter(pl.col("_prompt_key").is_not_null())
-        .group_by(*KEYS, pl.col("_prompt_key").hash(seed=PROMPT_HASH_SEED).alias("prompt_hash"), RING_PROMPT_HASH.alias("ring_hash"))
+        .group_by(*KEYS, "_prompt_key", RING_PROMPT_TEXT.alias("_ring_text"))
         .agg(
             pl.len().cast(pl.Int64).alias("n"),
             _count(_hot).alias("n_hot"),
             pl.col("ts").min().alias("first_ts"),
             _at_first(_hot, "ts").alias("first_hot"),
         )
+        .select(*KEYS, stable_hash(pl.col("_prompt_key")).alias("prompt_hash"), stable_hash(pl.col("_ring_text")).alias("ring_hash"),
+                "n", "n_hot", "first_ts", "first_hot")
         .sort(*KEYS, "prompt_hash", "ring_hash")
         .collect(engine=COLLECT_ENGINE)
     )
@@ -366,12 +386,13 @@ def _conversation_table(ev: pl.DataFrame) -> pl.DataFrame:
     return (
         ev.lazy()
         .filter(pl.col("conversation_id").is_not_null())
-        .group_by(*KEYS, pl.col("conversation_id").hash(seed=CONVERSATION_HASH_SEED).alias("conversation_hash"))
+        .group_by(*KEYS, "conversation_id")
         .agg(
             _count(_turn > 1).alias("n_later"),
             pl.col("ts").min().alias("first_ts"),
             _at_first(_turn > 1, "ts").alias("first_later"),
         )
+        .select(*KEYS, stable_hash(pl.col("conversation_id")).alias("conversation_hash"), "n_later", "first_ts", "first_later")
         .sort(*KEYS, "conversation_hash")
         .collect(engine=COLLECT_ENGINE)
     )

@@ -216,6 +216,7 @@ def test_detection_window_from_rollups_flags_the_same_accounts_and_rings():
     assert all(rings_rollups[r][:2] == rings_raw[r][:2] and abs(rings_rollups[r][2] - rings_raw[r][2]) < 1e-9 for r in rings_raw)
 
 
+@pytest.mark.slow
 def test_batch_from_rollups_stores_the_same_flags_and_rings(tmp_path, monkeypatch):
     """``distillguard batch`` with ``[lake] rollups`` and ``[detection] from_rollups`` on: ``load``
     writes rollups beside the lake and detection reads them, not the events; the stored flags and
