@@ -289,10 +289,21 @@ class LakeWriter:
             self._ids[path] = part["event_id"]
             written += part.height
         if self.rollups and rows.height:
-            from distillguard.features.rollups import hourly_rollup, write_rollups
-
-            write_rollups(self.lake, hourly_rollup(rows))       # the same new events, as rollup files of their hours
+            self._write_rollups(rows)
         return written
+
+    def _write_rollups(self, rows: pl.DataFrame) -> None:
+        """The rollups of the events just written. Their events are in the lake already: a failure here
+        must not fail the batch (a retry would find the events known and skip them, rollups too), so it
+        is logged with the days ``rebuild_rollups`` repairs."""
+        from distillguard.features.rollups import hourly_rollup, write_rollups
+
+        try:
+            write_rollups(self.lake, hourly_rollup(rows))
+        except Exception:                       # noqa: BLE001 - logged with its repair; the events are safe
+            dates = sorted(rows.select(pl.col("ts").dt.strftime("%Y-%m-%d").unique())["ts"].to_list())
+            log.exception("rollups of %d events not written: distillguard.features.rollups.rebuild_rollups(lake, dates=%s) "
+                          "rebuilds them from the lake", rows.height, dates)
 
     def known_ids(self, ts: pl.Series) -> pl.Series:
         """event_ids in the lake's partitions from ``lookback`` before the earliest of ``ts`` to its latest hour."""

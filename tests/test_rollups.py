@@ -298,3 +298,23 @@ def test_backfill_and_the_hour_aligned_window(traffic, tmp_path):
     first_hour = (newest - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
     assert recent.rollups.hours["hour"].min() == first_hour
     assert recent.n_events == events.filter(pl.col("ts") >= first_hour).height
+
+
+def test_a_rollup_failure_does_not_fail_the_write_and_is_repaired(traffic, tmp_path, monkeypatch, caplog):
+    """The events of a batch are in the lake before its rollups are built: a failure there is logged
+    with the days to rebuild, and ``rebuild_rollups`` brings the rollups back."""
+    import distillguard.features.rollups as rollups_module
+    from distillguard.features.rollups import read_rollups, rebuild_rollups
+    from distillguard.lake import LakeWriter
+
+    lake = Lake(str(tmp_path / "dg.lake"))
+    events = traffic.events.filter(pl.col("event_id").is_first_distinct()).head(5_000)
+
+    def broken(_events):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(rollups_module, "hourly_rollup", broken)
+    assert LakeWriter(lake, rollups=True).append(events, source="test") == events.height
+    monkeypatch.undo()
+    assert "rebuild_rollups" in caplog.text and read_rollups(lake).hours.height == 0
+    assert rebuild_rollups(lake) == events.height and read_rollups(lake).hours["n"].sum() == events.height
