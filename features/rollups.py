@@ -6,8 +6,8 @@ are made of, so a day's batch or a 7-day re-detection merges hours instead of re
 Five tables, each mergeable (:func:`merge_rollups`: any split of the events into pieces - stream
 micro-batches, ``load`` runs - merges to the rollup of the whole):
 
-``hours``          one row per (account, hour): counts and sums of every share, gap moments,
-                   per-minute counts, model and system-prompt counts, and serialized sketches from
+``hours``          one row per (account, hour): counts and sums of every share, the requests'
+                   times (microseconds into the hour: gaps need their order), per-minute counts, model and system-prompt counts, and serialized sketches from
                    `Apache DataSketches <https://datasketches.apache.org>`_: HLL for distinct
                    counts, KLL for medians.
 ``prompts``        one row per (account, hour, prompt hash): requests, sampling requests and the
@@ -22,7 +22,7 @@ micro-batches, ``load`` runs - merges to the rollup of the whole):
 How each feature comes back (:func:`features_from_rollups`; :data:`EXACT`, :data:`APPROXIMATE`):
 
 * exact: every count, share, sum and ratio of counts, the gap statistics (``interarrival_cv``,
-  ``burstiness``: integer-millisecond sums and sums of squares, joined across hours and pieces),
+  ``burstiness``: from the requests' times, whatever order the pieces arrived in),
   hour entropy, day coverage, peak minute, requests per active hour, top model share, system
   prompt entropy, distinct prompts and re-ask shares (from the prompt table), continued turns,
   first/last seen, the text features and the account metadata;
@@ -42,9 +42,7 @@ the maintenance flow merges an hour's files (:func:`compact_rollups`) and applie
 Known limits: prompt and conversation keys are 64-bit BLAKE2b hashes (:func:`stable_hash`); the
 sample's order is the raw path's Polars hash, stable within one Polars version only: after an
 upgrade, hours written before and after are sampled by different orders (each still a
-deterministic sample, no longer the raw path's exactly until the window has passed); gap sums of two pieces of one
-account that overlap in time (a late event written after a later one) cannot be joined exactly:
-such joins are counted in ``gap_overlaps``; two writers that write the same event at once both
+deterministic sample, no longer the raw path's exactly until the window has passed); two writers that write the same event at once both
 count it (the lake's view shows it once).
 
 >>> import polars as pl
@@ -82,7 +80,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
-from distillguard.features.families import ALL_FEATURES, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
 from distillguard.features.registry import COLLECT_ENGINE
 from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, template_features
 from distillguard.lake import EVENTS_DIR
@@ -277,11 +275,6 @@ def _sketch_column(frame: pl.DataFrame, name: str, value: pl.Expr, kind: str) ->
     return groups.with_columns(pl.Series(name, blobs, dtype=pl.Binary))
 
 
-def _gap_ms(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    """Milliseconds between two time stamps as the raw path counts a gap (truncated)."""
-    return (later - earlier).dt.total_milliseconds()
-
-
 def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS_PER_ACCOUNT) -> Rollups:
     """The rollups of a frame of events (contract columns; any order, any span).
 
@@ -292,8 +285,8 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
     ...                    "endpoint": ["/v1/messages"] * 3, "model": ["m"] * 3, "status": [200, 429, 200],
     ...                    "prompt_tokens": [1] * 3, "completion_tokens": [5] * 3, "prompt": ["hi", "Hi ", "bye"]})
     >>> r = hourly_rollup(ev)
-    >>> r.hours.select("n", "n_rate_limited", "gap_n", "gap_sum_ms").row(0)
-    (3, 1, 2, 3540000)
+    >>> r.hours.select("n", "n_rate_limited", "ts_us").row(0)
+    (3, 1, [0, 60000000, 3540000000])
     >>> r.prompts.group_by("prompt_hash").agg(pl.col("n").sum())["n"].sort().to_list()   # "hi" and "Hi " are one prompt
     [1, 2]
     >>> r.prompts.height                                  # but two to ring evidence, which reads the prompt as sent
@@ -302,7 +295,6 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
     ev = _rollup_events(events)
     if ev.height == 0:
         return _empty_rollups(events)
-    within = _gap_ms(pl.col("ts"), pl.col("ts").shift()).over(KEYS)
     minutes = (
         ev.lazy()
         .group_by(*KEYS, pl.col("ts").dt.minute().cast(pl.Int8).alias("minute"))
@@ -315,16 +307,12 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
     system_prompts = _counts_list(ev.lazy(), pl.col("system_prompt_hash").fill_null(""), "system_prompt_hash", "system_prompt_counts")
     hours = (
         ev.lazy()
-        .with_columns(within.alias("_gap_ms"))
         .group_by(KEYS, maintain_order=True)
         .agg(
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("ts").min().alias("first_ts"),
             pl.col("ts").max().alias("last_ts"),
-            pl.col("_gap_ms").count().cast(pl.Int64).alias("gap_n"),
-            pl.col("_gap_ms").sum().cast(pl.Int64).alias("gap_sum_ms"),
-            (pl.col("_gap_ms").cast(pl.Int64) ** 2).sum().cast(pl.Int64).alias("gap_sq_sum_ms"),
-            pl.lit(0, dtype=pl.Int64).alias("gap_overlaps"),
+            (pl.col("ts") - pl.col("hour")).dt.total_microseconds().cast(pl.UInt32).sort().alias("ts_us"),
             *[expr.alias(name) for name, expr in SUMS.items()],
         )
         .join(minutes, on=KEYS, how="left")
@@ -453,18 +441,6 @@ def _merge_sketch_lists(lists: pl.Series, kind: str) -> pl.Series:
     return pl.Series([merge(blobs) for blobs in lists.to_list()], dtype=pl.Binary)
 
 
-def _joined_gaps(keys: list[str]) -> list[pl.Expr]:
-    """Gap moments of pieces joined in time order within ``keys``: each piece's own, plus the gap
-    from the latest request before it to its first (a negative one means the pieces overlap)."""
-    join = _gap_ms(pl.col("first_ts"), pl.col("last_ts").cum_max().shift()).over(keys, order_by="first_ts")
-    return [
-        (pl.col("gap_n") + join.is_not_null().cast(pl.Int64)).alias("gap_n"),
-        (pl.col("gap_sum_ms") + join.clip(0).fill_null(0)).alias("gap_sum_ms"),
-        (pl.col("gap_sq_sum_ms") + (join.clip(0).fill_null(0).cast(pl.Int64) ** 2)).alias("gap_sq_sum_ms"),
-        (pl.col("gap_overlaps") + (join < 0).fill_null(False).cast(pl.Int64)).alias("gap_overlaps"),
-    ]
-
-
 def _merge_counts(frame: pl.DataFrame, keys: list[str], column: str, name: str, extra: Sequence[str] = ()) -> pl.DataFrame:
     return (
         frame.lazy().select(*keys, column).explode(column).unnest(column)
@@ -477,15 +453,15 @@ def _merge_counts(frame: pl.DataFrame, keys: list[str], column: str, name: str, 
 
 
 def _merge_hours(hours: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Rows of ``hours`` with equal ``keys`` as one (gaps joined in time order, sketches merged)."""
+    """Rows of ``hours`` with equal ``keys`` as one (times merged in order, sketches merged)."""
     if hours.height == 0 or hours.select(pl.struct(keys).is_unique().all()).item():
         return hours
-    joined = hours.sort(*keys, "first_ts").with_columns(_joined_gaps(keys))
-    sums = ["n", "gap_n", "gap_sum_ms", "gap_sq_sum_ms", "gap_overlaps", *SUMS]
+    sums = ["n", *SUMS]
     base = (
-        joined.group_by(keys, maintain_order=True)
-        .agg(pl.col("first_ts").min(), pl.col("last_ts").max(), *[pl.col(c).sum() for c in sums],
-             *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
+        hours.sort(*keys, "first_ts").group_by(keys, maintain_order=True)
+        .agg(pl.col("first_ts").min(), pl.col("last_ts").max(),
+             pl.col("ts_us").list.explode(keep_nulls=False, empty_as_null=False).sort(),     # the pieces' times, in order
+             *[pl.col(c).sum() for c in sums], *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
     )
     base = base.with_columns(
         [_merge_sketch_lists(base[c], "hll").alias(c) for c in HLL_COLUMNS]
@@ -519,8 +495,8 @@ def merge_rollups(pieces: Sequence[Rollups], sample_per_account: int = SAMPLE_PR
     ...                    "account_id": ["x"] * 2, "api_key_id": ["k"] * 2, "client_ip": ["10.0.0.1", "10.0.0.2"],
     ...                    "endpoint": ["/v1/messages"] * 2, "model": ["m"] * 2, "status": [200] * 2,
     ...                    "prompt_tokens": [1] * 2, "completion_tokens": [5] * 2})
-    >>> merge_rollups([hourly_rollup(ev.head(1)), hourly_rollup(ev.tail(1))]).hours.select("n", "gap_n", "gap_sum_ms").row(0)
-    (2, 1, 1800000)
+    >>> merge_rollups([hourly_rollup(ev.tail(1)), hourly_rollup(ev.head(1))]).hours.select("n", "ts_us").row(0)
+    (2, [0, 1800000000])
     """
     pieces = [p for p in pieces if p.hours.height] or list(pieces[:1])
     if len(pieces) == 1 and pieces[0].hours.select(pl.struct(KEYS).is_unique().all()).item():
@@ -588,8 +564,7 @@ def features_from_rollups(
         span = hours.select((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_microseconds()).item() / 1e6
         window_hours = max(1.0, span / 3600.0)
     hours = _merge_hours(hours, KEYS)
-    # per account: hours joined in time order (the gap from one active hour to the next joins them)
-    per_hour = hours.sort("account_id", "first_ts").with_columns(_joined_gaps(["account_id"]))
+    per_hour = hours.sort("account_id", "first_ts")
     minutes = (
         hours.lazy().select("account_id", "hour", "minute_counts").explode("minute_counts").unnest("minute_counts")
         .with_columns((pl.col("hour").dt.epoch("s") // 600 + pl.col("minute").cast(pl.Int64) // 10).alias("_slot"))   # 10-minute slots
@@ -601,7 +576,7 @@ def features_from_rollups(
     systems = _merge_counts(hours, ["account_id"], "system_prompt_counts", "system_prompt_hash")
     hour_of_day = hours.group_by("account_id", pl.col("hour").dt.hour().alias("h")).agg(pl.col("n").sum()).group_by("account_id").agg(
         pl.col("n").alias("_by_hour"))
-    sums = ["n", "gap_n", "gap_sum_ms", "gap_sq_sum_ms", *SUMS]
+    sums = ["n", *SUMS]
     base = (
         per_hour.group_by("account_id", maintain_order=True)
         .agg(pl.col("first_ts").min().alias("first_seen"), pl.col("last_ts").max().alias("last_seen"),
@@ -616,11 +591,9 @@ def features_from_rollups(
         .join(systems, on="account_id", how="left").join(hour_of_day, on="account_id", how="left")
         .join(_prompt_features(rollups.prompts, hours), on="account_id", how="left")
         .join(_continued_turns(rollups.conversations), on="account_id", how="left")
+        .join(_timing(hours), on="account_id", how="left")
     )
     n = pl.col("n")
-    gaps, mean_s = pl.col("gap_n"), pl.col("gap_sum_ms") / pl.col("gap_n") / 1000.0
-    var_s2 = ((pl.col("gap_sq_sum_ms").cast(pl.Float64) - pl.col("gap_sum_ms").cast(pl.Float64) ** 2 / gaps) / (gaps - 1)).clip(0) / 1e6
-    std_s = pl.when(gaps >= 2).then(var_s2.sqrt())
     rounded = {c: pl.col(c).round(0).cast(pl.UInt32) for c in HLL_COLUMNS}
     exprs = {
         "n_requests": n.cast(pl.UInt32),
@@ -630,10 +603,10 @@ def features_from_rollups(
         "completion_tokens_total": pl.col("completion_tokens_sum"),
         "completion_prompt_ratio": pl.col("kll_completion_prompt_ratio"),
         "rate_limited_share": pl.col("n_rate_limited") / n,
-        "interarrival_cv": (std_s / (mean_s + 1e-9)).fill_null(0.0),
+        "interarrival_cv": pl.col("_interarrival_cv"),
         "hour_entropy": _entropy(pl.col("_by_hour"), 24),
         "day_coverage": pl.col("active_hours") / window_hours,
-        "burstiness": ((std_s - mean_s) / (std_s + mean_s + 1e-9)).fill_null(0.0),
+        "burstiness": pl.col("_burstiness"),
         "peak_minute_share": pl.col("_peak") / n,
         "distinct_prompt_share": pl.col("_distinct_prompts").fill_null(0) / pl.col("n_prompt_logged").clip(1),
         "distinct_prompts": pl.col("_distinct_prompts").fill_null(0).cast(pl.UInt32),
@@ -678,6 +651,20 @@ def features_from_rollups(
 
     out = feats.join(text, on="account_id", how="left").with_columns([pl.col(c).fill_null(0.0) for c in TEXT_FEATURES])
     return metadata_features(out, accounts).sort("account_id")
+
+
+def _timing(hours: pl.DataFrame) -> pl.DataFrame:
+    """Per account the gap features, by the raw path's own expressions over the requests' times."""
+    gap_features = [FEATURES_BY_NAME[name].expr.alias(f"_{name}") for name in ("interarrival_cv", "burstiness")]
+    return (
+        hours.lazy().select("account_id", "hour", "ts_us").explode("ts_us")
+        .select("account_id", (pl.col("hour") + pl.duration(microseconds=pl.col("ts_us").cast(pl.Int64))).alias("ts"))
+        .sort("account_id", "ts")
+        .with_columns((pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0).alias("_gap_s"))
+        .group_by("account_id")
+        .agg(gap_features)
+        .collect(engine=COLLECT_ENGINE)
+    )
 
 
 def _prompt_features(prompts: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
