@@ -209,21 +209,26 @@ class Lake:
         return out
 
     # -- files ----------------------------------------------------------------------------------
-    def write_file(self, path: str, frame: pl.DataFrame, metadata: dict[str, str] | None = None) -> None:
+    def write_file(self, path: str, frame: pl.DataFrame, metadata: dict[str, str] | None = None,
+                   encodings: dict[str, str] | None = None) -> None:
         """Write ``frame`` to ``path`` so that it appears whole: a hidden temporary name renamed into
         place on a local disk; one PUT (atomic by itself) on an object store. ``metadata``: key-value
-        pairs kept in the file's footer."""
+        pairs kept in the file's footer; ``encodings``: Parquet encodings of some columns (the rest
+        dictionary-encoded as by default), e.g. ``{"ts_us": "DELTA_BINARY_PACKED"}`` for sorted integers."""
         table = frame.to_arrow()
         if metadata:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}})
+        options: dict = {"compression": PARQUET_COMPRESSION}
+        if encodings:
+            options.update(use_dictionary=[c for c in frame.columns if c not in encodings], column_encoding=encodings)
         if not self.local:
-            pq.write_table(table, path, filesystem=self.fs, compression=PARQUET_COMPRESSION)
+            pq.write_table(table, path, filesystem=self.fs, **options)
             return
         folder, name = path.rsplit("/", 1)
         os.makedirs(folder, exist_ok=True)
         tmp = f"{folder}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+            pq.write_table(table, tmp, **options)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -398,9 +398,9 @@ def _sample_table(ev: pl.DataFrame, per_account: int) -> pl.DataFrame:
         ev.lazy()
         .filter(pl.col("prompt").is_not_null() & eligible)
         .with_columns(pl.col("event_id").hash(seed=SAMPLE_HASH_SEED).alias("order"))
-        .sort(*KEYS, "order", "event_id")
+        .sort(*KEYS, "order")
         .filter(pl.int_range(pl.len()).over(KEYS) < per_account)
-        .select(*KEYS, "event_id", "order", text.alias("text"))
+        .select(*KEYS, "order", text.alias("text"))
         .collect(engine=COLLECT_ENGINE)
     )
 
@@ -514,7 +514,7 @@ def merge_table(table: str, frame: pl.DataFrame, sample_per_account: int = SAMPL
     if table == "conversations":
         return _merge_first(frame, [*KEYS, "conversation_hash"], ["n_later"], "first_later")
     if table == "sample":                  # pieces hold distinct events (the lake's writers see to it)
-        return frame.sort(*KEYS, "order", "event_id").filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
+        return frame.sort(*KEYS, "order", "text").filter(pl.int_range(pl.len()).over(KEYS) < sample_per_account)
     if table == "values":
         return frame.group_by(*KEYS, "kind", "value").agg(pl.col("n").sum()).sort(*KEYS, "kind", "value", nulls_last=True)
     raise ValueError(f"no rollup table {table!r}")
@@ -644,8 +644,8 @@ def features_from_rollups(
     }
     feats = base.select("account_id", "first_seen", "last_seen", *[exprs[f.name].alias(f.name) for f in ALL_FEATURES])
     text = template_features(
-        rollups.sample.sort("account_id", "order").filter(pl.int_range(pl.len()).over("account_id") < SAMPLE_PROMPTS_PER_ACCOUNT)
-        .select("account_id", "event_id", "text")
+        rollups.sample.sort("account_id", "order", "text").filter(pl.int_range(pl.len()).over("account_id") < SAMPLE_PROMPTS_PER_ACCOUNT)
+        .select("account_id", "text")
     )
     from distillguard.features import TEXT_FEATURES
 
@@ -764,7 +764,7 @@ def write_rollups(lake: Lake, rollups: Rollups) -> int:
         for (date, hh), part in frame.with_columns(hour.dt.strftime("%Y-%m-%d").alias("_d"), hour.dt.strftime("%H").alias("_h")).group_by(
                 ["_d", "_h"]):
             path = lake.new_file_path((str(date), str(hh))).replace(f"/{EVENTS_DIR}/", f"/{ROLLUPS_DIR}/{table}/", 1)
-            lake.write_file(path, part.drop("_d", "_h"))
+            lake.write_file(path, part.drop("_d", "_h"), encodings=ENCODINGS.get(table))
             written += lake.fs.get_file_info(path).size or 0
     return written
 
@@ -780,6 +780,8 @@ def _with_utc(frame: pl.DataFrame, zone: str | None) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
+#: Parquet encodings of rollup columns: the request times are sorted integers (deltas pack them to ~3 bytes).
+ENCODINGS = {"hours": {"ts_us": "DELTA_BINARY_PACKED"}}
 #: Footer key of a compacted rollup file: the names of the files of its folder it replaces (JSON list).
 REPLACES_KEY = "distillguard_replaces"
 
@@ -846,7 +848,8 @@ def compact_rollups(lake: Lake, min_files: int = 4) -> int:
                 hour = _folder_hour(folder)
                 path = lake.new_file_path((f"{hour:%Y-%m-%d}", f"{hour:%H}"), kind="compact").replace(
                     f"/{EVENTS_DIR}/", f"/{ROLLUPS_DIR}/{table}/", 1)
-                lake.write_file(path, merged, metadata={REPLACES_KEY: json.dumps([p.rsplit("/", 1)[-1] for p in live])})
+                lake.write_file(path, merged, metadata={REPLACES_KEY: json.dumps([p.rsplit("/", 1)[-1] for p in live])},
+                                encodings=ENCODINGS.get(table))
                 replaced += len(live)
                 gone |= set(live)
             for p in gone:
