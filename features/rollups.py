@@ -651,7 +651,10 @@ def features_from_rollups(
         "continued_turn_share": (pl.col("_continued").fill_null(0) / pl.col("n_later_turn")).fill_nan(0.0).fill_null(0.0),
         "tool_share": pl.col("n_tools") / n,
     }
-    feats = base.select("account_id", "first_seen", "last_seen", *[exprs[f.name].alias(f.name) for f in ALL_FEATURES])
+    missing = [f.name for f in ALL_FEATURES if f.expr is not None and f.name not in exprs]
+    if missing:           # a window feature added to families.py needs its rollup form here
+        raise NotImplementedError(f"features without a rollup form: {', '.join(missing)} (features/rollups.py features_from_rollups)")
+    feats = base.select("account_id", "first_seen", "last_seen", *[exprs[f.name].alias(f.name) for f in ALL_FEATURES if f.name in exprs])
     text = template_features(
         rollups.sample.sort("account_id", "order", "text").filter(pl.int_range(pl.len()).over("account_id") < SAMPLE_PROMPTS_PER_ACCOUNT)
         .select("account_id", "text")
