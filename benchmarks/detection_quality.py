@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from distillguard.config import Settings
+from distillguard.config import DetectionSettings, Settings
 from distillguard.evaluate import evaluate_store, read_truth
 from distillguard.pipeline import run_batch
 from distillguard.simulator import SimulationConfig, simulate, write_traffic
@@ -150,7 +150,7 @@ def run_cell(seed: int, mix: str, vocabulary: str, scale: float, with_accounts: 
     start = time.perf_counter()
     for family in ablate:
         m, f = judge(cell_dir / "traffic", cell_dir / f"ablate-{family}.duckdb", accounts, truth,
-                     Settings(detection={"ablate_families": [family]}))
+                     Settings(detection=DetectionSettings(ablate_families=[family])))
         cell["ablation"][family] = {**{c: m[c] for c in SHORT_ROWS}, "kind_recall": kind_recall(truth, f)}
     times["ablation"] = time.perf_counter() - start
     start = time.perf_counter()

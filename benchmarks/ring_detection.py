@@ -25,6 +25,9 @@ from _measure import peak_rss_mb  # noqa: E402
 from distillguard.config import Settings  # noqa: E402
 from distillguard.detection import find_rings  # noqa: E402
 
+#: A missing value for ``np.where`` (an object array: numpy's stubs read a plain None as no argument).
+NONE = np.array(None, dtype=object)
+
 
 def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
@@ -42,14 +45,15 @@ def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataF
     events = pl.DataFrame({
         "account_id": account,
         "client_ip": np.where(is_ring, ring_ip, benign_ip),
-        "system_prompt_hash": np.where(is_ring, "sp-ring", None),
+        "system_prompt_hash": np.where(is_ring, "sp-ring", NONE),
         "prompt": np.where(is_ring, "Explain topic " + pl.Series(np.arange(n)).cast(pl.String).to_numpy(), "hello there"),
         "user_agent": np.where(is_ring, "scraper/1.0", "browser/" + pl.Series(rng.integers(0, 50, n)).cast(pl.String).to_numpy()),
         "ts": [t0 + timedelta(seconds=int(s)) for s in rng.integers(0, 86400, n)],
     }).with_columns(pl.col("ts").dt.cast_time_unit("us"))
     is_ring_acct = np.isin(ids, list(ring))
     suspicious_benign = rng.random(n_accounts) < 0.02
-    score = np.where(is_ring_acct, rng.uniform(0.3, 0.9, n_accounts), np.where(suspicious_benign, rng.uniform(0.5, 1.2, n_accounts), rng.uniform(0, 0.3, n_accounts)))
+    score = np.where(is_ring_acct, rng.uniform(0.3, 0.9, n_accounts),
+                     np.where(suspicious_benign, rng.uniform(0.5, 1.2, n_accounts), rng.uniform(0, 0.3, n_accounts)))
     features = pl.DataFrame({
         "account_id": ids,
         "score": score,
@@ -57,7 +61,7 @@ def population(n_accounts: int, ring_size: int, seed: int = 0) -> tuple[pl.DataF
         "points_purpose": np.where(is_ring_acct, 1.6, 0.1),
         "ev_downstream": np.zeros(n_accounts),
         "n_system_prompts": np.where(is_ring_acct, 1, 0),
-        "payment_fingerprint": np.where(is_ring_acct, "pay-" + pl.Series(rng.integers(0, 50, n_accounts)).cast(pl.String).to_numpy(), None),
+        "payment_fingerprint": np.where(is_ring_acct, "pay-" + pl.Series(rng.integers(0, 50, n_accounts)).cast(pl.String).to_numpy(), NONE),
         "first_seen": [t0] * n_accounts,
         "last_seen": [t0] * n_accounts,
     })

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import peak_rss_mb  # noqa: E402
 
 from distillguard.broker import EmbeddedBroker  # noqa: E402
-from distillguard.config import Settings  # noqa: E402
+from distillguard.config import KafkaSettings, Settings, StoreSettings, StreamSettings  # noqa: E402
 from distillguard.evaluate import evaluate_alerts  # noqa: E402
 from distillguard.kafka_io import ensure_topics, event_records, send_records  # noqa: E402
 from distillguard.simulator import SimulationConfig, simulate  # noqa: E402
@@ -40,11 +40,11 @@ def stream_one_day(bootstrap: str, folder: Path, seed: int, mix: str, vocabulary
     sim = simulate(SimulationConfig(seed=seed, scale=scale, n_days=1, mix=mix, vocabulary=vocabulary))
     name = f"q{seed}-{mix}-{vocabulary}".replace("_", "-")
     settings = Settings(
-        kafka={"bootstrap_servers": bootstrap, "topic_events": f"{name}-logs", "topic_dead_letter": f"{name}-dlq",
-               "topic_alerts": f"{name}-alerts", "group_id": f"{name}-group", "max_poll_interval_ms": 8000,
-               "session_timeout_ms": 6000, "poll_timeout_ms": 200},
-        store={"db_path": folder / f"{name}.duckdb"},
-        stream={"checkpoint_dir": folder / f"{name}-ckpt"},
+        kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_events=f"{name}-logs", topic_dead_letter=f"{name}-dlq",
+                            topic_alerts=f"{name}-alerts", group_id=f"{name}-group", max_poll_interval_ms=8000,
+                            session_timeout_ms=6000, poll_timeout_ms=200),
+        store=StoreSettings(db_path=folder / f"{name}.duckdb"),
+        stream=StreamSettings(checkpoint_dir=folder / f"{name}-ckpt"),
     )
     if with_accounts:
         with Store.open(settings.store.db_path) as store:

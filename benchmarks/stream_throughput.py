@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import peak_rss_mb  # noqa: E402
 
 from distillguard.broker import EmbeddedBroker  # noqa: E402
-from distillguard.config import Settings  # noqa: E402
+from distillguard.config import KafkaSettings, Settings, StoreSettings, StreamSettings  # noqa: E402
 from distillguard.kafka_io import ensure_topics, event_records, send_records  # noqa: E402
 from distillguard.simulator import SimulationConfig, simulate  # noqa: E402
 from distillguard.store import Store  # noqa: E402
@@ -50,11 +50,11 @@ from distillguard.stream import run_stream  # noqa: E402
 
 def settings_for(bootstrap: str, folder: Path, name: str) -> Settings:
     return Settings(
-        kafka={"bootstrap_servers": bootstrap, "topic_events": f"{name}-logs", "topic_dead_letter": f"{name}-dlq",
-               "topic_alerts": f"{name}-alerts", "group_id": f"{name}-group", "max_poll_interval_ms": 30000,
-               "session_timeout_ms": 10000, "poll_timeout_ms": 100},
-        store={"db_path": folder / f"{name}.duckdb"},
-        stream={"checkpoint_dir": folder / f"{name}-ckpt"},
+        kafka=KafkaSettings(bootstrap_servers=bootstrap, topic_events=f"{name}-logs", topic_dead_letter=f"{name}-dlq",
+                            topic_alerts=f"{name}-alerts", group_id=f"{name}-group", max_poll_interval_ms=30000,
+                            session_timeout_ms=10000, poll_timeout_ms=100),
+        store=StoreSettings(db_path=folder / f"{name}.duckdb"),
+        stream=StreamSettings(checkpoint_dir=folder / f"{name}-ckpt"),
     )
 
 

@@ -187,7 +187,7 @@ def lines(xs: Sequence[datetime], series: Sequence[tuple[str, Sequence[float], s
         y = top + plot_h - plot_h * k / 4
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(_text(left - 6, y + 4, count_label(ymax * k / 4), anchor="end", fill=MUTED))
-    for name, values, colour in series:
+    for _, values, colour in series:
         points = " ".join(f"{left + plot_w * i / (n - 1):.1f},{top + plot_h - plot_h * float(v) / ymax:.1f}"
                           for i, v in enumerate(values))
         body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
@@ -247,7 +247,7 @@ def peer_strips(rows: Sequence[dict], *, width: int = WIDTH, label: str = "featu
         if not row.get("log") and 0 <= lo and hi <= 1:
             lo, hi = 0.0, 1.0                                   # shares: always the full 0-100% axis
         hi = hi if hi > lo else lo + 1
-        px = lambda v: label_w + plot_w * (scale(v) - lo) / (hi - lo)  # noqa: E731
+        px = lambda v, scale=scale, lo=lo, hi=hi: label_w + plot_w * (scale(v) - lo) / (hi - lo)  # noqa: E731 - this row's scale
         counts = [0] * 30
         for v in peers:
             counts[min(29, int(30 * (scale(v) - lo) / (hi - lo)))] += 1

@@ -68,12 +68,11 @@ def load(
 
     from distillguard.load import load_accounts, load_logs
     from distillguard.logfiles import LogInputError
-    from distillguard.store import DatabaseLocked, Store
+    from distillguard.store import DatabaseLocked
 
     settings = _settings_or_exit()
     try:
-        with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s, stale_run_after_s=settings.store.stale_run_after_s,
-                        on_wait=lambda message: console.print(message, markup=False, soft_wrap=True)) as store:
+        with _writer_session(settings, db).writing() as store:
             report = load_logs(logs, store, ingest=settings.ingest)
             if accounts is not None:
                 kept, bad = load_accounts(accounts, store, ingest=settings.ingest)
@@ -100,15 +99,14 @@ def batch(
 
     from distillguard.logfiles import LogInputError
     from distillguard.pipeline import run_batch
-    from distillguard.store import DatabaseLocked, Store
+    from distillguard.store import DatabaseLocked
 
     settings = _settings_or_exit()
     try:
         # Take the database first, waiting for another writer and closing the runs a killed process
         # left `running`; held for the whole run, so run_batch's own open shares this process's
         # DuckDB instance and no other writer can slip in between.
-        with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s, stale_run_after_s=settings.store.stale_run_after_s,
-                        on_wait=lambda message: console.print(message, markup=False, soft_wrap=True)):
+        with _writer_session(settings, db).writing():
             result = run_batch(logs, db, accounts=accounts, settings=settings, show_progress=not quiet)
     except DatabaseLocked as exc:
         fail(str(exc), code=EXIT_LOCKED)
@@ -205,6 +203,14 @@ def _settings_or_exit():
     except ValidationError as exc:
         messages = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         fail(f"configuration error: {messages}", "see the Configuration section of README.md (DISTILLGUARD_CONFIG, DISTILLGUARD_<SECTION>__<FIELD>)")
+
+
+def _writer_session(settings, db: Path):
+    """The store session of ``load`` and ``batch``: waits up to store.lock_timeout_s for another
+    writer, saying so on the terminal, then fails with DatabaseLocked (exit code 75)."""
+    from distillguard.session import StoreSession
+
+    return StoreSession(settings, db, on_wait=lambda message: console.print(message, markup=False, soft_wrap=True))
 
 
 @app.command()
@@ -473,18 +479,19 @@ def review(
 ) -> None:
     """Record an analyst's verdict (append-only) with the evidence at review time; the next detection run honours it."""
     from distillguard.reviews import RATE_JUMP, SCORE_JUMP, ReviewError, record_review
-    from distillguard.snapshot import maybe_publish_snapshot, snapshot_path_for
-    from distillguard.stream.sink import open_store
+    from distillguard.session import StoreSession
+    from distillguard.snapshot import snapshot_path_for
 
     settings = _settings_or_exit()
     db = Path(db or settings.store.db_path)
     if not db.exists():
         fail(f"no database at {db}", DB_HINT)
     try:
-        with open_store(db, settings.store) as store:  # waits while a batch or stream micro-batch writes
+        session = StoreSession(settings, db, wait_forever=True)     # waits while a batch or stream micro-batch writes
+        with session.writing() as store:
             row = record_review(store, "ring" if ring else "account", subject, verdict, analyst, note)
             if snapshot_path_for(db, settings).exists():
-                maybe_publish_snapshot(store, settings, force=True)      # analysts' queries see the verdict at once
+                session.maybe_publish_snapshot(store, force=True)      # analysts' queries see the verdict at once
     except ReviewError as exc:
         fail(str(exc), "`distillguard query unreviewed_flags` lists the flagged accounts awaiting review")
     evidence = []

@@ -16,7 +16,9 @@ from rich.console import Console
 
 from distillguard.config import Settings
 from distillguard.features import account_features
+from distillguard.features.families import ALL_FEATURES
 from distillguard.features.peers import peer_medians, with_peer_groups
+from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
@@ -24,11 +26,9 @@ from distillguard.models.rings import describe_rings, link_groups, link_values, 
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
-#: Features whose peer-group median the reasons quote ("peers median ...").
-PEER_COLUMNS = ["n_requests", "reasoning_share", "rubric_share", "length_cut_share", "logprobs_share",
-                "multi_sample_share", "distinct_prompt_share", "slot_diversity", "interarrival_cv", "rate_limited_share",
-                "n_system_prompts", "completion_tokens_median", "long_answer_share", "hot_reask_share", "prompt_growth",
-                "requests_per_day", "requests_per_active_hour"]
+#: Features whose peer-group median the reasons quote ("peers median ..."): those with a place
+#: among the peers in the feature registry (:mod:`distillguard.features.families`).
+PEER_COLUMNS = placed_names(ALL_FEATURES, "peers")
 
 
 class EventWindow(Protocol):
@@ -162,8 +162,8 @@ def run_detection(
             window = open_window(store, settings, horizon_hours)
     if window.n_events == 0:
         return DetectionResult()
-    accounts = store.frame("SELECT * FROM accounts")
-    accounts = _utc(accounts, "created_at") if accounts.height else None
+    stored_accounts = store.frame("SELECT * FROM accounts")
+    accounts = _utc(stored_accounts, "created_at") if stored_accounts.height else None
     with console.status(f"computing features and scoring the accounts of {window.n_events:,} events"):
         scored = window.score(accounts, settings)
     policy = policy_for(settings)
@@ -218,15 +218,15 @@ def run_detection(
     return DetectionResult(flagged=flagged_frame.height, rings=rings_frame.height, accounts_scored=scored.height)
 
 
-FLAGGED_SCHEMA = {
-    "account_id": pl.String, "score": pl.Float64, "reasons": pl.String, "ring_id": pl.String, "severity": pl.String,
-    "kind_guess": pl.String, "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"),
-    "first_flagged": pl.Datetime("us"), "last_flagged": pl.Datetime("us"), "evidence": pl.String, "run_id": pl.String,
-}
-RINGS_SCHEMA = {
-    "ring_id": pl.String, "kind": pl.String, "n_accounts": pl.Int32, "score": pl.Float64, "reasons": pl.String,
-    "n_requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"), "shared": pl.String, "run_id": pl.String,
-}
+FLAGGED_SCHEMA = pl.Schema({
+    "account_id": pl.String(), "score": pl.Float64(), "reasons": pl.String(), "ring_id": pl.String(), "severity": pl.String(),
+    "kind_guess": pl.String(), "n_requests": pl.Int64(), "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"),
+    "first_flagged": pl.Datetime("us"), "last_flagged": pl.Datetime("us"), "evidence": pl.String(), "run_id": pl.String(),
+})
+RINGS_SCHEMA = pl.Schema({
+    "ring_id": pl.String(), "kind": pl.String(), "n_accounts": pl.Int32(), "score": pl.Float64(), "reasons": pl.String(),
+    "n_requests": pl.Int64(), "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us"), "shared": pl.String(), "run_id": pl.String(),
+})
 
 
 #: Figures stored with each flag (``flagged_accounts.evidence``), with their peers' medians.

@@ -17,6 +17,7 @@ A true ring counts as found when some predicted ring has Jaccard >= 0.5 with it.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def read_truth(path: Path | str) -> pl.DataFrame:
     )
 
 
-def _ratio(num: int, den: int) -> float:
+def _ratio(num: float | int | Decimal, den: int) -> float:
     return float(num) / den if den else 0.0
 
 

@@ -38,12 +38,14 @@ milliseconds at most, not a re-parse of its block.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Optional, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Literal, Optional, Sequence
 
 import msgspec
 import numpy as np
@@ -63,88 +65,149 @@ MIN_JSON_INT, MAX_JSON_INT = -(2**127), 2**128 - 1
 #: A UTF-8 byte-order mark, ignored before a record (editors put one at the start of a file).
 BOM = b"\xef\xbb\xbf"
 
+#: An id of 1-128 characters (the account contract's ``account_id``: :mod:`distillguard.load`).
 Str128 = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-NonNegInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
+
+# --- the contract: the event struct, the column types and the column rules come from it ----------
+
+#: The log-event contract (a copy of shared/contract); everything below that knows a field reads it
+#: from here, so a change to the contract is picked up in one place.
+CONTRACT_PATH = Path(__file__).resolve().parent / "contract" / "api-log-event.schema.json"
+
+#: The keywords the reader understands: at the top of the schema and in a field. Any other keyword
+#: (``exclusiveMinimum``, ``additionalProperties``, ...) fails the import rather than be ignored.
+_TOP_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "required", "properties"})
+_FIELD_KEYWORDS = frozenset({"type", "description", "format", "minLength", "maxLength", "minimum", "maximum", "pattern", "enum"})
+#: JSON types of a field and the reader's column type for each (``format: date-time`` is text on reading).
+_DTYPES: dict[str, pl.DataType] = {"string": pl.String(), "integer": pl.Int64(), "number": pl.Float64(), "boolean": pl.Boolean()}
+_PYTHON_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+#: Patterns in words, for the reasons of the column rules (another pattern is quoted as it is).
+_PATTERN_WORDS = {"^[A-Z]{2}$": "two capital letters"}
 
 
-class LogEvent(msgspec.Struct, forbid_unknown_fields=False):
-    """One API request as the gateway logs it (mirror of api-log-event.schema.json)."""
+@dataclass(frozen=True)
+class FieldRule:
+    """One field of the contract as the reader applies it.
 
-    event_id: Str128
-    ts: str
-    account_id: Str128
-    api_key_id: Str128
-    client_ip: str
-    endpoint: str
-    model: str
-    status: Annotated[int, msgspec.Meta(ge=100, le=599)]
-    prompt_tokens: NonNegInt
-    completion_tokens: NonNegInt
-    end_user_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    asn: NonNegInt | None = None
-    country: Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")] | None = None
-    user_agent: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    latency_ms: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    finish_reason: str | None = None
-    temperature: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    top_p: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
-    max_tokens: NonNegInt | None = None
-    n: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)] | None = None
-    stream: bool | None = None
-    logprobs: bool | None = None
-    top_logprobs: NonNegInt | None = None
-    tools: NonNegInt | None = None
-    response_format: str | None = None
-    conversation_id: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-    turn: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)] | None = None
-    system_prompt_hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    prompt: str | None = None
+    ``kind`` is the field's JSON type, or ``"date-time"`` for a string of that format; the
+    limits are the schema's (``None`` when it sets none).
+    """
 
+    name: str
+    kind: str
+    required: bool
+    nullable: bool
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    pattern: str | None = None
+    enum: tuple[Any, ...] | None = None
+
+    @property
+    def dtype(self) -> pl.DataType:
+        """The column type the reader reads the field as."""
+        return _DTYPES["string" if self.kind == "date-time" else self.kind]
+
+
+def _field_rule(name: str, spec: dict[str, Any], required: bool) -> FieldRule:
+    """A field's schema as a :class:`FieldRule`; a keyword or combination the reader does not
+    apply raises ``ValueError`` (the contract changed in a way this module must follow)."""
+    unknown = set(spec) - _FIELD_KEYWORDS
+    if unknown:
+        raise ValueError(f"contract field `{name}`: keyword(s) {sorted(unknown)} not handled by the reader")
+    types = spec.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    nullable = "null" in types
+    kinds = [t for t in types if t != "null"]
+    if len(kinds) != 1 or kinds[0] not in _DTYPES:
+        raise ValueError(f"contract field `{name}`: type {spec.get('type')!r} not handled by the reader "
+                         "(one of string, integer, number, boolean, optionally with null)")
+    kind = kinds[0]
+    if required and nullable:
+        raise ValueError(f"contract field `{name}`: a required field that may be null is not handled by the reader")
+    if "format" in spec:
+        if spec["format"] != "date-time" or kind != "string" or set(spec) & {"minLength", "maxLength", "pattern", "enum"}:
+            raise ValueError(f"contract field `{name}`: format {spec['format']!r} (with {sorted(spec)}) not handled by the reader")
+        kind = "date-time"
+    if kind != "string" and set(spec) & {"minLength", "maxLength", "pattern"}:
+        raise ValueError(f"contract field `{name}`: text limits on a {kind} field")
+    if kind not in ("integer", "number") and set(spec) & {"minimum", "maximum"}:
+        raise ValueError(f"contract field `{name}`: numeric limits on a {kind} field")
+    if "enum" in spec and (set(spec) & {"minLength", "maxLength", "pattern", "minimum", "maximum"}
+                           or not all(isinstance(v, (int, float) if kind == "number" else _PYTHON_TYPES[kind]) for v in spec["enum"])):
+        raise ValueError(f"contract field `{name}`: an enum with other limits or values not of type {kind}")
+    return FieldRule(
+        name=name, kind=kind, required=required, nullable=nullable,
+        min_length=spec.get("minLength"), max_length=spec.get("maxLength"),
+        minimum=spec.get("minimum"), maximum=spec.get("maximum"),
+        pattern=spec.get("pattern"), enum=tuple(spec["enum"]) if "enum" in spec else None,
+    )
+
+
+def contract_fields(schema: dict[str, Any]) -> tuple[FieldRule, ...]:
+    """The fields of a log-event JSON schema, in its order."""
+    unknown = set(schema) - _TOP_KEYWORDS
+    if unknown or schema.get("type") != "object":
+        raise ValueError(f"contract: top-level keyword(s) {sorted(unknown)} or type {schema.get('type')!r} not handled by the reader")
+    properties: dict[str, Any] = schema["properties"]
+    required = set(schema.get("required", ()))
+    if required - set(properties):
+        raise ValueError(f"contract: required field(s) {sorted(required - set(properties))} not among the properties")
+    return tuple(_field_rule(name, spec, name in required) for name, spec in properties.items())
+
+
+def _msgspec_type(rule: FieldRule) -> Any:
+    """The field's type for msgspec, with the contract's limits (an integer also within BIGINT)."""
+    if rule.enum is not None:
+        base: Any = Literal[rule.enum]
+    elif rule.kind == "integer":
+        ge = -MAX_INT - 1 if rule.minimum is None else max(rule.minimum, -MAX_INT - 1)
+        le = MAX_INT if rule.maximum is None else min(rule.maximum, MAX_INT)
+        base = Annotated[int, msgspec.Meta(ge=ge, le=le)]
+    else:
+        limits: dict[str, Any] = {
+            "min_length": rule.min_length, "max_length": rule.max_length, "pattern": rule.pattern,
+            "ge": rule.minimum, "le": rule.maximum,
+        }
+        limits = {key: value for key, value in limits.items() if value is not None}
+        py_type = str if rule.kind == "date-time" else _PYTHON_TYPES[rule.kind]
+        base = Annotated[py_type, msgspec.Meta(**limits)] if limits else py_type
+    return Optional[base] if rule.nullable else base
+
+
+def event_struct(fields: Sequence[FieldRule]) -> type[msgspec.Struct]:
+    """The msgspec struct of the fields: required ones first (no default), the others default to
+    None; unknown fields ignored."""
+    specs: list[tuple[str, Any] | tuple[str, Any, Any]] = [(f.name, _msgspec_type(f)) for f in fields if f.required]
+    specs += [(f.name, _msgspec_type(f), None) for f in fields if not f.required]
+    return msgspec.defstruct(
+        "LogEvent", specs, module=__name__, forbid_unknown_fields=False,
+        namespace={"__doc__": "One API request as the gateway logs it (built from api-log-event.schema.json)."},
+    )
+
+
+CONTRACT: dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+#: The contract's fields, in its order.
+FIELDS: tuple[FieldRule, ...] = contract_fields(CONTRACT)
+#: One API request as the gateway logs it: the contract's types and limits.
+LogEvent = event_struct(FIELDS)
 
 #: Column types of an accepted event, in contract order; ``ts`` is parsed to UTC.
-EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "event_id": pl.String(),
-    "ts": pl.String(),
-    "account_id": pl.String(),
-    "api_key_id": pl.String(),
-    "end_user_id": pl.String(),
-    "client_ip": pl.String(),
-    "asn": pl.Int64(),
-    "country": pl.String(),
-    "user_agent": pl.String(),
-    "endpoint": pl.String(),
-    "model": pl.String(),
-    "status": pl.Int64(),
-    "latency_ms": pl.Float64(),
-    "prompt_tokens": pl.Int64(),
-    "completion_tokens": pl.Int64(),
-    "finish_reason": pl.String(),
-    "temperature": pl.Float64(),
-    "top_p": pl.Float64(),
-    "max_tokens": pl.Int64(),
-    "n": pl.Int64(),
-    "stream": pl.Boolean(),
-    "logprobs": pl.Boolean(),
-    "top_logprobs": pl.Int64(),
-    "tools": pl.Int64(),
-    "response_format": pl.String(),
-    "conversation_id": pl.String(),
-    "turn": pl.Int64(),
-    "system_prompt_hash": pl.String(),
-    "prompt": pl.String(),
-}
+EVENT_SCHEMA: dict[str, pl.DataType] = {f.name: f.dtype for f in FIELDS}
 EVENT_COLUMNS = list(EVENT_SCHEMA)
 _SCHEMA = pl.Schema(EVENT_SCHEMA)
-REQUIRED_FIELDS = tuple(f for f in LogEvent.__struct_fields__[:10])
+REQUIRED_FIELDS = tuple(f.name for f in FIELDS if f.required)
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 
-REJECTED_SCHEMA: dict[str, pl.DataType] = {
+#: Columns of a dead letter (a Polars schema: frames are cast to it).
+REJECTED_SCHEMA = pl.Schema({
     "source": pl.String(),
     "position": pl.Int64(),
     "raw": pl.String(),
     "reason_code": pl.String(),
     "reason": pl.String(),
-}
+})
 MAX_RAW_CHARS = 10_000
 
 #: The typed (non-string) fields of :class:`LogEvent` with its limits, every one optional: a
@@ -527,9 +590,13 @@ def _parse_exact(
 #: Polars writes a JSON number, boolean, object or array found where a string belongs as text,
 #: numbers in plain decimals; a string of one of these shapes may not have been a string.
 _RESERIALISED = r"(?s)^(?:-?[0-9]+(?:\.[0-9]+)?|true|false|\{.*\}|\[.*\])$"
-#: String fields whose own checks do not already catch such text (``ts`` must parse as a
-#: date-time, ``country`` must be two capital letters).
-_FREE_TEXT_FIELDS = [c for c, dtype in EVENT_SCHEMA.items() if dtype == pl.String() and c not in ("ts", "country")]
+#: String fields whose own checks do not already catch such text: all but date-times (``ts`` must
+#: parse) and enums of no such value. (A pattern may or may not allow such text; a value it refuses
+#: makes the row a suspect anyway, so such fields cost a check, never a verdict.)
+_FREE_TEXT_FIELDS = [
+    f.name for f in FIELDS
+    if f.kind == "string" and not (f.enum is not None and not any(re.search(_RESERIALISED, v) for v in f.enum))
+]
 _QUOTED_KEYS = [f'"{name}"'.encode() for name in _FREE_TEXT_FIELDS]
 
 
@@ -569,9 +636,8 @@ def _strings_in_raw(line: bytes, mask: int) -> bool:
     """Whether each free-text field in ``mask`` holds a JSON string in the raw line (not a number,
     boolean, object or array that Polars wrote as text): its key once in the line, a quote after
     the colon. A numeric end-user id is text that looks like a number, and common."""
-    for k, name in enumerate(_FREE_TEXT_FIELDS):
+    for k, key in enumerate(_QUOTED_KEYS):
         if mask & (1 << k):
-            key = _QUOTED_KEYS[k]
             if line.count(key) != 1:
                 return False
             at = line.find(key) + len(key)
@@ -840,9 +906,9 @@ def _parse_block(
         ok = ~pl.col("_suspect")
         keep = (pl.when(ok).then(pl.col("event_id")).is_first_distinct() & ok) if any_suspect else pl.col("_first")
         frame = frame.with_columns(keep.alias("_keep"))
-        kept = int(frame["_keep"].sum())
-        duplicates = (frame.height - int(frame["_suspect"].sum())) - kept
-        if kept == frame.height:
+        n_kept = int(frame["_keep"].sum())
+        duplicates = (frame.height - int(frame["_suspect"].sum())) - n_kept
+        if n_kept == frame.height:
             return ParsedBatch(frame.select(EVENT_COLUMNS), rejected, duplicates + repeats)
         # (in memory: the streaming engine hands a filter's rows back in ~50 pieces a block,
         # and DuckDB inserts a frame of many pieces ~25% slower)
@@ -980,34 +1046,60 @@ def to_contract_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _number(value: int | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+#: The kinds of limit a field can have, in the order :func:`_frame_violations` checks them.
+LIMIT_KINDS = ("length", "range", "pattern", "enum")
+
+
+def field_checks(rule: FieldRule) -> list[tuple[str, str, str, pl.Expr]]:
+    """The column checks of one field's limits (not its presence): kind of limit (one of
+    :data:`LIMIT_KINDS`), reason code, reason, bad-when."""
+    col, name = pl.col(rule.name), rule.name
+    checks: list[tuple[str, str, str, pl.Expr]] = []
+    lo, hi = rule.min_length, rule.max_length
+    if lo is not None and hi is not None:
+        checks.append(("length", "oversized_field", f"`{name}` must be {lo}-{hi} characters", ~col.str.len_chars().is_between(lo, hi)))
+    elif hi is not None:
+        checks.append(("length", "oversized_field", f"`{name}` longer than {hi} characters", col.str.len_chars() > hi))
+    elif lo is not None:
+        checks.append(("length", "oversized_field", f"`{name}` shorter than {lo} characters", col.str.len_chars() < lo))
+    low, high = rule.minimum, rule.maximum
+    if low is not None and high is not None:
+        checks.append(("range", "out_of_range", f"`{name}` outside {_number(low)}-{_number(high)}", ~col.is_between(low, high)))
+    elif low == 0:
+        checks.append(("range", "out_of_range", f"`{name}` is negative", col < 0))
+    elif low is not None:
+        checks.append(("range", "out_of_range", f"`{name}` below {_number(low)}", col < low))
+    elif high is not None:
+        checks.append(("range", "out_of_range", f"`{name}` above {_number(high)}", col > high))
+    if rule.pattern is not None:
+        words = _PATTERN_WORDS.get(rule.pattern, f"matching the pattern {rule.pattern}")
+        checks.append(("pattern", "out_of_range", f"`{name}` is not {words}", ~col.str.contains(rule.pattern)))
+    if rule.enum is not None:
+        listed = ", ".join(map(str, rule.enum))
+        checks.append(("enum", "out_of_range", f"`{name}` is not one of {listed}", ~col.is_in(list(rule.enum))))
+    return checks
+
+
 @lru_cache(maxsize=1)
 def _frame_violations() -> list[tuple[str, str, pl.Expr]]:
-    """Vectorised checks for rows that arrive already columnar (Parquet): code, reason, bad-when."""
-    checks: list[tuple[str, str, pl.Expr]] = []
-    for name in REQUIRED_FIELDS:
-        checks.append(("missing_field", f"required field `{name}` is missing or null", pl.col(name).is_null()))
-    for name in ("event_id", "account_id", "api_key_id"):
-        checks.append(("oversized_field", f"`{name}` must be 1-128 characters", ~pl.col(name).str.len_chars().is_between(1, 128)))
-    for name, limit in (("end_user_id", 256), ("user_agent", 1024), ("conversation_id", 256), ("system_prompt_hash", 128)):
-        checks.append(("oversized_field", f"`{name}` longer than {limit} characters", pl.col(name).str.len_chars() > limit))
-    checks.append(("out_of_range", "`status` outside 100-599", ~pl.col("status").is_between(100, 599)))
-    for name in ("prompt_tokens", "completion_tokens", "asn", "max_tokens", "top_logprobs", "tools", "latency_ms", "temperature"):
-        checks.append(("out_of_range", f"`{name}` is negative", pl.col(name) < 0))
-    checks.append(("out_of_range", "`top_p` outside 0-1", ~pl.col("top_p").is_between(0, 1)))
-    checks.append(("out_of_range", "`n` below 1", pl.col("n") < 1))
-    checks.append(("out_of_range", "`turn` below 1", pl.col("turn") < 1))
-    checks.append(("out_of_range", "`country` is not two capital letters", ~pl.col("country").str.contains("^[A-Z]{2}$")))
-    return checks
+    """Vectorised checks of the contract's rules (time stamps apart): code, reason, bad-when.
+
+    A row's reason is its first failing check: a required field missing, then a text length, a
+    numeric range, a pattern, an enum (:data:`LIMIT_KINDS`), each kind in contract order."""
+    checks = [("missing_field", f"required field `{name}` is missing or null", pl.col(name).is_null()) for name in REQUIRED_FIELDS]
+    limits = [check for rule in FIELDS for check in field_checks(rule)]
+    limits.sort(key=lambda check: LIMIT_KINDS.index(check[0]))        # stable: contract order within a kind
+    return checks + [(code, reason, bad) for _, code, reason, bad in limits]
 
 
 # --- columnar input (Parquet) ----------------------------------------------------------------
 
-#: What the contract's JSON schema allows in each field, by the reader's column type.
-_KIND = {
-    name: "date-time" if name == "ts" else {pl.String(): "string", pl.Int64(): "integer", pl.Float64(): "number",
-                                            pl.Boolean(): "boolean"}[dtype]
-    for name, dtype in EVENT_SCHEMA.items()
-}
+#: What the contract's JSON schema allows in each field: its JSON type, or ``date-time``.
+_KIND = {f.name: f.kind for f in FIELDS}
 
 
 def _typed_input(name: str, dtype: pl.DataType) -> tuple[pl.Expr, list[tuple[str, str, pl.Expr]]]:
@@ -1080,14 +1172,14 @@ def validate_frame(frame: pl.DataFrame, *, source: str, ingest: "IngestSettings 
             continue
         typed, column_checks = _typed_input(name, frame.schema[name])
         columns.append(typed.alias(name))
-        for k, (code, reason, bad) in enumerate(column_checks):
+        for k, (code, reason, bad_when) in enumerate(column_checks):
             flag = f"_bad_{name}_{k}"
-            columns.append(bad.alias(flag))
+            columns.append(bad_when.alias(flag))
             checks.append((code, reason, pl.col(flag)))
-    typed = raw.select(pl.col(index).cast(pl.Int64).alias("_pos"), *columns).with_columns(pl.col("ts").alias("_ts"))
-    typed = _first_failure(typed, checks, None, _ts_checks(ts_range)[1:])   # unparseable ts: a column check
-    bad = typed.filter(pl.col("_code").is_not_null())
-    good = typed.filter(pl.col("_code").is_null())
+    rows = raw.select(pl.col(index).cast(pl.Int64).alias("_pos"), *columns).with_columns(pl.col("ts").alias("_ts"))
+    rows = _first_failure(rows, checks, None, _ts_checks(ts_range)[1:])   # unparseable ts: a column check
+    bad = rows.filter(pl.col("_code").is_not_null())
+    good = rows.filter(pl.col("_code").is_null())
     before = good.height
     good = good.unique(subset="event_id", keep="first", maintain_order=True)
     bad_raw = raw.filter(pl.col(index).is_in(bad["_pos"].implode())).drop(index)

@@ -23,7 +23,6 @@ from kafka.errors import TopicAlreadyExistsError
 from distillguard.config import KafkaSettings
 from distillguard.kafka_records import decode_batches_in_one_pass, decode_gzip_in_one_call, decode_snappy_with_cramjam
 
-
 # kafka-python's record decoding, faster with the same results, snappy through cramjam, and an unreadable
 # record batch handed out as one UndecodableBatch instead of an error that stalls its partition
 # (distillguard.kafka_records)
@@ -83,7 +82,8 @@ def send_records(kafka: KafkaSettings, topic: str, records: Iterable[tuple[bytes
 
 def event_records(events: pl.DataFrame) -> list[tuple[bytes, bytes]]:
     """Contract JSON values keyed by account_id, in event-time order."""
-    ts = pl.col("ts").dt.convert_time_zone("UTC") if events.schema["ts"].time_zone else pl.col("ts")
+    dtype = events.schema["ts"]
+    ts = pl.col("ts").dt.convert_time_zone("UTC") if isinstance(dtype, pl.Datetime) and dtype.time_zone else pl.col("ts")
     ordered = events.sort("ts").with_columns(ts.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").alias("ts"))
     values = ordered.write_ndjson().encode().splitlines()
     keys = [a.encode() for a in ordered["account_id"].to_list()]

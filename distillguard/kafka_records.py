@@ -285,9 +285,9 @@ def _unpack_records(self, tp, records, key_deserializer, value_deserializer):
             self.next_fetch_offset = last_batch.next_offset
         self.drain()
 
-    except StopIteration:
+    except StopIteration as exc:
         log.exception('StopIteration raised unpacking messageset')
-        raise RuntimeError('StopIteration raised unpacking messageset')
+        raise RuntimeError('StopIteration raised unpacking messageset') from exc
 
 
 class _CrcMismatch(Errors.CorruptRecordError):

@@ -44,10 +44,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, cast
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -244,7 +243,7 @@ class Lake:
             return pl.DataFrame(schema={c: LAKE_SCHEMA[c] for c in (columns or LAKE_SCHEMA)})
         table = ds.dataset([f.path for f in files], format="parquet", filesystem=self.fs,
                            schema=pl.DataFrame(schema=LAKE_SCHEMA).to_arrow().schema).to_table(columns=columns)
-        return pl.from_arrow(table)
+        return cast(pl.DataFrame, pl.from_arrow(table))             # a table: a frame, never a series
 
     def delete(self, files: Iterable[LakeFile]) -> None:
         for f in files:
@@ -325,7 +324,8 @@ class LakeWriter:
             ids = self._ids.get(f.path)
             if ids is None:
                 try:
-                    ids = pl.from_arrow(pq.read_table(f.path, columns=["event_id"], filesystem=self.lake.fs))["event_id"]
+                    table = pq.read_table(f.path, columns=["event_id"], filesystem=self.lake.fs)
+                    ids = cast(pl.DataFrame, pl.from_arrow(table))["event_id"]
                 except (FileNotFoundError, OSError):
                     continue                     # compacted away meanwhile: its rows are in the new file
             cached[f.path] = ids

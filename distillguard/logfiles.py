@@ -12,11 +12,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from queue import Full, Queue
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Sequence, TypeVar, cast
 
 import polars as pl
 from isal import igzip, isal_zlib
-from isal.isal_zlib import error as IsalError
 
 from distillguard.events import (
     ParsedBatch,
@@ -32,6 +31,8 @@ if TYPE_CHECKING:
     from distillguard.config import IngestSettings
 
 T = TypeVar("T")
+#: The class of isal's decompression errors (its stub declares ``error`` an instance of Exception).
+IsalError = cast("type[Exception]", isal_zlib.error)
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".parquet")
 
 

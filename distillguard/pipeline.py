@@ -9,14 +9,14 @@ import importlib
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 from distillguard.config import Settings, load_settings
 from distillguard.detection import DetectionResult
 from distillguard.load import LoadReport, load_accounts, load_logs
-from distillguard.snapshot import maybe_publish_snapshot
+from distillguard.runs import finish_run, mark_failed, start_run
+from distillguard.session import StoreSession
 from distillguard.store import Store
 
 
@@ -34,10 +34,6 @@ class BatchResult:
             f"run {self.run_id}: {self.load.summary()}; {self.detection.accounts_scored:,} accounts scored, "
             f"{self.detection.flagged:,} flagged, {self.detection.rings:,} rings -> {self.db_path}"
         )
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def import_in_background(module: str) -> threading.Thread:
@@ -73,30 +69,21 @@ def run_batch(
     (``store``), detection."""
     settings = settings or load_settings()
     import_in_background("distillguard.models.ensemble")
-    run_id = uuid.uuid4().hex[:12]
-    started = _now()
-    with Store.open(db, lock_timeout_s=settings.store.lock_timeout_s,
-                    stale_run_after_s=settings.store.stale_run_after_s) as store:
+    session = StoreSession(settings, db)
+    with session.writing() as store:
+        run_id = start_run(store, "batch")
         result = BatchResult(run_id=run_id, db_path=Path(db))
-        store.con.execute(
-            "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, 'batch', ?, 'running')", [run_id, started]
-        )
         try:
             result.load = load_logs(logs, store, show_progress=show_progress, ingest=settings.ingest)
             if accounts is not None:
                 result.accounts_loaded, result.accounts_rejected = load_accounts(accounts, store, ingest=settings.ingest)
             result.detection = detect(store, settings, run_id=run_id, show_progress=show_progress)
         except Exception as exc:
-            store.con.execute(
-                "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-                [_now(), f"{type(exc).__name__}: {exc}", run_id],
-            )
+            mark_failed(store, run_id, exc)
             raise
-        store.con.execute(
-            "UPDATE runs SET status = 'finished', finished_at = ?, records_read = ?, accepted = ?, inserted = ?, "
-            "rejected = ?, duplicates = ?, flagged = ?, rings = ? WHERE run_id = ?",
-            [_now(), result.load.records, result.load.accepted, result.load.inserted, result.load.rejected,
-             result.load.duplicates, result.detection.flagged, result.detection.rings, run_id],
-        )
-        maybe_publish_snapshot(store, settings, force=True)       # analysts see the new flags at once
+        finish_run(store, run_id, {
+            "records_read": result.load.records, "accepted": result.load.accepted, "inserted": result.load.inserted,
+            "rejected": result.load.rejected, "duplicates": result.load.duplicates,
+            "flagged": result.detection.flagged, "rings": result.detection.rings})
+        session.maybe_publish_snapshot(store, force=True)       # analysts see the new flags at once
     return result

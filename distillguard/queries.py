@@ -22,9 +22,24 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from distillguard.features.families import ALL_FEATURES
+from distillguard.features.registry import placed_names
 from distillguard.store import Store, sql_text
 
 PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def feature_columns(use: str) -> str:
+    """The select list of the registry's features with a place in ``use``, as doubles, in order.
+
+    >>> feature_columns("profile").split(", ")[:2]
+    ['CAST(n_requests AS DOUBLE) AS n_requests', 'CAST(requests_per_active_hour AS DOUBLE) AS requests_per_active_hour']
+    """
+    return ", ".join(f"CAST({name} AS DOUBLE) AS {name}" for name in placed_names(ALL_FEATURES, use))
+
+
+#: Lists a query's text may name, filled in from the feature registry (:mod:`distillguard.features.families`).
+FEATURE_LISTS = {"{profile_features}": "profile"}
 
 
 class QueryError(ValueError):
@@ -56,6 +71,9 @@ def query_info(name: str) -> QueryInfo:
     if name not in query_names():
         raise QueryError(f"no query named {name!r}; known: {', '.join(query_names())}")
     sql = sql_text(f"queries/{name}.sql")
+    for token, use in FEATURE_LISTS.items():
+        if token in sql:
+            sql = sql.replace(token, feature_columns(use))
     header = []
     for line in sql.splitlines():
         if not line.startswith("--"):

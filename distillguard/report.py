@@ -30,12 +30,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import cast
+from typing import Any, Callable, cast
 
 import polars as pl
 
 from distillguard import charts
 from distillguard.charts import ACCENT, PEER, esc
+from distillguard.features.families import ALL_FEATURES
+from distillguard.features.registry import Feature, percent, placed
 from distillguard.features.text import MIN_PROMPTS_FOR_TEMPLATES, TEMPLATE_WORD_MIN_SHARE, normalised_prompt
 from distillguard.store import Store
 
@@ -51,33 +53,14 @@ MIN_TEMPLATE_WORDS = 3                     # fewer shared words than this is fre
 FREE_FORM = "(free-form: no shared template)"
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
+def feature_rows(features: list[Feature]) -> list[tuple[str, str, Callable[[Any], str], bool]]:
+    """``(column, words, formatter, log scale)`` of the features with a place in the report, in order."""
+    return [(f.name, f.title, f.formatter, f.log_scale) for f in placed(features, "report")]
 
 
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
-
-
-#: ``(column, words, formatter, log scale)``: the features shown against peers, in words.
-FEATURES = [
-    ("n_requests", "requests in the window", _num, True),
-    ("requests_per_active_hour", "requests per active hour", _num, True),
-    ("reasoning_share", "reasoning-trace requests", _pct, False),
-    ("fixed_format_share", "fixed answer formats demanded", _pct, False),
-    ("rubric_share", "grader / rubric prompts", _pct, False),
-    ("logprobs_share", "log-probabilities requested", _pct, False),
-    ("multi_sample_share", "several completions per prompt", _pct, False),
-    ("length_cut_share", "answers cut at max_tokens", _pct, False),
-    ("distinct_prompt_share", "never-repeated prompts", _pct, False),
-    ("slot_diversity", "distinct template slot values", _pct, False),
-    ("interarrival_cv", "timing irregularity (low = scripted)", _num, False),
-    ("hour_entropy", "hour-of-day spread", _pct, False),
-    ("rate_limited_share", "rate-limited requests (429)", _pct, False),
-    ("n_ips", "client IPs", _num, True),
-    ("n_system_prompts", "distinct system prompts", _num, True),
-    ("account_age_days", "account age at first request (days)", _num, True),
-]
+#: The features shown against peers, in words: those with a place in the report in the feature
+#: registry (:mod:`distillguard.features.families`).
+FEATURES = feature_rows(ALL_FEATURES)
 
 
 class ReportError(ValueError):
@@ -282,7 +265,7 @@ def activity_section(store: Store, subject: Subject) -> str:
         svg = charts.time_bars(bins, [("other accounts", others, PEER), ("flagged accounts", flagged, ACCENT)], unit=unit,
                                label="requests over time, flagged accounts in red")
         share = sum(flagged) / max(1.0, sum(flagged) + sum(others))
-        return _section("Activity over time", _figure(svg, f"Flagged accounts sent {_pct(share)} of all requests."))
+        return _section("Activity over time", _figure(svg, f"Flagged accounts sent {percent(share)} of all requests."))
     if subject.kind == "account":
         limited = per_bin(binned, "limited")
         served = [n - lim for n, lim in zip(per_bin(binned, "n"), limited)]
@@ -364,7 +347,7 @@ def _novelty_curve(store: Store, where: str, params: dict) -> str:
         cum_new.append(s2)
     svg = charts.lines(bins, [("requests with a prompt", cum_n, PEER), ("distinct prompts", cum_new, ACCENT)],
                        unit="cumulative count", label="prompt novelty over time")
-    caption = (f"{_pct(s2 / max(1.0, s1))} of {s1:,.0f} prompts are distinct. When the red line follows the grey one, "
+    caption = (f"{percent(s2 / max(1.0, s1))} of {s1:,.0f} prompts are distinct. When the red line follows the grey one, "
                f"every request asks something new (a sweep over a topic space); when it flattens, the traffic repeats itself.")
     return _figure(svg, esc(caption))
 

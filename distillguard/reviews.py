@@ -25,6 +25,7 @@ it, from the results the analyst was looking at.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import polars as pl
 
@@ -38,10 +39,10 @@ VERDICTS = ("confirmed", "false_positive", "needs_info")
 #: Every reason line written because of a verdict starts with this.
 NOTE_PREFIX = "analyst verdict: "
 
-EVIDENCE_SCHEMA = {
+EVIDENCE_SCHEMA = pl.Schema({
     "account_id": pl.String, "score": pl.Float64, "signature_score": pl.Float64, "n_requests": pl.Int64,
     "requests_per_active_hour": pl.Float64, "ring_id": pl.String, "reasons": pl.String,
-}
+})
 
 
 class ReviewError(ValueError):
@@ -107,7 +108,7 @@ def capture_evidence(store: Store, current: pl.DataFrame | None = None, *, revie
     members = store.frame("SELECT ring_id, account_id FROM ring_members")
     known = pl.concat([stored_evidence(store), _frame_evidence(current)]).unique("account_id", keep="first")
     by_account = {r["account_id"]: r for r in known.iter_rows(named=True)}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for review in pending.iter_rows(named=True):
         if review["subject_type"] == "account":
             base = dict(by_account.get(review["subject_id"]) or {"account_id": review["subject_id"]})
@@ -174,7 +175,7 @@ def _note(row: dict, threshold: float | None) -> str:
         if threshold is not None and row["score"] is not None and row["score"] < threshold:
             lines.append(f"{NOTE_PREFIX}kept flagged on that verdict although this run's score {row['score']:.2f} is below "
                          f"the flagging bar {threshold:.2f}; reasons at review time follow")
-            old = [l for l in (row.get("baseline_reasons") or "").splitlines() if l.strip() and not l.startswith(NOTE_PREFIX)]
+            old = [note for note in (row.get("baseline_reasons") or "").splitlines() if note.strip() and not note.startswith(NOTE_PREFIX)]
             lines.extend(old or [f"{NOTE_PREFIX}(no reasons were recorded at review time)"])
         return "\n".join(lines)
     if row["status"] == "reopened":

@@ -50,10 +50,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from duckdb.func import ARROW, SPECIAL  # a UDF over Arrow arrays that is handed NULLs too
 
 from distillguard.config import Settings, load_settings
+from distillguard.lake import LAKE_FILES_TABLE, SCHEMA_FILE, Lake, view_select
 from distillguard.privacy import DROPPED_COLUMNS, IDENTIFIER_COLUMNS, TEXT_COLUMN_PATTERN, KeyedHasher, require_key
-from distillguard.lake import LAKE_FILES_TABLE, SCHEMA_FILE, view_select
 from distillguard.store import Store, _relation_type
 
 log = logging.getLogger("distillguard.snapshot")
@@ -113,6 +114,10 @@ def snapshot_due(db_path: Path | str, settings: Settings, *, lead_s: float = 0.0
     return age is None or age + min(max(lead_s, 0.0), interval / 2) >= interval
 
 
+#: What a failed publication raises; :func:`maybe_publish_snapshot` logs these instead.
+SNAPSHOT_ERRORS = (OSError, duckdb.Error)
+
+
 def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None, *,
                            force: bool = False) -> SnapshotInfo | None:
     """Publish when :func:`snapshot_due` (missing, or older than ``store.snapshot_interval_s``) or ``force``.
@@ -120,30 +125,32 @@ def maybe_publish_snapshot(store_or_path: Store | Path | str, settings: Settings
     Given a path, the database is opened (waiting while another process writes) only when a
     snapshot is due, so calling this after every micro-batch is cheap. A failure to publish
     (disk full, say) is logged, not raised: the writer's own work is done and must not be
-    replayed for it; the snapshot just ages, which ``snapshot_info`` shows.
+    replayed for it; the snapshot just ages, which ``snapshot_info`` shows
+    (:meth:`distillguard.session.StoreSession.maybe_publish_snapshot`).
     """
-    settings = settings or load_settings()
-    db_path = store_or_path.path if isinstance(store_or_path, Store) else Path(store_or_path)
-    if not force and not snapshot_due(db_path, settings):
-        return None
-    try:
-        return publish_snapshot(store_or_path, settings)
-    except (OSError, duckdb.Error) as exc:
-        log.warning("could not publish the analyst snapshot of %s (%s); analysts keep the previous one", db_path, exc)
-        return None
+    from distillguard.session import StoreSession
+
+    if isinstance(store_or_path, Store):
+        return StoreSession(settings, store_or_path.db_file()).maybe_publish_snapshot(store_or_path, force=force)
+    return StoreSession(settings, store_or_path, wait_forever=True).maybe_publish_snapshot(force=force)
 
 
-def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None) -> SnapshotInfo:
-    """Copy the database into a fresh DuckDB file and atomically rename it to the snapshot path."""
+def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | None = None, *,
+                     pinned: PinnedEvents | None = None) -> SnapshotInfo:
+    """Copy the database into a fresh DuckDB file and atomically rename it to the snapshot path.
+
+    Given a path, the database is opened through :class:`distillguard.session.StoreSession`
+    (waiting while another process writes). ``pinned``: the lake's files and their counts taken
+    beforehand without the lock (:func:`pin_lake`; a session that has opened the database before
+    does so), so that the lock is held only for the copy; None: taken here, under the lock."""
     settings = settings or load_settings()
     require_key(settings.privacy.hash_identifiers, settings.privacy.hash_key)
     if not isinstance(store_or_path, Store):
-        from distillguard.stream.sink import open_store     # waits while another process writes
+        from distillguard.session import StoreSession
 
-        with open_store(Path(store_or_path), settings.store) as store:
-            return publish_snapshot(store, settings)
+        return StoreSession(settings, store_or_path, wait_forever=True).publish_snapshot()
     store = store_or_path
-    target = snapshot_path_for(store.path, settings)
+    target = snapshot_path_for(store.db_file(), settings)
     versions = versions_folder(target)
     versions.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -151,10 +158,9 @@ def publish_snapshot(store_or_path: Store | Path | str, settings: Settings | Non
     version = versions / f"{published_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.duckdb"
     tmp = version.with_name(version.name + ".tmp")
     hasher = KeyedHasher(settings.privacy.hash_key) if settings.privacy.hash_identifiers else None
-    lake_files = pinned_lake_files(store)
-    events = events_relation(store, lake_files)
-    info = SnapshotInfo(target, published_at, store.scalar(f"SELECT max(ts) FROM {events}"),
-                        store.scalar(f"SELECT count(*) FROM {events}"), hasher is not None, 0.0)
+    pinned = pinned or pin_store_events(store)
+    lake_files = pinned.files
+    info = SnapshotInfo(target, published_at, pinned.max_event_ts, pinned.events, hasher is not None, 0.0)
     try:
         _copy_into(store, tmp, hasher, info, lake_files)
         with open(tmp, "rb") as handle:
@@ -250,16 +256,49 @@ def copy_without_dropping_locks(source: Path | str, target: Path | str) -> None:
         raise OSError(f"copying {source} failed: {exc.stderr.decode(errors='replace').strip()}") from exc
 
 
-def pinned_lake_files(store: Store) -> list[str] | None:
-    """The event lake's files now (with its schema file), when ``events`` is a view over the lake:
-    a snapshot reads these and no later ones, so it shows its events as of its publication."""
-    if _relation_type(store.con, "events") != "VIEW":
-        return None
-    lake = store.lake
+@dataclass(frozen=True)
+class PinnedEvents:
+    """The events a snapshot holds: the event lake's files when it was listed (None: ``events`` is
+    a table of an earlier version, not a view over the lake) and what they add up to."""
+
+    files: list[str] | None
+    max_event_ts: datetime | None
+    events: int
+
+
+def lake_files_now(lake: Lake) -> list[str]:
+    """The lake's files now, with its schema file: a snapshot reads these and no later ones, so it
+    shows its events as of its publication."""
     return [f"{lake.root}/{SCHEMA_FILE}", *(f.path for f in lake.files())]
 
 
-def events_relation(store: Store, lake_files: list[str] | None) -> str:
+def pin_lake(lake: Lake) -> PinnedEvents:
+    """List ``lake`` and count its events in an in-memory DuckDB: no database file is locked while
+    the lake is listed and read, so writers sharing the database do not wait on it.
+
+    >>> import tempfile
+    >>> pinned = pin_lake(Lake(tempfile.mkdtemp()))
+    >>> len(pinned.files or []), pinned.events, pinned.max_event_ts
+    (1, 0, None)
+    """
+    files = lake_files_now(lake)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        row = con.execute(f"SELECT max(ts), count(*) FROM {events_relation(None, files)}").fetchone()
+    finally:
+        con.close()
+    return PinnedEvents(files, row[0] if row else None, int(row[1]) if row else 0)
+
+
+def pin_store_events(store: Store) -> PinnedEvents:
+    """:class:`PinnedEvents` of an open store, read through its connection (under its lock)."""
+    files = lake_files_now(store.lake) if _relation_type(store.con, "events") == "VIEW" else None
+    events = events_relation(store, files)
+    return PinnedEvents(files, store.scalar(f"SELECT max(ts) FROM {events}"), store.scalar(f"SELECT count(*) FROM {events}"))
+
+
+def events_relation(store: Store | None, lake_files: list[str] | None) -> str:
     """SQL for the events of ``lake_files`` (each once), or ``events`` itself when not pinned."""
     if lake_files is None:
         return "events"
@@ -275,7 +314,7 @@ def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: Snapsh
         # Checkpointed, the database file holds everything and this process holds its only
         # writer: a byte copy is the snapshot, at disk speed (COPY FROM DATABASE re-encodes it).
         con.execute("CHECKPOINT")
-        copy_without_dropping_locks(store.path, tmp)
+        copy_without_dropping_locks(store.db_file(), tmp)
     con.execute(f"ATTACH '{_sql_string(tmp)}' AS {SNAPSHOT_ALIAS}")
     functions: list[str] = []
     try:
@@ -298,7 +337,7 @@ def _copy_into(store: Store, tmp: Path, hasher: KeyedHasher | None, info: Snapsh
             "source_schema_version INTEGER, source_max_event_ts TIMESTAMP, events BIGINT, hashed_identifiers BOOLEAN)"
         )
         con.execute(f"INSERT INTO {SNAPSHOT_ALIAS}.main.{INFO_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                    [info.published_at, str(Path(store.path).resolve()), store.schema_version(), info.source_max_event_ts, info.events,
+                    [info.published_at, str(store.db_file().resolve()), store.schema_version(), info.source_max_event_ts, info.events,
                      info.hashed_identifiers])
         con.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
     finally:
@@ -343,7 +382,7 @@ def _register_hash_functions(con: duckdb.DuckDBPyConnection, hasher: KeyedHasher
 
     names = {"dg_hash_identifier": hasher.hash, "dg_hash_ips_in_text": hasher.hash_ips_in_text}
     for name, fn in names.items():
-        con.create_function(name, vectorised(fn), ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+        con.create_function(name, vectorised(fn), ["VARCHAR"], "VARCHAR", type=ARROW, null_handling=SPECIAL)
     return list(names)
 
 

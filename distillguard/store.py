@@ -19,6 +19,7 @@ file read-only in a locked-down DuckDB session (:data:`ANALYST_SESSION_SETTINGS`
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import socket
@@ -46,7 +47,7 @@ MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 #: ``store.stale_run_after_s``. A run whose process is known to be gone is closed at once.
 STALE_RUN_AFTER_S = 6 * 3600.0
 #: DuckDB options an analyst session's instance starts with (see :meth:`Store.open_analyst`).
-ANALYST_CONNECT_CONFIG = {
+ANALYST_CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,   # no extension is downloaded because a query names it
     "autoload_known_extensions": False,      # nor loaded (parquet, json and icu are built in)
     "allow_community_extensions": False,
@@ -83,9 +84,21 @@ class DatabaseLocked(duckdb.IOException):
         return type(self), (self.path, self.holder, self.waited_s)
 
 
+#: DuckDB's words for a file another process holds ("Could not set lock on file", "Conflicting
+#: lock is held in ... (PID n)"; "already open" from older versions). A word starting "lock" only:
+#: "Could not read block" is not one.
+_LOCK_WORDS = re.compile(r"\block|conflicting|already open", re.IGNORECASE)
+
+
 def is_lock_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is DuckDB refusing a file another process holds."""
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+    """Whether ``exc`` is DuckDB refusing a file another process holds.
+
+    >>> is_lock_error(duckdb.IOException("Could not set lock on file: Conflicting lock is held in python (PID 7)"))
+    True
+    >>> is_lock_error(duckdb.IOException("Could not read block 3"))
+    False
+    """
+    return isinstance(exc, duckdb.Error) and bool(_LOCK_WORDS.search(str(exc)))
 
 
 def _lock_holder(exc: BaseException) -> str:
@@ -93,25 +106,49 @@ def _lock_holder(exc: BaseException) -> str:
     return f" (pid {found.group(1)})" if found else ""
 
 
-def _connect(path: Path, read_only: bool, lock_timeout_s: float, on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect``, retrying with backoff for up to ``lock_timeout_s`` while another process holds the file."""
+def connect_waiting(path: Path, *, read_only: bool = False, lock_timeout_s: float = 0.0,
+                    on_wait: Callable[[str], None] | None = None,
+                    announce_after_s: float = 0.0) -> tuple[duckdb.DuckDBPyConnection, float]:
+    """``duckdb.connect``, retrying with backoff while another process holds the file; returns the
+    connection and the seconds spent waiting for the lock.
+
+    Gives up with :class:`DatabaseLocked` (naming the holder's pid) after ``lock_timeout_s``
+    (``math.inf``: never). ``on_wait`` is called once, with a one-line message, when the wait has
+    lasted ``announce_after_s``.
+
+    >>> import tempfile, pathlib
+    >>> con, waited = connect_waiting(pathlib.Path(tempfile.mkdtemp()) / "dg.duckdb")
+    >>> waited
+    0.0
+    >>> con.close()
+    """
     started = time.monotonic()
-    delay, announced = 0.05, False
+    delay, announced, locked_at = 0.02, False, None
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
             if not is_lock_error(exc):
                 raise
+            locked_at = locked_at or time.monotonic()
             waited = time.monotonic() - started
             if waited >= lock_timeout_s:
                 raise DatabaseLocked(path, _lock_holder(exc), lock_timeout_s) from exc
-            if on_wait is not None and not announced:
-                on_wait(f"database {path} is locked by another process{_lock_holder(exc)}; "
-                        f"waiting up to {lock_timeout_s:g} s for it (store.lock_timeout_s)")
+            if on_wait is not None and not announced and waited >= announce_after_s:
+                on_wait(_waiting_message(path, _lock_holder(exc), lock_timeout_s, waited))
                 announced = True
-            time.sleep(min(delay, lock_timeout_s - waited))
+            time.sleep(max(0.0, min(delay, lock_timeout_s - waited)))
             delay = min(1.0, delay * 2)
+        else:
+            return con, (time.monotonic() - locked_at if locked_at is not None else 0.0)
+
+
+def _waiting_message(path: Path, holder: str, lock_timeout_s: float, waited_s: float) -> str:
+    if math.isinf(lock_timeout_s):
+        return (f"database {path} has been locked by another process{holder} for {waited_s:.0f} s "
+                "(store.lock_timeout_s); still waiting")
+    return (f"database {path} is locked by another process{holder}; "
+            f"waiting up to {lock_timeout_s:g} s for it (store.lock_timeout_s)")
 
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> None:
@@ -122,8 +159,8 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
     DuckDB shares the instance) is checked instead. Settings are global, so a second connection
     to the shared instance has them too.
     """
-    if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
-        if con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+    if _setting(con, "lock_configuration"):
+        if _setting(con, "enable_external_access"):
             raise RuntimeError("this DuckDB instance is locked with external access on; it cannot serve analysts")
         return
     for name, value in ANALYST_SESSION_SETTINGS:
@@ -156,29 +193,35 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.con = con
         self.path = path
-        self._lake = None               # the event lake `events` is a view over (distillguard.lake)
-        self._lake_settings = None
-        self._lake_writer = None
+        self.lock_wait_s = 0.0          # how long the open waited for another process's lock
+        self._lake: Lake | None = None  # the event lake `events` is a view over (distillguard.lake)
+        self._lake_settings: LakeSettings | None = None
+        self._lake_writer: LakeWriter | None = None
 
     @classmethod
     def open(cls, path: Path | str, *, read_only: bool = False, lock_timeout_s: float = 0.0,
-             on_wait: Callable[[str], None] | None = None, stale_run_after_s: float = STALE_RUN_AFTER_S,
-             lake: "LakeSettings | None" = None) -> "Store":
+             on_wait: Callable[[str], None] | None = None, announce_after_s: float = 0.0,
+             stale_run_after_s: float = STALE_RUN_AFTER_S, lake: "LakeSettings | None" = None) -> "Store":
         """The database at ``path`` (created and migrated unless ``read_only``).
 
         A writable open points the ``events`` view at the event lake (``lake``, default: the
         configuration's ``[lake]``; see :meth:`point_events_at_lake`).
 
-        While another process holds the file, waits up to ``lock_timeout_s`` (calling ``on_wait``
-        once with a message), then raises :class:`DatabaseLocked`. A writable open records this
+        While another process holds the file, waits up to ``lock_timeout_s`` (``math.inf``: as long
+        as it takes), calling ``on_wait`` once with a message when it has waited ``announce_after_s``,
+        then raises :class:`DatabaseLocked` (:func:`connect_waiting`; the wait is kept in
+        :attr:`lock_wait_s`). Writers open it through :class:`distillguard.session.StoreSession`,
+        which takes these from the configuration. A writable open records this
         process as the writer of any ``runs`` row it inserts and closes stale ``running`` rows
         (:meth:`close_stale_runs`).
         """
         path = Path(path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect(path, read_only, max(0.0, lock_timeout_s), on_wait)
+        con, waited = connect_waiting(path, read_only=read_only, lock_timeout_s=max(0.0, lock_timeout_s),
+                                      on_wait=on_wait, announce_after_s=announce_after_s)
         store = cls(con, path)
+        store.lock_wait_s = waited
         try:
             con.execute("SET TimeZone = 'UTC'")
             if not read_only:
@@ -213,9 +256,7 @@ class Store:
         try:
             uri = _recorded_lake_uri(con) if _relation_type(con, "events") == "VIEW" else None
             if uri is not None:
-                from distillguard.lake import register_for_analysts
-
-                from distillguard.lake import LAKE_FILES_TABLE
+                from distillguard.lake import LAKE_FILES_TABLE, register_for_analysts
 
                 pinned = None
                 if _relation_type(con, LAKE_FILES_TABLE) is not None:       # a snapshot: the files it was published with
@@ -235,6 +276,12 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def db_file(self) -> Path:
+        """The database file (an in-memory store has none, and so no lake beside it)."""
+        if self.path is None:
+            raise ValueError("this store has no database file")
+        return self.path
 
     # -- schema -------------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -322,7 +369,7 @@ class Store:
             from distillguard.lake import Lake, default_lake_uri
 
             settings = self._lake_settings or _configured_lake()
-            uri = settings.uri or _recorded_lake_uri(self.con) or default_lake_uri(self.path)
+            uri = settings.uri or _recorded_lake_uri(self.con) or default_lake_uri(self.db_file())
             self._lake = Lake(uri, settings.storage_options)
         return self._lake
 
@@ -349,7 +396,7 @@ class Store:
         settings = settings or _configured_lake()
         self._lake_settings = settings
         recorded = _recorded_lake_uri(self.con)
-        lake = Lake(settings.uri or recorded or default_lake_uri(self.path), settings.storage_options)
+        lake = Lake(settings.uri or recorded or default_lake_uri(self.db_file()), settings.storage_options)
         self._lake, self._lake_writer = lake, None
         kind = _relation_type(self.con, "events")
         if kind == "BASE TABLE":
@@ -357,7 +404,7 @@ class Store:
             reader = self.con.sql("SELECT * FROM events").to_arrow_reader(LEGACY_MOVE_ROWS)
             ts_range, set_aside = accepted_ts_range(), [empty_rejected()]
             for batch in reader:
-                rows, rejected = split_legacy_events(pl.from_arrow(batch), ts_range)
+                rows, rejected = split_legacy_events(_as_frame(pl.from_arrow(batch)), ts_range)
                 set_aside.append(rejected)
                 mover.append(to_lake_rows(rows, source=None), source=None)
             self.insert_rejected(pl.concat(set_aside))             # once the reader's result is drained
@@ -418,7 +465,7 @@ class Store:
 
     def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
         """A query's result as a Polars frame (DuckDB 2 returns Arrow; no ``.pl()``)."""
-        return pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table())
+        return _as_frame(pl.from_arrow(self.con.sql(sql, params=params or None).to_arrow_table()))
 
 
 def split_legacy_events(rows: pl.DataFrame, ts_range: tuple[datetime, datetime]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -449,8 +496,18 @@ def split_legacy_events(rows: pl.DataFrame, ts_range: tuple[datetime, datetime])
         pl.lit("timestamp_out_of_range").alias("reason_code"),
         pl.format("ts {} stored by an earlier version is outside the accepted range ({}); not moved into the event lake",
                   pl.col("ts").cast(pl.String), pl.lit(span)).alias("reason"),
-    ).cast(REJECTED_SCHEMA)
+    ).cast(pl.Schema(REJECTED_SCHEMA))
     return rows.filter(inside), rejected
+
+
+def _setting(con: duckdb.DuckDBPyConnection, name: str) -> Any:
+    row = con.execute("SELECT current_setting(?)", [name]).fetchone()
+    return row[0] if row else None
+
+
+def _as_frame(data: pl.DataFrame | pl.Series) -> pl.DataFrame:
+    """``pl.from_arrow``'s result for a table (typed as frame or series)."""
+    return data if isinstance(data, pl.DataFrame) else data.to_frame()
 
 
 def _host() -> str:

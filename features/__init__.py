@@ -22,14 +22,14 @@ from __future__ import annotations
 import polars as pl
 
 from distillguard.events import EVENT_SCHEMA
-from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, METADATA, TEXT, WINDOW_FEATURES
 from distillguard.features.registry import COLLECT_ENGINE, Feature
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, sample_prompts, template_features
 
 __all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
 
-TEXT_FEATURES = ["template_word_share", "top_skeleton_share", "slot_diversity"]
-METADATA_FEATURES = ["account_age_days"]
+TEXT_FEATURES = [f.name for f in TEXT]
+METADATA_FEATURES = [f.name for f in METADATA]
 
 
 def network_prefix(ip: pl.Expr) -> pl.Expr:
@@ -123,6 +123,10 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
             .then(pl.col("_idx") > pl.col("_idx").min().over("account_id", "conversation_id"))
             .otherwise(False)
             .alias("_conversation_seen"),
+            # seconds since the previous request of the same conversation (null for its first, or without one)
+            pl.when(pl.col("conversation_id").is_not_null())
+            .then(pl.col("ts").diff().over("account_id", "conversation_id").dt.total_milliseconds() / 1000.0)
+            .alias("_turn_gap_s"),
         )
     )
 
@@ -155,7 +159,7 @@ def account_features(
 
     ``window_hours``: the span the window features describe (default: the events' own span).
     """
-    features = features or ALL_FEATURES
+    features = features or WINDOW_FEATURES
     if events.height == 0:
         return pl.DataFrame(schema={"account_id": pl.String})
     prepared = prepare_events(events, window_hours)
@@ -164,7 +168,7 @@ def account_features(
         .agg(
             pl.col("ts").min().alias("first_seen"),
             pl.col("ts").max().alias("last_seen"),
-            *[f.aggregation() for f in features],
+            *[f.aggregation() for f in features if f.expr is not None],
         )
         .collect(engine=COLLECT_ENGINE)
     )

@@ -27,14 +27,13 @@ from distillguard.flows.settings import flow_settings
 from distillguard.flows.stages import (
     StageError,
     fail_run,
-    finish_run,
+    flow_session,
     last_finished,
-    mark_failed,
     new_log_files,
     open_store,
     record_failure,
-    start_run,
 )
+from distillguard.runs import finish_run, mark_failed, start_run
 
 
 @task(name="find new log files", **IO_TASK_OPTIONS)
@@ -118,11 +117,10 @@ def detect_on_dask(db: str, run_id: str, hours: float | None) -> dict:
 @task(name="record the run", **IO_TASK_OPTIONS)
 def record_run(db: str, run_id: str, counts: dict) -> None:
     """Finish the run's row with its counts and publish the analysts' snapshot (they see the new flags at once)."""
-    from distillguard.snapshot import maybe_publish_snapshot
-
-    with open_store(db) as store:
+    session = flow_session(db, flow_settings(db))
+    with session.writing() as store:
         finish_run(store, run_id, counts)
-    maybe_publish_snapshot(db, flow_settings(db), force=True)
+    session.maybe_publish_snapshot(force=True)
 
 
 def detect_stage(db: str, run_id: str, hours: float | None, counts: dict) -> dict:

@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger, task
 
 from distillguard.flows.retry import IO_TASK_OPTIONS
 from distillguard.flows.settings import flow_settings
-from distillguard.flows.stages import StageError, open_store, recorded_run
+from distillguard.flows.stages import StageError, flow_session
 
 
 def calibration_function():
@@ -29,7 +29,7 @@ def calibration_function():
 def refit(db: str) -> dict:
     calibrate = calibration_function()
     settings = flow_settings(db)
-    with open_store(db, settings.store) as store, recorded_run(store, "calibrate") as run:
+    with flow_session(db, settings).run("calibrate") as (store, run):
         report = calibrate(store, settings) or {}
         run["message"] = json.dumps(report, default=str)[:4000]
     get_run_logger().info("calibration: %s", run["message"])

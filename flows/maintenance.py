@@ -17,16 +17,15 @@ from prefect import flow, get_run_logger, task
 
 from distillguard.flows.retry import IO_TASK_OPTIONS
 from distillguard.flows.settings import flow_settings
-from distillguard.flows.stages import apply_retention, checkpoint, open_store, recorded_run, utc_now
+from distillguard.flows.stages import apply_retention, checkpoint, flow_session, open_store, utc_now
 from distillguard.lake import maintain
-from distillguard.snapshot import maybe_publish_snapshot
 
 
 @task(name="maintain the event lake", **IO_TASK_OPTIONS)
 def maintain_lake(db: str, as_of: datetime | None) -> dict:
     """Compaction and retention of the event lake (no DuckDB lock held while it runs)."""
     settings = flow_settings(db)
-    with open_store(db, settings.store) as store:
+    with open_store(db, settings) as store:
         lake = store.lake
     now = as_of or utc_now()
     report = maintain(lake, event_cutoff=now - timedelta(days=settings.store.event_retention_days),
@@ -42,7 +41,8 @@ def maintain_lake(db: str, as_of: datetime | None) -> dict:
 @task(name="apply retention", **IO_TASK_OPTIONS)
 def retention(db: str, as_of: datetime | None, lake: dict) -> dict:
     settings = flow_settings(db)
-    with open_store(db, settings.store) as store, recorded_run(store, "maintenance") as run:
+    session = flow_session(db, settings)
+    with session.run("maintenance") as (store, run):
         report = apply_retention(
             store,
             event_retention_days=settings.store.event_retention_days,
@@ -56,7 +56,7 @@ def retention(db: str, as_of: datetime | None, lake: dict) -> dict:
             f"{report.rejected_deleted} dead letters deleted"
         )
     get_run_logger().info(run["message"])
-    maybe_publish_snapshot(db, settings, force=True)        # the analysts' copy loses the cleared prompts and old files too
+    session.maybe_publish_snapshot(force=True)        # the analysts' copy loses the cleared prompts and old files too
     return {"run_id": run["run_id"], **asdict(report), "lake": lake}
 
 

@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger, task
 
 from distillguard.flows.retry import IO_TASK_OPTIONS
 from distillguard.flows.settings import flow_settings
-from distillguard.flows.stages import open_store, recorded_run
+from distillguard.flows.stages import flow_session
 
 WEEK_HOURS = 168.0
 
@@ -18,13 +18,13 @@ WEEK_HOURS = 168.0
 @task(name="detect rings over the horizon", **IO_TASK_OPTIONS)
 def detect_over_horizon(db: str, horizon_hours: float) -> dict:
     from distillguard.detection import run_detection
-    from distillguard.snapshot import maybe_publish_snapshot
 
     settings = flow_settings(db)
-    with open_store(db, settings.store) as store, recorded_run(store, "rings") as run:
+    session = flow_session(db, settings)
+    with session.run("rings") as (store, run):
         result = run_detection(store, settings, run_id=run["run_id"], show_progress=False, horizon_hours=horizon_hours)
         run.update(flagged=result.flagged, rings=result.rings, message=f"horizon {horizon_hours:g} h")
-    maybe_publish_snapshot(db, settings, force=True)                 # analysts see the new rings at once
+    session.maybe_publish_snapshot(force=True)                 # analysts see the new rings at once
     get_run_logger().info(
         "%d accounts over %g h: %d flagged, %d rings", result.accounts_scored, horizon_hours, result.flagged, result.rings
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import polars as pl
 from prefect import task, unmapped
@@ -29,7 +29,7 @@ from distillguard.config import ExecutionSettings, Settings
 from distillguard.sharding import ShardFeatures, ShardPlan, shard_features, shard_member_events
 
 #: Task options of a shard's work: its inputs are a plan and settings, nothing worth caching by.
-SHARD_TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+SHARD_TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 @task(name="features of a shard", **SHARD_TASK_OPTIONS)

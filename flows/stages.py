@@ -1,5 +1,8 @@
 """Plain functions behind the flows: open the store, find new log files, keep retention, check Kafka.
 
+The store is opened through :class:`distillguard.session.StoreSession` (:func:`flow_session`),
+and runs are recorded with :mod:`distillguard.runs`.
+
 Nothing here imports Prefect; the flows in this package wrap these functions in tasks.
 Every failure is raised as a :class:`StageError` subclass whose message names the cause
 (the path, the broker, the database), so a failed flow run says what went wrong.
@@ -15,18 +18,18 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import ContextManager, Sequence
 
 import duckdb
 
-from distillguard.config import StoreSettings, load_settings
+from distillguard.config import Settings, load_settings
 from distillguard.logfiles import LogInputError, expand_log_paths
-from distillguard.store import Store, sql_text
+from distillguard.runs import mark_failed, record_failed_run, utc_now
+from distillguard.session import StoreSession
+from distillguard.store import Store, is_lock_error, sql_text
 
 
 class StageError(RuntimeError):
@@ -54,92 +57,34 @@ class BrokerUnreachable(StageError):
     """No Kafka bootstrap server accepted a connection."""
 
 
-def utc_now() -> datetime:
-    """Naive UTC, as the store keeps timestamps."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 # -- the store --------------------------------------------------------------------------------
-@contextmanager
-def open_store(db: Path | str, settings: StoreSettings | None = None) -> Iterator[Store]:
-    """Open (and migrate) the store, turning DuckDB's errors into ones that name the file.
+def flow_session(db: Path | str, settings: Settings | None = None) -> StoreSession:
+    """The flows' :class:`StoreSession` on ``db``: waits up to ``store.lock_timeout_s`` for another
+    writer and names its errors (:func:`stage_error`); ``settings`` default to the configuration,
+    read in the process that runs the flow."""
+    return StoreSession(settings or load_settings(), db, open_error=stage_error)
 
-    Waits up to ``store.lock_timeout_s`` for another writer and closes runs left ``running``
-    past ``store.stale_run_after_s`` (:meth:`Store.open`), from ``settings`` (default: the
-    configuration's store settings, read in the process that runs the flow)."""
-    path = Path(db)
-    settings = settings or load_settings().store
-    try:
-        store = Store.open(path, lock_timeout_s=settings.lock_timeout_s, stale_run_after_s=settings.stale_run_after_s)
-    except duckdb.IOException as exc:
+
+def stage_error(path: Path, exc: Exception) -> StageError | None:
+    """The :class:`StageError` naming the file for an error opening it (None: not one of DuckDB's or the disk's)."""
+    if isinstance(exc, duckdb.IOException):
         text = str(exc)
-        if "lock" in text.lower():
-            raise StoreLocked(f"DuckDB store {path} is locked by another process (a writer is running): {text}") from exc
-        raise StoreUnreadable(f"DuckDB store {path} cannot be opened (corrupt or not a DuckDB file?): {text}") from exc
-    except (duckdb.Error, OSError) as exc:
-        raise StoreUnreadable(f"DuckDB store {path} cannot be opened: {type(exc).__name__}: {exc}") from exc
-    with store:
-        yield store
+        if is_lock_error(exc):
+            return StoreLocked(f"DuckDB store {path} is locked by another process (a writer is running): {text}")
+        return StoreUnreadable(f"DuckDB store {path} cannot be opened (corrupt or not a DuckDB file?): {text}")
+    if isinstance(exc, (duckdb.Error, OSError)):
+        return StoreUnreadable(f"DuckDB store {path} cannot be opened: {type(exc).__name__}: {exc}")
+    return None
 
 
-@contextmanager
-def recorded_run(store: Store, kind: str, *, run_id: str | None = None) -> Iterator[dict]:
-    """One row in ``runs`` for a flow stage: ``running``, then ``finished`` or ``failed`` with the message.
-
-    The caller may put ``flagged``/``rings``/``records_read``... into the yielded dict.
-    """
-    run_id = run_id or uuid.uuid4().hex[:12]
-    counts: dict = {"run_id": run_id}
-    store.con.execute(
-        "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')", [run_id, kind, utc_now()]
-    )
-    try:
-        yield counts
-    except BaseException as exc:
-        store.con.execute(
-            "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-            [utc_now(), f"{type(exc).__name__}: {exc}"[:4000], run_id],
-        )
-        raise
-    store.con.execute(
-        "UPDATE runs SET status = 'finished', finished_at = ?, records_read = ?, flagged = ?, rings = ?, message = ? "
-        "WHERE run_id = ?",
-        [utc_now(), counts.get("records_read"), counts.get("flagged"), counts.get("rings"), counts.get("message"), run_id],
-    )
-
-
-def start_run(store: Store, kind: str) -> str:
-    """A ``running`` row in ``runs`` for a stage that several tasks carry out; its id."""
-    run_id = uuid.uuid4().hex[:12]
-    store.con.execute(
-        "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')", [run_id, kind, utc_now()]
-    )
-    return run_id
-
-
-#: The counts a run's row keeps (``runs`` columns), filled in when it finishes.
-RUN_COUNTS = ("records_read", "accepted", "inserted", "rejected", "duplicates", "flagged", "rings")
-
-
-def finish_run(store: Store, run_id: str, counts: dict) -> None:
-    """Mark a run started by :func:`start_run` ``finished`` with its counts (and ``message``)."""
-    store.con.execute(
-        f"UPDATE runs SET status = 'finished', finished_at = ?, {', '.join(f'{c} = ?' for c in RUN_COUNTS)}, message = ? "
-        "WHERE run_id = ?",
-        [utc_now(), *[counts.get(c) for c in RUN_COUNTS], counts.get("message"), run_id],
-    )
-
-
-def mark_failed(store: Store, run_id: str, exc: BaseException) -> None:
-    """Mark a run started by :func:`start_run` ``failed`` with the error."""
-    store.con.execute(
-        "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-        [utc_now(), f"{type(exc).__name__}: {exc}"[:4000], run_id],
-    )
+def open_store(db: Path | str, settings: Settings | None = None) -> ContextManager[Store]:
+    """The store for a ``with`` block, through :func:`flow_session` (migrated; runs left ``running``
+    by a process that is gone are closed)."""
+    return flow_session(db, settings).writing()
 
 
 def fail_run(db: Path | str, run_id: str, exc: BaseException) -> None:
-    """:func:`mark_failed` through a fresh connection (best effort: the error itself is what matters)."""
+    """:func:`~distillguard.runs.mark_failed` through a fresh connection (best effort: the error itself is what matters)."""
     try:
         with open_store(db) as store:
             mark_failed(store, run_id, exc)
@@ -151,11 +96,7 @@ def record_failure(db: Path | str, kind: str, message: str) -> None:
     """A ``failed`` row in ``runs`` for a stage that failed before it could start a run (best effort)."""
     try:
         with open_store(db) as store:
-            now = utc_now()
-            store.con.execute(
-                "INSERT INTO runs (run_id, kind, started_at, finished_at, status, message) VALUES (?, ?, ?, ?, 'failed', ?)",
-                [uuid.uuid4().hex[:12], kind, now, now, message[:4000]],
-            )
+            record_failed_run(store, kind, message)
     except StageError:
         pass
 

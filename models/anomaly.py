@@ -25,16 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from distillguard.features.families import ALL_FEATURES
 from distillguard.features.peers import usage_class
+from distillguard.features.registry import placed, placed_names
 
-#: Shape features: shares, ratios, regularity, entropy (log-scaled where a ratio spans decades).
-SHAPE_COLUMNS = [
-    "reasoning_share", "fixed_format_share", "rubric_share", "logprobs_share", "multi_sample_share", "length_cut_share",
-    "long_answer_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompt_share", "slot_diversity",
-    "top_skeleton_share", "interarrival_cv", "hour_entropy", "single_turn_share", "tool_share", "rate_limited_share",
-    "completion_prompt_ratio", "completion_tokens_median",
-]
-LOG_SHAPE_COLUMNS = ["completion_prompt_ratio", "completion_tokens_median", "interarrival_cv"]
+#: Shape features: shares, ratios, regularity, entropy (log-scaled where a ratio spans decades);
+#: the features with a place in the anomaly model in the registry (:mod:`distillguard.features.families`).
+SHAPE_COLUMNS = placed_names(ALL_FEATURES, "anomaly_model")
+LOG_SHAPE_COLUMNS = [f.name for f in placed(ALL_FEATURES, "anomaly_model") if f.anomaly_log]
 #: Fewest accounts a usage class needs for a model of its own (smaller classes are scored with everyone).
 MIN_CLASS_ACCOUNTS = 50
 

@@ -25,23 +25,23 @@ from __future__ import annotations
 import math
 import pickle
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import polars as pl
 from river import anomaly, compose, preprocessing, stats
 
-#: Window features the online model sees (names of ``distillguard.features`` columns).
-ONLINE_FEATURES = [
-    "n_requests", "requests_per_active_hour", "completion_prompt_ratio", "rate_limited_share", "interarrival_cv",
-    "peak_minute_share", "distinct_prompt_share", "reasoning_share", "rubric_share", "logprobs_share",
-    "multi_sample_share", "length_cut_share", "n_system_prompts", "n_client_styles", "n_user_agents",
-]
+from distillguard.features.families import ALL_FEATURES
+from distillguard.features.registry import placed, placed_names
+
+#: Window features the online model sees: those with a place in the online model in the
+#: registry (:mod:`distillguard.features.families`).
+ONLINE_FEATURES = placed_names(ALL_FEATURES, "online_model")
 #: Counts are compared on a log scale.
-LOG_SCALED = {"n_requests", "requests_per_active_hour", "completion_prompt_ratio", "n_system_prompts", "n_client_styles", "n_user_agents"}
+LOG_SCALED = {f.name for f in placed(ALL_FEATURES, "online_model") if f.log_scale}
 
 
-def online_vector(row: Mapping[str, object]) -> dict[str, float]:
+def online_vector(row: Mapping[str, Any]) -> dict[str, float]:
     """The model's input from one feature row: log-scaled counts, shares as they are, 0 when missing."""
     out: dict[str, float] = {}
     for name in ONLINE_FEATURES:

@@ -61,7 +61,7 @@ class PolicySettings(BaseModel):
     flag_points: float = 2.8            # points at which an account is flagged / alerted (score 1.0)
     operation_cap: float = 1.6          # most points the operation families give together
     counter_cap: float = 1.2            # most points counter-evidence takes away
-    population_mads: float = 8.0        # batch: the bar rises to median + this many robust deviations of all scores
+    population_shift_quantile: float = 0.25  # batch: the bar rises by the score this share of all accounts reaches (a population-wide shift)
     high_severity: float = 1.4          # score from which a flag or alert is 'high'
     critical_severity: float = 1.8      # score from which it is 'critical'
     min_requests: int = 10              # below this many requests an account's shares mean nothing: its points are scaled down
@@ -79,7 +79,7 @@ class PolicySettings(BaseModel):
         "elicitation": 1.0, "answer_depth": 1.1, "sampling": 0.9, "coverage": 0.9, "downstream": 1.6,
         "scale": 0.8, "timing": 0.5, "freshness": 0.8, "rate_pressure": 0.5, "infrastructure": 0.3, "anomaly": 1.0,
     })
-    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 0.8, "conversation": 0.8, "product": 0.8, "evaluation": 0.8})
+    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 1.2, "conversation": 0.8, "product": 0.8, "evaluation": 0.8})
 
     # -- elicitation (what the prompts ask) and answer depth (what comes back) -------------------
     reasoning_share: tuple[float, float] = (0.1, 0.5)        # share of prompts asking for reasoning: no evidence .. full
@@ -98,6 +98,7 @@ class PolicySettings(BaseModel):
     logprobs_share: tuple[float, float] = (0.1, 0.5)
     multi_sample_share: tuple[float, float] = (0.1, 0.5)
     hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
+    rerun_sampling_part: float = 0.3                         # what re-asking while sampling is worth when the prompt set stops growing (pass@k on a fixed bank)
 
     # -- coverage --------------------------------------------------------------------------------
     prompt_growth: tuple[float, float] = (0.2, 0.6)          # later-half requests asking new prompts (best-of-n halves it)
@@ -127,8 +128,11 @@ class PolicySettings(BaseModel):
     mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
     continued_turn_share: tuple[float, float] = (0.3, 0.7)   # later turns whose conversation was seen earlier: pasted .. real
     unconfirmed_turn_part: float = 0.3                       # what later turns are worth when their conversations were never seen
+    turn_gap_s: tuple[float, float] = (3.0, 15.0)            # median seconds between a conversation's turns: scripted .. a person's pace
+    unpaced_turn_part: float = 0.3                           # what conversations are worth when their turns follow at a script's pace
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
+    fresh_product_discount: float = 0.7                      # share of the product counter a fresh account loses (end-user ids cost nothing)
     deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
 
 
@@ -184,11 +188,13 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
 
 
 def sampling(s: PolicySettings) -> pl.Expr:
-    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling."""
+    """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling
+    (which counts less when the prompt set stopped growing: pass@k over a fixed bank, not best-of-n on a harvest)."""
+    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * ramp(_col("prompt_growth"), s.prompt_growth)
     return pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
-        ramp(_col("hot_reask_share"), s.hot_reask_share),
+        ramp(_col("hot_reask_share"), s.hot_reask_share) * growing,
     )
 
 
@@ -253,14 +259,21 @@ def rerun(s: PolicySettings) -> pl.Expr:
 
 def conversation(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: conversations and tool use (people and agents at work). Later turns count in full
-    only when the conversation's earlier requests were seen: a history pasted into each request is cheap."""
+    only when the conversation's earlier requests were seen (a history pasted into each request is cheap)
+    and when they follow at a person's pace (a script threading its prompts sends the next turn at once;
+    agents, as fast, show their tools). An unknown pace (no conversation ids) is not held against it."""
     continued = s.unconfirmed_turn_part + (1.0 - s.unconfirmed_turn_part) * ramp(_col("continued_turn_share"), s.continued_turn_share)
-    return pl.max_horizontal(ramp(_col("mean_turn"), s.mean_turn) * continued, ramp(_col("tool_share"), s.tool_share))
+    gap = pl.col("turn_gap_median_s").cast(pl.Float64)
+    paced = pl.when(gap.is_null()).then(1.0).otherwise(s.unpaced_turn_part + (1.0 - s.unpaced_turn_part) * ramp(gap, s.turn_gap_s))
+    people = ramp(_col("mean_turn"), s.mean_turn) * continued * paced
+    return pl.max_horizontal(people, ramp(_col("tool_share"), s.tool_share))
 
 
 def product(s: PolicySettings) -> pl.Expr:
-    """Counter-evidence: one product (one or two system prompts) serving many end users."""
-    return log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s))
+    """Counter-evidence: one product (one or two system prompts) serving many end users. End-user ids are
+    the caller's word: on an account created hours ago (a product does not launch at full traffic on
+    its first day) they count for less."""
+    return log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s)) * (1.0 - s.fresh_product_discount * freshness(s))
 
 
 def evaluation(s: PolicySettings) -> pl.Expr:
@@ -283,7 +296,8 @@ INPUT_COLUMNS = [
     "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
     "multi_sample_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompts", "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
-    "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "tool_share", "anomaly",
+    "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "turn_gap_median_s",
+    "tool_share", "anomaly",
     "deterministic_share",
 ]
 
@@ -389,14 +403,24 @@ class DetectionPolicy:
         return 1.0 + s.established_extra if (row.get("account_age_days") or 0.0) >= s.established_days else 1.0
 
     def population_bar(self, scores: pl.Series) -> float:
-        """The batch flagging bar: 1.0, raised when the bulk of the population scores high
-        (median + ``population_mads`` robust deviations), so a population-wide shift flags nobody."""
+        """The batch flagging bar: 1.0, raised by the score the lowest ``population_shift_quantile`` of
+        accounts reach. Ordinary accounts score about 0, so the bar stays at 1.0 whatever share of the
+        population attacks; when a change upstream (a new SDK, a logging change) lifts every account,
+        the bar moves with them and flags nobody new. (A bar of median + k robust deviations rose to
+        1.4-3.4 in populations where two accounts in five were ring members, unflagging attackers.)
+
+        >>> p = DetectionPolicy()
+        >>> ordinary, attackers = [0.0] * 60, [1.5] * 40
+        >>> p.population_bar(pl.Series(ordinary + attackers))
+        1.0
+        >>> round(p.population_bar(pl.Series([x + 0.6 for x in ordinary + attackers])), 2)   # everyone lifted by 0.6
+        1.6
+        """
         values = scores.drop_nulls()
         if values.len() == 0:
             return 1.0
-        median = float(values.median())
-        mad = float(1.4826 * (values - median).abs().median())
-        return max(1.0, median + self.settings.population_mads * mad)
+        shift = values.quantile(self.settings.population_shift_quantile, interpolation="linear")
+        return 1.0 + max(0.0, float(shift or 0.0))
 
 
 __all__ = ["DetectionPolicy", "PolicySettings", "FAMILIES", "INPUT_COLUMNS", "ramp", "log_ramp"]

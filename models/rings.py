@@ -39,7 +39,8 @@ class RingSettings(BaseModel):
     """Every threshold of ring detection (``Settings().rings``), shared by batch and the re-detect flow."""
 
     min_accounts: int = 3             # smallest ring
-    min_kinds: int = 2                # kinds of shared value each member needs (one of them strong)
+    min_kinds: int = 2                # kinds of shared value each member needs (one of them strong) ...
+    sufficient_kinds: tuple[str, ...] = ("pay",)  # ... unless it shares one of these: a payment instrument is one holder's
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
     min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
     rounds: int = 3                   # prune-and-reconnect rounds
@@ -168,7 +169,8 @@ def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) ->
 
 def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None) -> pl.DataFrame:
     """``(account_id, group)`` for every account in a group of ``min_accounts`` or more, joined through
-    rare values of a strong kind, each member sharing ``min_kinds`` kinds (one strong) with the rest."""
+    rare values of a strong kind, each member sharing ``min_kinds`` kinds (one strong) with the rest, or
+    one of ``sufficient_kinds`` (a card paying for several accounts)."""
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
@@ -183,8 +185,9 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
         kinds = shared.group_by("account_id").agg(
             _kind(pl.col("value")).n_unique().alias("kinds"),
             _kind(pl.col("value")).is_in(STRONG_KINDS).any().alias("strong"),
+            _kind(pl.col("value")).is_in(list(settings.sufficient_kinds)).any().alias("sufficient"),
         )
-        keep = kinds.filter((pl.col("kinds") >= settings.min_kinds) & pl.col("strong")).select("account_id")
+        keep = kinds.filter(((pl.col("kinds") >= settings.min_kinds) & pl.col("strong")) | pl.col("sufficient")).select("account_id")
         new_pairs = shared.join(keep, on="account_id").select("account_id", "value")
         done = new_pairs.height == pairs.height
         pairs = new_pairs

@@ -14,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from distillguard.cli import app
+from distillguard.features.families import ALL_FEATURES
+from distillguard.features.registry import placed_names
 from distillguard.queries import QueryError, query_info, query_names, run_query
 from distillguard.reviews import record_review
 from distillguard.simulator import SimulationConfig, simulate, write_traffic
@@ -107,7 +109,9 @@ def test_account_profile_matches_features_peers_and_flags(world):
     for account in (ring_member, benign):
         profile = run_query(store, "account_profile", {"account_id": account})
         row = features.filter(pl.col("account_id") == account).row(0, named=True)
-        assert profile.height == 24 and set(profile["account_id"]) == {account}
+        # score, signature score and anomaly z, then the registry's profile features in their order
+        assert profile["feature"].to_list() == ["score", "signature_score", "anomaly_z", *placed_names(ALL_FEATURES, "profile")]
+        assert set(profile["account_id"]) == {account}
         values = dict(zip(profile["feature"].to_list(), profile["value"].to_list()))
         for feature in ("score", "n_requests", "reasoning_share", "logprobs_share", "interarrival_cv"):
             assert values[feature] == pytest.approx(float(row[feature]))

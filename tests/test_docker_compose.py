@@ -85,7 +85,8 @@ def test_kafka_is_the_apache_image_in_kraft_mode_without_zookeeper():
     assert not any("ZOOKEEPER" in key for key in env)
     assert len(base64.urlsafe_b64decode(env["CLUSTER_ID"] + "==")) == 16  # a Kafka cluster id is a 16-byte UUID
     controller = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split("@", 1)[1]
-    assert controller in {f"{h}:{p}" for h, p in [("kafka", l.rsplit(":", 1)[1]) for l in env["KAFKA_LISTENERS"].split(",") if l.startswith("CONTROLLER")]}
+    controller_ports = [item.rsplit(":", 1)[1] for item in env["KAFKA_LISTENERS"].split(",") if item.startswith("CONTROLLER")]
+    assert controller in {f"kafka:{port}" for port in controller_ports}
 
 
 def test_every_distillguard_variable_is_a_settings_field_and_is_read_as_given(monkeypatch):
@@ -114,7 +115,7 @@ def test_the_bootstrap_server_is_an_address_kafka_advertises_on_the_compose_netw
     for listener in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(","):
         name, address = listener.split("://")
         advertised[name] = address
-    listening = {l.split("://")[0]: int(l.rsplit(":", 1)[1]) for l in kafka_env["KAFKA_LISTENERS"].split(",")}
+    listening = {item.split("://")[0]: int(item.rsplit(":", 1)[1]) for item in kafka_env["KAFKA_LISTENERS"].split(",")}
     protocols = dict(item.split(":") for item in kafka_env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
     kafka_names = {"kafka", SERVICES["kafka"].get("hostname", "kafka")}
     for service in DISTILLGUARD_SERVICES:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import polars as pl
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from distillguard.events import EVENT_COLUMNS, parse_records, validate_frame
 from tests.helpers import line, valid_event

@@ -24,7 +24,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from distillguard.events import MAX_DEPTH, MAX_JSON_INT, MIN_JSON_INT, parse_records
 from distillguard.load import load_logs
@@ -263,7 +264,7 @@ def test_every_example_of_the_stream_property_survives_a_load(tmp_path):
     assert len(by_line) == len(rejected)
     assert stored == set().union(*(valid for _, _, valid, _, _ in _examples))
     expected_rejects = set()
-    for (name, first), (_, lines, valid, hostile, repeats) in zip(where, _examples):
+    for (name, first), (_, lines, valid, hostile, _repeats) in zip(where, _examples):
         assert valid <= stored, lines
         for i in hostile:
             code, reason = by_line[(name, first + i)]

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import random
 
+import cramjam
 import kafka
 import pytest
 from kafka.consumer.fetcher import Fetcher
 from kafka.errors import CorruptRecordError
 from kafka.record import MemoryRecords
 from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka.record.util import calc_crc32c
 from kafka.structs import TopicPartition
-
-import cramjam
 
 import distillguard.kafka_io  # noqa: F401 - applies the codec patches (gzip, snappy) as the stream does
 from distillguard.kafka_records import MIRRORED_KAFKA_PYTHON, UndecodableBatch, decode_batches_in_one_pass, snappy_decode
-from kafka.record.util import calc_crc32c
 
 TP = TopicPartition("api-logs", 2)
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}     # kafka-python's snappy is xerial-framed

@@ -112,8 +112,8 @@ def test_beyond_the_look_back_a_resend_is_written_but_the_view_shows_it_once(tmp
 
 
 def test_the_events_view_gives_the_rows_the_events_table_gave(tmp_path):
-    from distillguard.simulator import SimulationConfig, simulate
     from distillguard.kafka_io import event_records
+    from distillguard.simulator import SimulationConfig, simulate
 
     traffic = simulate(SimulationConfig(seed=3, scale=0.05))
     parsed = parse_records([value for _, value in event_records(traffic.events)], source="sim").events

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import confluent_kafka
 import duckdb
-import polars as pl
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.record.default_records import DefaultRecordBatch
@@ -30,7 +29,6 @@ import distillguard.kafka_io  # noqa: F401 - the stream's record decoding, as th
 from distillguard.config import Settings
 from distillguard.kafka_io import ensure_topics
 from distillguard.stream import run_stream
-
 from tests.helpers import line, valid_event
 from tests.test_stream import read_store
 

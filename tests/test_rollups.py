@@ -336,11 +336,11 @@ def test_stream_micro_batches_write_rollups_exact_despite_late_events(traffic, t
                 .sort("_arrival").drop("_arrival"))
     consumer = StreamConsumer(settings)
     try:
-        assert consumer.lake_writer.rollups
+        assert consumer.sink.lake_writer.rollups
         batches = [arrivals.slice(i, 1_000) for i in range(0, arrivals.height, 1_000)]
         for batch in batches + batches[3:4]:
-            consumer.lake_writer.append(batch, source="kafka:test")
-        stored = read_rollups(consumer.lake_writer.lake)
+            consumer.sink.lake_writer.append(batch, source="kafka:test")
+        stored = read_rollups(consumer.sink.lake_writer.lake)
     finally:
         consumer.release_store()
     assert stored.hours["n"].sum() == events.height

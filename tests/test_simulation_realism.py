@@ -418,7 +418,8 @@ def test_split_extractors_spread_one_sweep_over_accounts_sharing_one_or_two_thin
     split = attackers.filter(pl.col("split_accounts").is_in(["3-4", "5-8"]))
     groups = split.group_by("ring_id").agg(pl.len().alias("k"), pl.col("split_shared").first(), pl.col("split_accounts").first(),
                                           pl.col("payment_fingerprint").n_unique().alias("cards"), pl.col("email_domain").n_unique().alias("domains"),
-                                          pl.col("ips").list.explode(keep_nulls=False, empty_as_null=False).alias("ips"), pl.col("ips").list.len().sum().alias("ip_uses"),
+                                          pl.col("ips").list.explode(keep_nulls=False, empty_as_null=False).alias("ips"),
+                                          pl.col("ips").list.len().sum().alias("ip_uses"),
                                           ((pl.col("created_at").max() - pl.col("created_at").min()).dt.total_seconds() / 3600).alias("signup_hours"),
                                           pl.col("age").first(), pl.col("requests").max().alias("largest"), pl.col("requests").sum().alias("total"))
     assert groups.height >= 3

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaTimeoutError
 
@@ -27,7 +26,6 @@ from distillguard.store import Store
 from distillguard.stream import consumer as consumer_module
 from distillguard.stream import run_stream
 from distillguard.stream.scoring import StreamScorer
-
 from tests.helpers import line, valid_event
 
 BAD_RECORDS = [

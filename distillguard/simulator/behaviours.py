@@ -30,6 +30,10 @@ import numpy as np
 from distillguard.simulator import timing
 from distillguard.simulator.vocabulary import LANGUAGE_NAMES, Phrasing, Vocabulary, phrasing
 
+#: A missing value for ``np.where``'s third argument (an object array: numpy's stubs read a plain
+#: None there as "no third argument").
+NONE = np.array(None, dtype=object)
+
 
 @dataclass
 class Account:
@@ -163,7 +167,7 @@ def developer(acct: Account, ctx: Context, n: int) -> dict:
     own = list(_pick(rng, v.dev_prompts, 4))
     prompts = [own[i % 4] if rng.random() < 0.6 else f"{p} (attempt {i % 7})" for i, p in enumerate(_pick(rng, v.dev_prompts, len(t)))]
     json_mode = rng.random(len(t)) < 0.3
-    return columns(acct, ctx, t, prompts, response_format=np.where(json_mode, "json_object", None).astype(object),
+    return columns(acct, ctx, t, prompts, response_format=np.where(json_mode, "json_object", NONE).astype(object),
                    tools=np.where(rng.random(len(t)) < 0.3, rng.integers(1, 6, len(t)), 0), temperature=0.2,
                    completion=_lognormal_int(rng, len(t), 180, 0.8), model=_pick(rng, v.models, len(t), p=[0.3, 0.4, 0.2, 0.1]))
 
@@ -277,7 +281,7 @@ def enterprise_member(acct: Account, ctx: Context, n: int) -> dict:
     share = acct.extra.get("tool_share", 0.0)
     if share:
         m = len(out["t"])
-        out["system_prompt_hash"] = np.where(ctx.rng.random(m) < share, acct.extra["tool_prompt"], None).astype(object)
+        out["system_prompt_hash"] = np.where(ctx.rng.random(m) < share, acct.extra["tool_prompt"], NONE).astype(object)
     return out
 
 
@@ -390,7 +394,7 @@ def load_tester(acct: Account, ctx: Context, n: int) -> dict:
     """An integration's pre-launch load test: a few hours at a very high, scripted rate (flat or in
     rising steps), one fixed prompt or a few templates with a counter, short answers; well past the
     tier's per-minute limit, so many answers are 429s."""
-    rng, v, x = ctx.rng, ctx.vocab, acct.extra
+    rng, x = ctx.rng, acct.extra
     lo, hi = acct.active_from, acct.active_to
     if x["ramp"]:
         steps = int(rng.integers(3, 6))
@@ -507,7 +511,8 @@ def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, t
         fields["temperature"] = _pick(rng, temperatures, len(t))
     prompts, again = reask(rng, prompts, ax.get("reask", 0.0))
     if again.any() and not greedy:                     # best-of-n: the same prompt again, sampled at 0.7-1.0
-        temp = np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray) else np.full(len(t), fields["temperature"], dtype=object)
+        temp = (np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray)
+                else np.full(len(t), fields["temperature"], dtype=object))
         temp[again] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
         fields["temperature"] = temp
     fields.update(extra)
@@ -567,12 +572,14 @@ def coordinated_member(acct: Account, ctx: Context, n: int) -> dict:
     """A ring member: the ring's shared job windows (flat), requests scattered over them (jittered),
     or a person's waking day (diurnal)."""
     rng, v = ctx.rng, ctx.vocab
-    style = acct.axes.get("timing", "flat")
+    style, schedule = acct.axes.get("timing", "flat"), acct.schedule
+    if schedule is None:
+        raise ValueError(f"ring member {acct.account_id} has no ring schedule")
     if style == "flat":
-        t = timing.windows(rng, n, acct.schedule, length_s=1200.0, jitter=0.3)
+        t = timing.windows(rng, n, schedule, length_s=1200.0, jitter=0.3)
     elif style == "jittered":
-        w = rng.integers(0, len(acct.schedule), max(1, n))
-        t = np.sort(np.clip(acct.schedule[w] + rng.uniform(0, 2400, w.size), 0, ctx.span - 1))
+        w = rng.integers(0, len(schedule), max(1, n))
+        t = np.sort(np.clip(schedule[w] + rng.uniform(0, 2400, w.size), 0, ctx.span - 1))
     else:
         t = timing.waking(rng, n, 0.0, ctx.span - 1, acct.tz)
     return _attack_columns(acct, ctx, t, _attack_prompts(acct, ctx, len(t), (0.7, 1.0)), model=v.models[-1])
@@ -638,7 +645,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
     idx = np.flatnonzero(distilling)
     again_prompts, again = reask(rng, [prompts[i] for i in idx], acct.axes.get("reask", 0.0))
     temp_arr = np.array(temp, dtype=object)
-    for j, i in enumerate(idx):
+    for j, i in enumerate(idx.tolist()):
         prompts[i] = again_prompts[j]
     if acct.axes.get("greedy") == "yes":                 # the distilling customers ask everything at temperature 0
         temp_arr[idx] = 0.0

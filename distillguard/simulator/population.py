@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -289,7 +290,8 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
     def product_agent(base: str, k: int) -> str:
         """A client string as an app sends it: the library alone, or with the app's own token."""
         style = int(rng.integers(0, 4))
-        return base if style == 0 else f"{base} app/{k}" if style == 1 else f"{base} ({ids.hexid(6)}/{k % 9}.{k % 7})" if style == 2 else f"{ids.hexid(5)}-client/{k % 5}.{k % 11} {base}"
+        return (base if style == 0 else f"{base} app/{k}" if style == 1
+                else f"{base} ({ids.hexid(6)}/{k % 9}.{k % 7})" if style == 2 else f"{ids.hexid(5)}-client/{k % 5}.{k % 11} {base}")
 
     def aged_or(style: dict, fresh_days: float) -> float:
         return float(rng.uniform(200, 900)) if style["age"] == "aged" else fresh_days
@@ -491,6 +493,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             a.user_agents = [harness] + ([str(rng.choice(vocab.sdks))] if rng.random() < 0.3 else [])
             a.tier = "paid" if rng.random() < 0.7 else "enterprise"
             a.system_prompt = ids.fingerprint() if rng.random() < 0.3 else None
+            run: dict[str, Any]
             if role == "cot_eval":
                 run = {"temperature": float(rng.choice([0.0, 0.0, 0.6])), "n": 1, "max_tokens": int(rng.choice([4096, 8192, 16384])),
                        "completion": float(rng.uniform(1200, 3500)), "logprobs": False, "top_logprobs": 0}
@@ -505,7 +508,8 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             runs = int(rng.integers(1, 5)) * len(active)
             runs = max(1, int(round(runs * config.volume)))
             a.extra.update(bank=bank, bank_start=start_size, run=run, active_days=active, runs=runs, shard=(m % shards, shards))
-            age = lab_age + float(rng.uniform(0, 2)) if new_lab or rng.random() < 0.5 else (float(rng.uniform(3, 25)) if rng.random() < 0.3 else float(rng.uniform(60, 1500)))
+            age = (lab_age + float(rng.uniform(0, 2)) if new_lab or rng.random() < 0.5
+                   else (float(rng.uniform(3, 25)) if rng.random() < 0.3 else float(rng.uniform(60, 1500))))
             facets(a, role, size_bucket(k), age)
             expected = runs * (start_size + final) // 2 // shards
             out.append((a, max(1, expected), meta(age, a.tier, domain, grant if rng.random() < on_grant else ids.fingerprint(),
@@ -616,7 +620,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         ring_id = f"truth-ring-{ring_no}"
         ring = draw_style(rng, "mimicry_ring")
         diverse = float(rng.choice([0.0, 0.3, 1.0], p=[0.4, 0.3, 0.3]))
-        pool = [ids.residential_ip() for _ in range(int(rng.integers(25, 50)))]
+        homes = [ids.residential_ip() for _ in range(int(rng.integers(25, 50)))]      # (ip, asn) each
         payments = [ids.fingerprint() for _ in range(int(rng.integers(2, 4)))]
         created = rng.uniform(3, 12)
         rate = _log_uniform(rng, *ATTACK_RATES["mimicry_ring"])
@@ -625,7 +629,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             style = member_style(rng, "mimicry_ring", ring, diverse)
             per_day = rate * float(rng.lognormal(0, 0.3))
             a = styled(person("mimicry_ring", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, per_day)
-            chosen = [pool[i] for i in rng.choice(len(pool), 5, replace=False)]
+            chosen = [homes[i] for i in rng.choice(len(homes), 5, replace=False)]
             a.ips, a.asns = [c[0] for c in chosen], [c[1] for c in chosen]
             a.system_prompt = system_prompt if style["system_prompt"] == "yes" else None
             a.topic_offset = m * 53
@@ -717,8 +721,8 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             a = styled(person("bulk_extractor", label="attack", ring_id=ring_id, ring_kind="coordinated"), style, per_day)
             a.ips, a.asns = ids.datacenter_ips(int(rng.integers(1, 3)))
             if rng.random() < 0.3:
-                a.ips, a.asns = zip(*[ids.residential_ip() for _ in range(int(rng.integers(2, 6)))])
-                a.ips, a.asns = list(a.ips), list(a.asns)
+                homes = [ids.residential_ip() for _ in range(int(rng.integers(2, 6)))]
+                a.ips, a.asns = [ip for ip, _ in homes], [asn for _, asn in homes]
             a.user_agents = [client_ua] if "client" in parts else [str(rng.choice(vocab.scripts + vocab.sdks))]
             if "client" in parts:
                 a.system_prompt = client_prompt
@@ -773,12 +777,14 @@ def _finish(frame: pl.DataFrame, config: SimulationConfig, rng: np.random.Genera
         prompt_tokens = prompt_tokens + frame["_context"].fill_null(0).cast(pl.Int64)
     completion_tokens = pl.select(pl.when(pl.lit(ok)).then(capped).otherwise(0)).to_series()
     finish = pl.select(pl.when(~pl.lit(ok)).then(pl.lit("error")).when(pl.lit(length_cut)).then(pl.lit("length"))
-                       .when(frame["tools"].cast(pl.Int64, strict=False).fill_null(0) > 0).then(pl.lit(rng.choice(["stop", "tool_calls"]))).otherwise(pl.lit("stop"))).to_series()
+                       .when(frame["tools"].cast(pl.Int64, strict=False).fill_null(0) > 0).then(pl.lit(rng.choice(["stop", "tool_calls"])))
+                       .otherwise(pl.lit("stop"))).to_series()
     latency = (120 + completion_tokens.cast(pl.Float64) * pl.Series(rng.uniform(8, 25, n))).round(1)
     event_ids = _event_ids(rng.bytes(16 * n), n, vocab)
     prompt = frame["prompt"]
     trunc = pl.Series(rng.random(n) < 0.01)
-    prompt = pl.select(pl.when(pl.lit(trunc) & (frame["account_id"].str.len_chars() > 0) & (pl.lit(rng.random(n)) < 0.5)).then(None).otherwise(prompt)).to_series()
+    prompt = pl.select(pl.when(pl.lit(trunc) & (frame["account_id"].str.len_chars() > 0) & (pl.lit(rng.random(n)) < 0.5))
+                       .then(None).otherwise(prompt)).to_series()
     return frame.with_columns(
         event_ids.alias("event_id"),
         status.alias("status"), prompt_tokens.alias("prompt_tokens"), completion_tokens.alias("completion_tokens"),

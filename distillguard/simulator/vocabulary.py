@@ -10,6 +10,7 @@ Spanish, German and French, written per vocabulary, again without shared wording
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,9 @@ class Phrasing:
     followups: tuple[str, ...] = ()     # a later chat turn's lead-in ("thanks. next question:")
 
 
-def _ph(language: str, **kw) -> Phrasing:
-    return Phrasing(language=language, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+def _ph(language: str, **kw: Any) -> Phrasing:
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+    return Phrasing(language=language, **fields)
 
 
 _DEFAULT_PHRASINGS = {
@@ -266,7 +268,8 @@ _DEFAULT_PHRASINGS = {
                          "ご注文ありがとうございました。", "添付の資料をご確認ください。", "雨のため、イベントは中止になりました。"],
               casual=["今夜の夕食のおすすめは？", "猫の名前を考えて", "肩こりを治す方法は？", "京都でおすすめの観光地は？"]),
     "ko": _ph("ko",
-              subjects=["광합성", "블랙홀", "양자 얽힘", "수요와 공급", "신경망", "판 구조론", "면역 체계", "복리", "게임 이론", "열역학", "암호학", "선형대수"],
+              subjects=["광합성", "블랙홀", "양자 얽힘", "수요와 공급", "신경망", "판 구조론", "면역 체계", "복리", "게임 이론", "열역학", "암호학",
+                        "선형대수"],
               aspects=["역사적 배경", "핵심 원리", "흔한 오해", "수학적 모델", "실제 응용", "미해결 문제", "대표 예제", "다른 방법과의 비교"],
               templates=["{topic}의 {aspect}에 대해 자세히 설명해 주세요 (문항 {k}).", "[{k}] {topic} — {aspect}: 전문가 수준으로 깊이 있게 서술하시오.",
                          "{topic}의 {aspect}에 관해 교재처럼 체계적으로 정리해 주세요. 번호 {k}"],
@@ -362,7 +365,8 @@ _DEFAULT_PHRASINGS = {
 
 _ALT_PHRASINGS = {
     "zh": _ph("zh",
-              subjects=["真菌学", "贝叶斯推断", "珊瑚礁", "分布式共识", "养蜂", "发酵工艺", "地图学", "地震学", "拍卖理论", "射电天文学", "纽结理论", "玻璃吹制"],
+              subjects=["真菌学", "贝叶斯推断", "珊瑚礁", "分布式共识", "养蜂", "发酵工艺", "地图学", "地震学", "拍卖理论", "射电天文学", "纽结理论",
+                        "玻璃吹制"],
               aspects=["起源", "物理基础", "典型错误", "定量分析", "工业实践", "未解之谜", "里程碑研究", "边界条件"],
               templates=["任务#{k}：以研究生水平系统阐述{topic}，重点是{aspect}。", "[{k}] 主题={topic}；方面={aspect}。请撰写一份完整的参考答案。",
                          "起草教材第{k}节，内容涵盖{topic}的{aspect}。"],
@@ -376,11 +380,14 @@ _ALT_PHRASINGS = {
                          "会议改到下周一上午。", "这个软件的许可证什么时候到期？"],
               casual=["怎么给多肉换盆？", "租房怎么跟房东砍价？", "推荐几款适合新手的桌游", "滑雪旅行需要带什么？"]),
     "ja": _ph("ja",
-              subjects=["菌類学", "ベイズ推定", "サンゴ礁", "分散合意", "養蜂", "発酵", "地図学", "地震学", "オークション理論", "電波天文学", "結び目理論", "ガラス工芸"],
+              subjects=["菌類学", "ベイズ推定", "サンゴ礁", "分散合意", "養蜂", "発酵", "地図学", "地震学", "オークション理論", "電波天文学", "結び目理論",
+                        "ガラス工芸"],
               aspects=["起源", "背後にある物理", "典型的な間違い", "定量的な扱い", "産業での実践", "未解決の謎", "画期的な研究", "境界条件"],
-              templates=["タスク#{k}：{topic}について、{aspect}に焦点を当てて大学院レベルで論じよ。", "[{k}] トピック={topic}；観点={aspect}。模範解答を作成せよ。",
+              templates=["タスク#{k}：{topic}について、{aspect}に焦点を当てて大学院レベルで論じよ。",
+                         "[{k}] トピック={topic}；観点={aspect}。模範解答を作成せよ。",
                          "教科書の第{k}節として、{topic}の{aspect}を扱う原稿を書いて。"],
-              reasoning=["考えたことを一つずつ書き出してから結論を述べよ。", "第一原理から順に導出すること。", "各ステップの根拠を示しながら推論を進めてください。",
+              reasoning=["考えたことを一つずつ書き出してから結論を述べよ。", "第一原理から順に導出すること。",
+                         "各ステップの根拠を示しながら推論を進めてください。",
                          "結果だけでなく、導き方も全部書いて。"],
               formats=["YAMLで thought と result のフィールドを返すこと。", "構成 -> 思考：…結果：…", ""],
               openers=["えっと、", "勉強会でこれについて揉めたんですが、", "友達に聞かれて答えられなかったんだけど、"],
@@ -390,9 +397,11 @@ _ALT_PHRASINGS = {
                          "ライセンスの有効期限を教えてください。", "荷物が届いていません。"],
               casual=["サボテンの植え替え方は？", "家賃の値下げ交渉のコツ", "初心者向けのボードゲームを教えて", "スキー旅行の持ち物リスト"]),
     "ko": _ph("ko",
-              subjects=["균류학", "베이즈 추론", "산호초", "분산 합의", "양봉", "발효", "지도학", "지진학", "경매 이론", "전파 천문학", "매듭 이론", "유리 공예"],
+              subjects=["균류학", "베이즈 추론", "산호초", "분산 합의", "양봉", "발효", "지도학", "지진학", "경매 이론", "전파 천문학", "매듭 이론",
+                        "유리 공예"],
               aspects=["기원", "물리적 토대", "전형적인 실수", "정량적 분석", "산업 현장", "풀리지 않은 문제", "획기적 연구", "경계 조건"],
-              templates=["과제 #{k}: {topic}에 대해 {aspect} 중심으로 대학원 수준의 해설을 작성하라.", "[{k}] 주제={topic}; 관점={aspect}. 모범 답안을 작성할 것.",
+              templates=["과제 #{k}: {topic}에 대해 {aspect} 중심으로 대학원 수준의 해설을 작성하라.",
+                         "[{k}] 주제={topic}; 관점={aspect}. 모범 답안을 작성할 것.",
                          "교재 {k}절 초안: {topic} — {aspect}."],
               reasoning=[" 생각한 내용을 하나씩 적은 뒤 결론을 말하라.", " 기본 원리부터 차례로 유도할 것.", " 각 단계의 근거를 밝히며 추론을 전개해 주세요.",
                          " 결과만 말고 도출 과정 전체를 써 줘."],
@@ -414,7 +423,8 @@ _ALT_PHRASINGS = {
                          " Для каждого шага укажи, на чём он основан.", " Нужен не только результат, но и полный вывод."],
               formats=[" Верни YAML с полями thought и result.", " Структура -> Мысли: ... Результат: ...", ""],
               openers=["хм, а вот", "у нас в учебной группе спор вышел:", "друг спросил, а я не смог ответить:"],
-              bench_stems=["В бак поступает {a} л/мин, вытекает {b} л/мин. Каков чистый приток?", "Вычисли {a} по модулю {b}.", "Сколько делителей у числа {a}?"],
+              bench_stems=["В бак поступает {a} л/мин, вытекает {b} л/мин. Каков чистый приток?", "Вычисли {a} по модулю {b}.",
+                           "Сколько делителей у числа {a}?"],
               bench_suffix=" Рассуждай аккуратно и закончи строкой «Ответ:».",
               sentences=["Я опоздал на стыковочный рейс.", "Не получается выбрать место.", "Счёт во вложении.", "Совещание перенесли на понедельник.",
                          "Когда истекает лицензия?", "Мой багаж не прибыл."],
@@ -472,7 +482,8 @@ _ALT_PHRASINGS = {
               bench_suffix=" Raisonne soigneusement et termine par « Solution : ».",
               sentences=["J'ai raté ma correspondance.", "Impossible de choisir mon siège.", "Veuillez trouver la facture ci-jointe.",
                          "La réunion est déplacée à lundi matin.", "Quand la licence expire-t-elle ?", "Mes bagages ne sont pas arrivés."],
-              casual=["comment rempoter un cactus ?", "astuces pour négocier son loyer", "jeux de société pour débutants", "que prendre pour un séjour au ski ?"]),
+              casual=["comment rempoter un cactus ?", "astuces pour négocier son loyer", "jeux de société pour débutants",
+                      "que prendre pour un séjour au ski ?"]),
 }
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from distillguard.simulator.population import SimulatedTraffic
+
 
 #: Malformed line makers: kind -> function(rng, i) -> bytes.
 def _good(i: int) -> dict:
@@ -70,7 +72,7 @@ def write_traffic(traffic: SimulatedTraffic, out_dir: Path, *, fmt: str = "jsonl
     rng = np.random.default_rng(seed + 7)
     ordered = _arrival_order(traffic.events, late_rate, seed)
     paths: dict = {"events": []}
-    manifest = {"good_lines": 0, "duplicates": traffic.events.height - traffic.events["event_id"].n_unique(), "garbage": {}}
+    manifest: dict[str, Any] = {"good_lines": 0, "duplicates": traffic.events.height - traffic.events["event_id"].n_unique(), "garbage": {}}
     for (day,), part in ordered.group_by(pl.col("_arrival").dt.date(), maintain_order=True):
         part = part.drop("_delay_s", "_arrival")
         name = f"events-{day.isoformat()}"

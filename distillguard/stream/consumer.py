@@ -1,5 +1,11 @@
 """``distillguard stream``: the Kafka consumer-group micro-batch loop.
 
+This module is the Kafka shell: polling, rebalances, commits, the dead-letter topic and the
+alerts topic. What a micro-batch's records *mean* (one frame of events, the rejects, the offsets,
+windows, scoring and alert rows) is the pure part, :mod:`distillguard.stream.microbatch`, with no
+Kafka and no files; making results durable (the event lake, the DuckDB file held briefly, the
+alert outbox, the analysts' snapshot) is :mod:`distillguard.stream.sink`.
+
 Each poll (up to ``stream.max_batch_records`` records) is one micro-batch, validated as Polars
 frames by the same reader as batch (:func:`distillguard.events.parse_records`; on the poll
 thread, as it arrives, see :func:`parse_messages`). Its results
@@ -11,8 +17,9 @@ are made durable in this order, and only then are its offsets committed:
    most every :data:`OFFSETS_EVERY_S` when there is nothing else for DuckDB), on a writer thread
    while 2 and 3 run; alerts wait for it;
 2. bad records to the dead-letter topic (original bytes, reason in the headers), flushed;
-3. windows and online scoring in event-time slices; new alerts into DuckDB (deterministic
-   alert_id, ``INSERT OR IGNORE``) and then published from that outbox to the alerts topic;
+3. windows and online scoring in event-time slices (:class:`~distillguard.stream.microbatch.PartitionScoring`);
+   new alerts into DuckDB (deterministic alert_id, ``INSERT OR IGNORE``) and then published from
+   that outbox to the alerts topic;
 4. per-partition checkpoints (windows, online model) every few seconds, each recording the
    offset it reflects, written on a thread (see :mod:`distillguard.stream.checkpoints`);
 5. the offsets are committed to the group (by the poll thread, before its next poll).
@@ -46,7 +53,9 @@ published is published at the next start.
 Several ``stream`` processes in one group split the partitions. Each appends its events to the
 lake without waiting for the others; they share one DuckDB file for the rest (dead letters,
 alerts, offsets), which each opens only when a micro-batch has such rows and lets go at once,
-waiting while another process holds it (:mod:`distillguard.stream.sink`). They also share the checkpoint folder, so the consumer that
+waiting while another process holds it (:mod:`distillguard.stream.sink`); a publication of the
+analysts' snapshot lists and counts the lake before it takes the file, so it holds the lock only
+for the copy. They also share the checkpoint folder, so the consumer that
 is assigned a partition after a rebalance (or after its owner died) continues that partition's
 windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
 with backoff, logs it, and catches up from the committed offsets when the broker is back.
@@ -61,34 +70,22 @@ import time
 from dataclasses import dataclass, field
 
 import polars as pl
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from distillguard.config import IngestSettings, Settings
 from distillguard.events import REJECTED_SCHEMA, ParsedBatch, concat_batches, parse_records
-from distillguard.features import with_event_derived
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.kafka_records import UndecodableBatch
-from distillguard.lake import LakeWriter
-from distillguard.snapshot import maybe_publish_snapshot, snapshot_due
-from distillguard.store import Store
-from distillguard.stream.checkpoints import CheckpointWriter, PartitionCheckpoint, load_checkpoint
-from distillguard.stream.poller import Poller
+from distillguard.stream.background import Background
+from distillguard.stream.checkpoints import CheckpointWriter, load_checkpoint
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
+from distillguard.stream.microbatch import PartitionPoll, PartitionScoring, assemble
+from distillguard.stream.poller import Poller
 from distillguard.stream.scoring import StreamScorer
-from distillguard.stream.sink import (
-    ALERT_SCHEMA,
-    account_metadata,
-    alert_memory,
-    dismissed_accounts,
-    insert_alerts,
-    mark_published,
-    open_store,
-    record_offsets,
-    unpublished_alerts,
-)
+from distillguard.stream.sink import StreamSink
 
 log = logging.getLogger("distillguard.stream")
 CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
@@ -143,90 +140,52 @@ class StreamReport:
 
 
 class StreamConsumer:
-    """One member of the consumer group: its scorer, its partitions' offsets, its producer."""
+    """One member of the consumer group, the Kafka shell around a micro-batch: its partitions'
+    scoring state (:class:`~distillguard.stream.microbatch.PartitionScoring`), its sink
+    (:class:`~distillguard.stream.sink.StreamSink`), its producer (dead letters, alerts) and the
+    checkpoints of its partitions."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.topic = settings.kafka.topic_events
-        self.scorer = StreamScorer(settings)
-        self.next_offset: dict[int, int] = {}          # partition -> first offset not yet in the state
-        self.max_event_ts: dict[int, object] = {}
+        self.scoring = PartitionScoring(settings)
+        self.sink = StreamSink(settings, offsets_every_s=OFFSETS_EVERY_S)
         self.report = StreamReport()
         self.last_checkpoint = time.monotonic()
         self.last_refresh = 0.0
-        self.last_publish_s = 0.0            # how long the last analyst snapshot took to publish
-        self.unpublished_writes = False      # micro-batches stored since this consumer last published
         self.assigned_at = time.monotonic()
         self.consumer: KafkaConsumer | None = None
-        self.producer = None
-        self._store: Store | None = None
-        self._store_cm = None
-        self._store_opened = 0.0
-        self._closing: _Background | None = None        # a close (WAL checkpoint) still running on its thread
+        self.producer: KafkaProducer | None = None
         self.checkpoints = CheckpointWriter(settings.stream.checkpoint_dir)
-        self._lake_writer: LakeWriter | None = None
-        self.pending_offsets: pl.DataFrame | None = None     # offsets not yet in stream_offsets
-        self.offsets_recorded_at = 0.0
-
-    # -- the DuckDB session ---------------------------------------------------------------------
-    def store(self) -> Store:
-        """The open store, opened (waiting while another process writes) when none is.
-
-        Events go to the lake, so a micro-batch needs the file only for dead letters, alerts and the
-        offsets audit, and the consumer lets it go after each such micro-batch (and when idle): other
-        replicas and batch flows wait for it as briefly as possible. A close runs on its own thread
-        (:meth:`release_store`); opening again waits for it.
-        """
-        if self._store is None:
-            self._await_close()
-            waited: list[float] = []
-            self._store_cm = open_store(self.settings.store.db_path, self.settings.store, self.settings.lake, waited)
-            self._store = self._store_cm.__enter__()
-            self.report.store_wait_seconds += sum(waited)
-            self._store.con.execute(f"SET checkpoint_threshold = '{int(self.settings.store.wal_checkpoint_mb)}MB'")
-            self._store_opened = time.monotonic()
-        return self._store
 
     @property
-    def lake_writer(self) -> LakeWriter:
-        """This consumer's writer into the event lake the database's ``events`` view reads."""
-        if self._lake_writer is None:
-            lake = self.store().lake
-            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours, rollups=self.settings.lake.rollups)
-        return self._lake_writer
+    def scorer(self) -> StreamScorer:
+        return self.scoring.scorer
 
-    def release_store(self, *, unless_younger_than: float = 0.0, wait: bool = True) -> None:
-        """Close the store (unless opened less than ``unless_younger_than`` s ago); ``wait=False``:
-        the close, which folds the WAL into the file, runs on a thread while the next micro-batch
-        is parsed and scored (its writes open the store again once the close is done)."""
-        if self._store is not None and time.monotonic() - self._store_opened >= unless_younger_than:
-            cm, self._store, self._store_cm = self._store_cm, None, None
-            self._closing = _Background(cm.__exit__, None, None, None, name="duckdb-close")
-        if wait:
-            self._await_close()
+    @property
+    def next_offset(self) -> dict[int, int]:
+        return self.scoring.next_offset
 
-    def _await_close(self) -> None:
-        if self._closing is not None:
-            closing, self._closing = self._closing, None
-            closing.result()
+    def release_store(self, *, wait: bool = True) -> None:
+        """Let the DuckDB file go (``wait=False``: the close runs on a thread, see :class:`HeldStore`)."""
+        self.sink.release(wait=wait)
+        self.report.store_wait_seconds = self.sink.waited_s
+
+    def publish_snapshot(self, *, next_check_in_s: float) -> None:
+        """The analysts' snapshot when it is due (:meth:`StreamSink.publish_snapshot`). Called after
+        each micro-batch and on idle polls, so the last writes before a lull reach analysts within
+        ``store.snapshot_interval_s`` too."""
+        self.sink.publish_snapshot(next_check_in_s=next_check_in_s)
 
     # -- state shared through DuckDB --------------------------------------------------------
     def refresh_memory(self) -> None:
-        store = self.store()
-        memory = alert_memory(store)
-        dismissed = dismissed_accounts(store)
-        flagged = set(store.frame("SELECT account_id FROM flagged_accounts")["account_id"].to_list())
-        accounts = account_metadata(store)
-        self.scorer.load_memory(memory, dismissed, flagged, accounts)
+        self.scorer.load_memory(*self.sink.memory())
         self.last_refresh = time.monotonic()
 
     # -- checkpoints and rebalances ------------------------------------------------------------
     def checkpoint(self, partitions: list[int] | None = None, *, wait: bool = True) -> None:
         """Checkpoint the partitions' state (all held); ``wait=False``: written on a thread."""
-        self.checkpoints.submit([
-            PartitionCheckpoint(self.topic, p, self.next_offset[p], self.scorer.windows.frame_of(p), self.scorer.models.get(p),
-                                self.scorer.first_seen.get(p, {}), self.scorer.history.frame_of(p))
-            for p in (partitions if partitions is not None else list(self.next_offset)) if p in self.next_offset])
+        self.checkpoints.submit(self.scoring.checkpoints(self.topic, partitions))
         if wait:
             self.checkpoints.wait()
         self.last_checkpoint = time.monotonic()
@@ -238,16 +197,8 @@ class StreamConsumer:
         seeks: dict[int, int] = {}
         for p in partitions:
             ckpt = load_checkpoint(self.settings.stream.checkpoint_dir, self.topic, p)
-            if ckpt is None:
-                continue
-            # a checkpoint written by an earlier version may lack helper columns this one derives per event
-            self.scorer.windows.put(p, with_event_derived(ckpt.window) if ckpt.window is not None else None)
-            self.scorer.history.put(p, ckpt.history)
-            if ckpt.model is not None:
-                self.scorer.models[p] = ckpt.model
-            self.scorer.first_seen[p] = ckpt.first_seen
-            self.next_offset[p] = ckpt.next_offset
-            seeks[p] = ckpt.next_offset
+            if ckpt is not None:
+                seeks[p] = self.scoring.restore(ckpt)
         self.refresh_memory()
         log.info("assigned partitions %s of %s (%d window rows from checkpoints)", partitions, self.topic, self.scorer.windows.rows)
         return seeks
@@ -257,9 +208,7 @@ class StreamConsumer:
         may own them already, so a checkpoint now could overwrite a newer one)."""
         if not lost:
             self.checkpoint(partitions)
-        self.scorer.drop(partitions)
-        for p in partitions:
-            self.next_offset.pop(p, None)
+        self.scoring.drop(partitions)
         if lost:
             log.warning("partitions %s of %s lost (the group went on without this consumer); "
                         "rejoining, the new owner resumes from the last commit", partitions, self.topic)
@@ -272,66 +221,47 @@ class StreamConsumer:
         :func:`parse_messages` made of each poll's records (parsed here when absent)."""
         started = time.monotonic()
         settings = self.settings
-        parsed_parts, rejected_parts, dead, offsets_rows = [], [], [], []
-        commits: dict[TopicPartition, OffsetAndMetadata] = {}
-        n_records = repeats = 0
+        polls, dead = [], []
         for tp, messages in polled.items():
-            polls = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages, ingest=settings.ingest)]
-            parsed = polls[0] if len(polls) == 1 else concat_batches(polls)
-            rejected = parsed.rejected
-            if rejected.height:
-                dead.extend(_dead_letters(tp, rejected, messages))
-            parsed_parts.append(parsed.events.with_columns(pl.lit(tp.partition, dtype=pl.Int32).alias("_partition")))
-            rejected_parts.append(rejected)
-            n_records += len(messages)
-            repeats += parsed.duplicates
-            next_offset = messages[-1].offset + 1
-            commits[tp] = OffsetAndMetadata(next_offset, "", -1)
-            max_ts = parsed.events["ts"].max() if parsed.events.height else None
-            offsets_rows.append({"group_id": settings.kafka.group_id, "topic": tp.topic, "partition": tp.partition,
-                                 "next_offset": next_offset, "max_event_ts": max_ts.replace(tzinfo=None) if max_ts else None})
-        events = pl.concat(parsed_parts, how="vertical")
-        if len(parsed_parts) > 1:
-            # one event_id on two partitions (a producer that keyed its copies differently) is stored once
-            before = events.height
-            events = events.filter(pl.col("event_id").is_first_distinct())
-            repeats += before - events.height
-        rejected = pl.concat(rejected_parts, how="vertical")
+            parsed_parts = (parsed_polls or {}).get(tp) or [parse_messages(tp, messages, ingest=settings.ingest)]
+            parsed = parsed_parts[0] if len(parsed_parts) == 1 else concat_batches(parsed_parts)
+            if parsed.rejected.height:
+                dead.extend(_dead_letters(tp, parsed.rejected, messages))
+            polls.append(PartitionPoll(tp.topic, tp.partition, parsed, len(messages), messages[-1].offset + 1))
+        batch = assemble(polls, group_id=settings.kafka.group_id)
+        commits = {tp: OffsetAndMetadata(poll.next_offset, "", -1) for tp, poll in zip(polled, polls)}
 
         if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
             self.refresh_memory()
-        # 1. durable in DuckDB (each statement commits; the file stays open across busy batches), on a
-        #    thread that also opens the file when it is closed: DuckDB works outside the GIL while 2
-        #    and 3 run here; alerts are stored after it ends
-        offsets_frame = pl.DataFrame(offsets_rows, schema={"group_id": pl.String, "topic": pl.String, "partition": pl.Int32,
-                                                           "next_offset": pl.Int64, "max_event_ts": pl.Datetime("us")})
-        writing = _Background(self._store_batch, events, rejected, offsets_frame)
+        # 1. durable in the lake and DuckDB (each statement commits; the file stays open across busy
+        #    batches), on a thread that also opens the file when it is closed: DuckDB works outside
+        #    the GIL while 2 and 3 run here; alerts are stored after it ends
+        store_batch = functools.partial(self.sink.store_batch, source=f"kafka:{self.topic}")
+        writing = Background(store_batch, batch.events, batch.rejected, batch.offsets)
         try:
             # 2. dead letters on their topic
             for value, headers in dead:
-                self.producer.send(settings.kafka.topic_dead_letter, value=value, headers=headers)
+                self._producer().send(settings.kafka.topic_dead_letter, value=value, headers=headers)
             if dead:
-                self.producer.flush(timeout=30)
+                self._producer().flush(timeout=30)
             # 3. windows, scoring, alerts (outbox first, then the topic)
-            alerts = self.scorer.ingest(events)
+            alerts = self.scoring.alerts(batch.events)
         finally:
             inserted = writing.result()
             # counted once the records are stored (and again if the micro-batch is replayed: as duplicates)
-            self.report.records += n_records
+            self.report.records += batch.records
             self.report.inserted += inserted
-            self.report.rejected += rejected.height
-            self.report.duplicates += repeats + events.height - inserted
+            self.report.rejected += batch.rejected.height
+            self.report.duplicates += batch.repeats + batch.events.height - inserted
         self.report.storms = self.scorer.storms
-        if alerts:                              # DuckDB only when there are alerts to keep
-            self.report.alerts += insert_alerts(self.store(), pl.DataFrame(alerts, schema=ALERT_SCHEMA))
+        if alerts.height:                       # DuckDB only when there are alerts to keep
+            self.report.alerts += self.sink.insert_alerts(alerts)
             self.publish_alerts()
-        for tp in polled:
-            self.next_offset[tp.partition] = commits[tp].offset
+        self.scoring.advance(batch)
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
             self.checkpoint(wait=False)
         # and the analysts' snapshot, if it would be too old when the next micro-batch ends (a cycle like this one)
-        self.unpublished_writes = True
         self.publish_snapshot(next_check_in_s=time.monotonic() - (self.report.last_batch_at or started))
         self.release_store(wait=False)
         self.report.batches += 1
@@ -341,56 +271,27 @@ class StreamConsumer:
         self.report.note_latencies([m.timestamp for messages in polled.values() for m in messages])
         return commits
 
-    def publish_snapshot(self, *, next_check_in_s: float) -> None:
-        """Publish the analysts' snapshot (:mod:`distillguard.snapshot`) when this consumer stored
-        micro-batches since it last did and, ``next_check_in_s`` from now, the snapshot would be older
-        than ``store.snapshot_interval_s``. Called after each micro-batch and on idle polls, so the
-        last writes before a lull reach analysts within the interval too."""
-        lead_s = next_check_in_s + self.last_publish_s
-        if not self.unpublished_writes or not snapshot_due(self.settings.store.db_path, self.settings, lead_s=lead_s):
-            return
-        published = maybe_publish_snapshot(self.store(), self.settings, force=True)
-        if published is not None:
-            self.last_publish_s = published.seconds
-            self.unpublished_writes = False
-
-    def _store_batch(self, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame) -> int:
-        """A micro-batch's events into the lake; its rejects and the partition offsets into DuckDB
-        (offsets alone at most every :data:`OFFSETS_EVERY_S`); returns the new events."""
-        inserted = self.lake_writer.append(events.drop("_partition"), source=f"kafka:{self.topic}") if events.height else 0
-        if offsets.height:
-            pending = offsets if self.pending_offsets is None else pl.concat([self.pending_offsets, offsets])
-            self.pending_offsets = pending.unique(["group_id", "topic", "partition"], keep="last", maintain_order=True)
-        if rejected.height or time.monotonic() - self.offsets_recorded_at >= OFFSETS_EVERY_S:
-            self.record_pending(rejected)
-        return inserted
-
-    def record_pending(self, rejected: pl.DataFrame | None = None) -> None:
-        """Rejects and the offsets not yet recorded into DuckDB."""
-        store = self.store()
-        if rejected is not None and rejected.height:
-            store.insert_rejected(rejected)
-        if self.pending_offsets is not None:
-            record_offsets(store, self.pending_offsets)
-            self.pending_offsets = None
-        self.offsets_recorded_at = time.monotonic()
-
     def publish_alerts(self) -> int:
         """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
-        store = self.store()
-        pending = unpublished_alerts(store)
+        pending = self.sink.unpublished_alerts()
         if pending.height == 0:
             return 0
+        producer = self._producer()
         try:
             values = pending.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson().splitlines()
             for account_id, value in zip(pending["account_id"].to_list(), values):
-                self.producer.send(self.settings.kafka.topic_alerts, key=account_id.encode(), value=value.encode())
-            self.producer.flush(timeout=30)
+                producer.send(self.settings.kafka.topic_alerts, key=account_id.encode(), value=value.encode())
+            producer.flush(timeout=30)
         except KafkaError as exc:
             log.warning("alerts topic unreachable (%s); %d alerts stay in the outbox and are retried", exc, pending.height)
             return 0
-        mark_published(store, pending["alert_id"].to_list())
+        self.sink.mark_published(pending["alert_id"].to_list())
         return pending.height
+
+    def _producer(self) -> KafkaProducer:
+        if self.producer is None:
+            raise RuntimeError("the consumer has no producer yet (run_stream connects one)")
+        return self.producer
 
 
 def parse_messages(tp: TopicPartition, messages: list, *, ingest: IngestSettings | None = None) -> ParsedBatch:
@@ -439,31 +340,6 @@ def _dead_letters(tp: TopicPartition, rejected: pl.DataFrame, messages: list) ->
     return out
 
 
-class _Background:
-    """One call on its own thread; :meth:`result` waits for it and raises what it raised."""
-
-    def __init__(self, fn, *args, name: str = "duckdb-writer") -> None:
-        self._value = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, *args), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, *args) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - raised again by result()
-            self._error = exc
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
 def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock, net) -> AsyncConsumerRebalanceListener:
     """Hand-over and take-over, each waiting for the micro-batch in progress.
 
@@ -475,7 +351,7 @@ def _listener(owner: StreamConsumer, poller: Poller, processing: threading.Lock,
     checkpointed offsets, which need no network, are made on the loop afterwards.
     """
     async def off_loop(fn, *args):
-        job = _Background(fn, *args, name="rebalance")
+        job = Background(fn, *args, name="rebalance")
         while not job.done():
             await net.sleep(0.01)
         return job.result()
@@ -531,8 +407,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     started = time.monotonic()
     owner = StreamConsumer(settings)
     report = owner.report
-    with open_store(settings.store.db_path, settings.store, settings.lake):
-        pass                                                        # create / migrate before anything else
+    owner.sink.store()                                              # create / migrate before anything else
+    owner.release_store()
     _until_ready(lambda: ensure_topics(settings.kafka), "creating topics", settings, stop, report)
     owner.producer = _until_ready(lambda: make_producer(settings.kafka, linger_ms=5), "connecting a producer", settings, stop, report)
     consumer = _until_ready(lambda: KafkaConsumer(
@@ -597,8 +473,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         report.partitions = sorted(owner.next_offset)
         try:
             owner.checkpoint()
-            if owner.pending_offsets is not None:
-                owner.record_pending()
+            if owner.sink.pending_offsets is not None:
+                owner.sink.record_pending()
             owner.release_store()
         finally:
             try:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import polars as pl
 
-HISTORY_SCHEMA = {"account_id": pl.String, "prompt_hash": pl.UInt64, "first_ts": pl.Datetime("us", "UTC"),
-                  "last_ts": pl.Datetime("us", "UTC")}
+HISTORY_SCHEMA = pl.Schema({"account_id": pl.String(), "prompt_hash": pl.UInt64(), "first_ts": pl.Datetime("us", "UTC"),
+                  "last_ts": pl.Datetime("us", "UTC")})
 
 
 def _utc_us(expr: pl.Expr) -> pl.Expr:

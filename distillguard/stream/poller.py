@@ -99,7 +99,7 @@ class Poller:
                 raise RuntimeError("the Kafka poll thread failed") from self.error
             batch, self._pending, self._pending_records = self._pending, None, 0
             self._changed.notify_all()
-        return batch if self.is_current(batch) else None
+        return batch if batch is not None and self.is_current(batch) else None
 
     def is_current(self, batch: HandedBatch) -> bool:
         with self._lock:

@@ -8,25 +8,11 @@ WITH feature_rows AS (
     SELECT * FROM (
         SELECT account_id, peer_group,
                CAST(score AS DOUBLE) AS score, CAST(signature_score AS DOUBLE) AS signature_score,
-               CAST(anomaly_z AS DOUBLE) AS anomaly_z, CAST(n_requests AS DOUBLE) AS n_requests,
-               CAST(requests_per_active_hour AS DOUBLE) AS requests_per_active_hour,
-               CAST(active_hours AS DOUBLE) AS active_hours,
-               CAST(reasoning_share AS DOUBLE) AS reasoning_share, CAST(rubric_share AS DOUBLE) AS rubric_share,
-               CAST(length_cut_share AS DOUBLE) AS length_cut_share, CAST(logprobs_share AS DOUBLE) AS logprobs_share,
-               CAST(multi_sample_share AS DOUBLE) AS multi_sample_share,
-               CAST(distinct_prompt_share AS DOUBLE) AS distinct_prompt_share,
-               CAST(slot_diversity AS DOUBLE) AS slot_diversity, CAST(top_skeleton_share AS DOUBLE) AS top_skeleton_share,
-               CAST(interarrival_cv AS DOUBLE) AS interarrival_cv, CAST(hour_entropy AS DOUBLE) AS hour_entropy,
-               CAST(rate_limited_share AS DOUBLE) AS rate_limited_share, CAST(single_turn_share AS DOUBLE) AS single_turn_share,
-               CAST(n_ips AS DOUBLE) AS n_ips, CAST(n_user_agents AS DOUBLE) AS n_user_agents,
-               CAST(n_end_users AS DOUBLE) AS n_end_users, CAST(n_system_prompts AS DOUBLE) AS n_system_prompts,
-               CAST(n_client_styles AS DOUBLE) AS n_client_styles, CAST(account_age_days AS DOUBLE) AS account_age_days
+               CAST(anomaly_z AS DOUBLE) AS anomaly_z,
+               -- the features with a place in the profile in the feature registry (features/families.py)
+               {profile_features}
         FROM account_features
-    ) UNPIVOT INCLUDE NULLS (value FOR feature IN (
-        score, signature_score, anomaly_z, n_requests, requests_per_active_hour, active_hours, reasoning_share,
-        rubric_share, length_cut_share, logprobs_share, multi_sample_share, distinct_prompt_share, slot_diversity,
-        top_skeleton_share, interarrival_cv, hour_entropy, rate_limited_share, single_turn_share, n_ips,
-        n_user_agents, n_end_users, n_system_prompts, n_client_styles, account_age_days))
+    ) UNPIVOT INCLUDE NULLS (value FOR feature IN (COLUMNS(* EXCLUDE (account_id, peer_group))))
 ),
 with_peers AS (
     SELECT *,
