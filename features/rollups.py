@@ -14,7 +14,9 @@ micro-batches, ``load`` runs - merges to the rollup of the whole):
 ``prompts``        one row per (account, hour, prompt hash, hash of the prompt as sent): requests,
                    sampling requests and the first request's time: re-asks are "every request of a
                    prompt but its first"; ring evidence counts distinct prompts as sent.
-``conversations``  one row per (account, hour, conversation): the same for conversation turns.
+``conversations``  one row per (account, hour, conversation hash): the same for conversation turns,
+                   and the conversation's request times in the hour (sorted, as in ``hours``): the
+                   gaps between its consecutive turns, across hours and pieces, come back from them.
 ``sample``         per (account, hour) the prompts whose event_id hashes lowest (at most
                    :data:`SAMPLE_PROMPTS_PER_ACCOUNT`): the lowest of a window are among them, so the
                    text features read exactly the sample the raw path draws.
@@ -25,9 +27,12 @@ How each feature comes back (:func:`features_from_rollups`; :data:`EXACT`, :data
 
 * exact: every count, share, sum and ratio of counts, the gap statistics (``interarrival_cv``,
   ``burstiness``: from the requests' times, whatever order the pieces arrived in),
-  hour entropy, day coverage, peak minute, requests per active hour, top model share, system
-  prompt entropy, distinct prompts and re-ask shares (from the prompt table), continued turns,
-  first/last seen, the text features and the account metadata;
+  hour entropy, day coverage, ``weekend_share`` (the hours' counts by UTC weekday: an hour lies in
+  one day), peak minute, requests per active hour, top model share, system prompt entropy, distinct
+  prompts and re-ask shares (from the prompt table), continued turns, ``turn_gap_median_s`` (the
+  median of the gaps between consecutive requests of a conversation, rebuilt from the conversation
+  table's request times: a conversation's turns in different hours or pieces meet again at the
+  merge), first/last seen, the text features and the account metadata;
 * approximate: distinct counts of IPs, networks, ASNs, user agents, keys, end users, client styles
   and temperatures (HLL, relative error :func:`distinct_count_error`; exact in practice for a few
   hundred values), medians (KLL, normalised rank error :func:`median_rank_error`; exact while an
@@ -52,7 +57,8 @@ upgrade, hours written before and after are sampled by different orders (each st
 deterministic sample, no longer the raw path's exactly until the window has passed). Two writers
 that write the same event at the same moment both count it (the lake's view shows it once). The
 ``prompts`` and ``sample`` tables grow with distinct prompts (about 20 and 11 bytes an event on the
-simulator): rollups are not much smaller than compressed events, only cheaper to read.
+simulator), and the conversation table keeps a time per request that has a conversation:
+rollups are not much smaller than compressed events, only cheaper to read.
 
 >>> import polars as pl
 >>> from datetime import datetime, timedelta, timezone
@@ -153,6 +159,10 @@ KLL_COLUMNS: dict[str, pl.Expr] = {
 
 _hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
 _turn = pl.col("turn").fill_null(1)
+#: A request's time as microseconds into its hour (``hours`` and ``conversations`` keep them, sorted).
+_TS_US = (pl.col("ts") - pl.col("hour")).dt.total_microseconds().cast(pl.UInt32)
+#: The times of a rollup row's requests merged with its pieces' (sorted: the pieces interleave in time).
+_MERGED_TS_US = pl.col("ts_us").list.explode(keep_nulls=False, empty_as_null=False).sort()
 
 
 def _count(condition: pl.Expr) -> pl.Expr:
@@ -183,11 +193,11 @@ SUMS: dict[str, pl.Expr] = {
 #: ties of time stamps, whose order the raw path leaves open too).
 EXACT = [
     "n_requests", "active_hours", "requests_per_active_hour", "requests_per_day", "completion_tokens_total",
-    "rate_limited_share", "interarrival_cv", "hour_entropy", "day_coverage", "burstiness", "peak_minute_share",
+    "rate_limited_share", "interarrival_cv", "hour_entropy", "day_coverage", "burstiness", "peak_minute_share", "weekend_share",
     "distinct_prompt_share", "distinct_prompts", "prompt_logged_share", "hot_reask_share", "cold_reask_share",
     "reasoning_share", "fixed_format_share", "rubric_share", "long_answer_share", "logprobs_share",
     "multi_sample_share", "length_cut_share", "deterministic_share", "top_model_share", "n_system_prompts",
-    "system_prompt_entropy", "mean_turn", "single_turn_share", "continued_turn_share", "tool_share",
+    "system_prompt_entropy", "mean_turn", "single_turn_share", "continued_turn_share", "turn_gap_median_s", "tool_share",
     "template_word_share", "top_skeleton_share", "slot_diversity", "dominant_skeleton", "account_age_days",
 ]
 #: Distinct counts from HLL sketches (within :func:`distinct_count_error`).
@@ -321,7 +331,7 @@ def hourly_rollup(events: pl.DataFrame, sample_per_account: int = SAMPLE_PROMPTS
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("ts").min().alias("first_ts"),
             pl.col("ts").max().alias("last_ts"),
-            (pl.col("ts") - pl.col("hour")).dt.total_microseconds().cast(pl.UInt32).sort().alias("ts_us"),
+            _TS_US.sort().alias("ts_us"),
             *[expr.alias(name) for name, expr in SUMS.items()],
         )
         .join(minutes, on=KEYS, how="left")
@@ -379,7 +389,8 @@ def _value_table(ev: pl.DataFrame) -> pl.DataFrame:
 
 
 def _conversation_table(ev: pl.DataFrame) -> pl.DataFrame:
-    """Per (account, hour, conversation): later-turn requests and whether the first request was one."""
+    """Per (account, hour, conversation): later-turn requests, whether the first request was one, and
+    the requests' times (microseconds into the hour, sorted: the turn gaps are read from them)."""
     return (
         ev.lazy()
         .filter(pl.col("conversation_id").is_not_null())
@@ -388,8 +399,9 @@ def _conversation_table(ev: pl.DataFrame) -> pl.DataFrame:
             _count(_turn > 1).alias("n_later"),
             pl.col("ts").min().alias("first_ts"),
             _at_first(_turn > 1, "ts").alias("first_later"),
+            _TS_US.sort().alias("ts_us"),
         )
-        .select(*KEYS, stable_hash(pl.col("conversation_id")).alias("conversation_hash"), "n_later", "first_ts", "first_later")
+        .select(*KEYS, stable_hash(pl.col("conversation_id")).alias("conversation_hash"), "n_later", "first_ts", "first_later", "ts_us")
         .sort(*KEYS, "conversation_hash")
         .collect(engine=COLLECT_ENGINE)
     )
@@ -469,7 +481,7 @@ def _merge_hours(hours: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     base = (
         hours.sort(*keys, "first_ts").group_by(keys, maintain_order=True)
         .agg(pl.col("first_ts").min(), pl.col("last_ts").max(),
-             pl.col("ts_us").list.explode(keep_nulls=False, empty_as_null=False).sort(),     # the pieces' times, in order
+             _MERGED_TS_US,                                                                  # the pieces' times, in order
              *[pl.col(c).sum() for c in sums], *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
     )
     base = base.with_columns(
@@ -485,10 +497,11 @@ def _merge_hours(hours: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _merge_first(frame: pl.DataFrame, keys: list[str], sums: list[str], first_flag: str) -> pl.DataFrame:
+    times = [_MERGED_TS_US] if "ts_us" in frame.columns else []
     return (
         frame.lazy()
         .group_by(keys)
-        .agg(*[pl.col(c).sum() for c in sums], pl.col("first_ts").min(), _at_first(pl.col(first_flag), "first_ts"))
+        .agg(*[pl.col(c).sum() for c in sums], pl.col("first_ts").min(), _at_first(pl.col(first_flag), "first_ts"), *times)
         .select(frame.columns)
         .sort(keys)
         .collect(engine=COLLECT_ENGINE)
@@ -590,6 +603,7 @@ def features_from_rollups(
         per_hour.group_by("account_id", maintain_order=True)
         .agg(pl.col("first_ts").min().alias("first_seen"), pl.col("last_ts").max().alias("last_seen"),
              pl.col("hour").n_unique().alias("active_hours"),
+             pl.col("n").filter(pl.col("hour").dt.weekday() >= 6).sum().alias("_weekend"),     # an hour lies in one UTC day
              *[pl.col(c).sum() for c in sums], *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
     )
     estimates: list[pl.Series] = [pl.Series(c, [_hll_estimate(b) for b in base[c].to_list()], dtype=pl.Float64) for c in HLL_COLUMNS]
@@ -600,6 +614,7 @@ def features_from_rollups(
         .join(systems, on="account_id", how="left").join(hour_of_day, on="account_id", how="left")
         .join(_prompt_features(rollups.prompts, hours), on="account_id", how="left")
         .join(_continued_turns(rollups.conversations), on="account_id", how="left")
+        .join(_turn_gaps(rollups.conversations), on="account_id", how="left")
         .join(_timing(hours), on="account_id", how="left")
     )
     n = pl.col("n")
@@ -617,6 +632,7 @@ def features_from_rollups(
         "day_coverage": pl.col("active_hours") / window_hours,
         "burstiness": pl.col("_burstiness"),
         "peak_minute_share": pl.col("_peak") / n,
+        "weekend_share": pl.col("_weekend") / n,
         "distinct_prompt_share": pl.col("_distinct_prompts").fill_null(0) / pl.col("n_prompt_logged").clip(1),
         "distinct_prompts": pl.col("_distinct_prompts").fill_null(0).cast(pl.UInt32),
         "prompt_logged_share": pl.col("n_prompt_logged") / n,
@@ -649,6 +665,7 @@ def features_from_rollups(
         "mean_turn": pl.col("turn_sum") / n,
         "single_turn_share": pl.col("n_single_turn") / n,
         "continued_turn_share": (pl.col("_continued").fill_null(0) / pl.col("n_later_turn")).fill_nan(0.0).fill_null(0.0),
+        "turn_gap_median_s": pl.col("_turn_gap_median_s"),
         "tool_share": pl.col("n_tools") / n,
     }
     missing = [f.name for f in ALL_FEATURES if f.expr is not None and f.name not in exprs]
@@ -675,6 +692,21 @@ def _timing(hours: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0).alias("_gap_s"))
         .group_by("account_id")
         .agg(gap_features)
+        .collect(engine=COLLECT_ENGINE)
+    )
+
+
+def _turn_gaps(conversations: pl.DataFrame) -> pl.DataFrame:
+    """Per account the median turn gap, by the raw path's expression over the gaps between
+    consecutive requests of each conversation (its times from every hour it spans, in order)."""
+    return (
+        conversations.lazy().select("account_id", "conversation_hash", "hour", "ts_us").explode("ts_us")
+        .select("account_id", "conversation_hash",
+                (pl.col("hour") + pl.duration(microseconds=pl.col("ts_us").cast(pl.Int64))).alias("ts"))
+        .sort("account_id", "conversation_hash", "ts")
+        .with_columns((pl.col("ts").diff().over("account_id", "conversation_hash").dt.total_milliseconds() / 1000.0).alias("_turn_gap_s"))
+        .group_by("account_id")
+        .agg(FEATURES_BY_NAME["turn_gap_median_s"].expr.alias("_turn_gap_median_s"))
         .collect(engine=COLLECT_ENGINE)
     )
 
@@ -793,7 +825,7 @@ def _with_utc(frame: pl.DataFrame, zone: str | None) -> pl.DataFrame:
 
 
 #: Parquet encodings of rollup columns: the request times are sorted integers (deltas pack them to ~3 bytes).
-ENCODINGS = {"hours": {"ts_us": "DELTA_BINARY_PACKED"}}
+ENCODINGS = {"hours": {"ts_us": "DELTA_BINARY_PACKED"}, "conversations": {"ts_us": "DELTA_BINARY_PACKED"}}
 #: Footer key of a compacted rollup file: the names of the files of its folder it replaces (JSON list).
 REPLACES_KEY = "distillguard_replaces"
 

@@ -140,6 +140,44 @@ def test_interleaved_micro_batches_merge_to_the_whole(traffic, whole):
     _assert_close(b, a, [c for c in EXACT if c != "account_age_days"] + ["prompt_growth"])
 
 
+def test_weekend_share_and_turn_gaps_exact_across_days_hours_and_pieces(traffic):
+    """``weekend_share`` (the hours' counts by UTC weekday) and ``turn_gap_median_s`` (each
+    conversation's request times, kept per hour) equal the raw path's over a window that crosses
+    Friday's midnight, from interleaved micro-batches: a conversation's consecutive turns in
+    different hours or pieces meet again when the rollups merge."""
+    events = traffic.events.with_columns(pl.col("ts") + timedelta(days=4, hours=12))   # Friday noon to Saturday noon, UTC
+    raw = account_features(events)
+    assert 0 < raw["weekend_share"].mean() < 1
+    assert 0 < raw["turn_gap_median_s"].null_count() < raw.height          # accounts with turn gaps and without
+    spans = (events.filter(pl.col("conversation_id").is_not_null())
+             .group_by("account_id", "conversation_id").agg(pl.col("ts").dt.truncate("1h").n_unique().alias("hours")))
+    assert (spans["hours"] > 1).sum() > 0                                     # conversations spanning hours
+    part = pl.col("event_id").hash(seed=7) % 4
+    merged = merge_rollups([hourly_rollup(events.filter(part == k)) for k in range(4)])
+    assert merged.conversations["ts_us"].list.len().sum() == events["conversation_id"].is_not_null().sum()
+    _assert_close(raw, features_from_rollups(merged), ["weekend_share", "turn_gap_median_s"])
+
+
+def test_turn_gaps_rebuilt_across_an_hour_and_two_pieces():
+    """Turns at 10:59:50 and 11:00:50 in one piece, 11:00:20 in another: gaps of 30 s each (not the
+    60 s either piece sees alone); a conversation of one request or none gives no gap (null)."""
+    from datetime import datetime, timezone
+
+    t = [datetime(2026, 11, 7, 10, 59, 50, tzinfo=timezone.utc), datetime(2026, 11, 7, 11, 0, 50, tzinfo=timezone.utc),
+         datetime(2026, 11, 7, 11, 0, 20, tzinfo=timezone.utc), datetime(2026, 11, 7, 11, 5, tzinfo=timezone.utc),
+         datetime(2026, 11, 6, 23, 30, tzinfo=timezone.utc)]
+    events = pl.DataFrame({
+        "event_id": ["a", "b", "c", "d", "e"], "ts": t, "account_id": ["x", "x", "x", "x", "y"], "api_key_id": ["k"] * 5,
+        "client_ip": ["10.0.0.1"] * 5, "endpoint": ["/v1/messages"] * 5, "model": ["m"] * 5, "status": [200] * 5,
+        "prompt_tokens": [1] * 5, "completion_tokens": [5] * 5, "prompt": ["hi"] * 5, "conversation_id": ["c1", "c1", "c1", "c2", None],
+    })
+    merged = merge_rollups([hourly_rollup(events.filter(pl.col("event_id").is_in(["a", "b", "e"]))),
+                            hourly_rollup(events.filter(pl.col("event_id").is_in(["c", "d"])))])
+    got = features_from_rollups(merged).select("account_id", "turn_gap_median_s", "weekend_share")
+    assert got.rows() == [("x", 30.0, 1.0), ("y", None, 0.0)]
+    assert got.equals(account_features(events).select(got.columns))
+
+
 def test_empty_events_give_empty_rollups(traffic):
     empty = hourly_rollup(traffic.events.head(0))
     assert isinstance(empty, Rollups) and all(getattr(empty, t).height == 0 for t in Rollups.tables())
