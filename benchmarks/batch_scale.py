@@ -1,6 +1,6 @@
 """Batch detection at scale through the sharded path: events/s, peak RSS of the whole process tree, wall time.
 
-    python benchmarks/batch_scale.py [--sizes 2.7M,20M] [--cache /var/tmp/distillguard-batch-scale]
+    python benchmarks/batch_scale.py [--sizes 2.7M,20M] [--cache /var/tmp/distillguard-batch-scale] [--record [README]]
 
 Traffic: simulated populations of three days (``distillguard simulate --seed 5 --days 3
 --scale 3`` is the first, 2.68 M events); a larger size adds populations with the next seeds,
@@ -29,6 +29,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import add_record_option, record_latest  # noqa: E402
 
 #: Population of one chunk: the issue's 2.7 M-event population.
 CHUNK_SEED, CHUNK_SCALE, CHUNK_DAYS = 5, 3.0, 3
@@ -183,6 +186,7 @@ def main() -> None:
                         help="Where the simulated populations are cached.")
     parser.add_argument("--workers", type=int, default=2, help="Local Dask worker processes ([execution] n_workers).")
     parser.add_argument("--generate-chunk", type=int, default=None, help=argparse.SUPPRESS)
+    add_record_option(parser)
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.generate_chunk is not None:
@@ -203,6 +207,20 @@ def main() -> None:
         rates = [r["events"] / r["seconds"] for r in rows]
         print(f"events/s spread: largest size's {rates[-1]:,.0f} vs smallest's {rates[0]:,.0f} "
               f"({100 * (rates[-1] / rates[0] - 1):+.0f}%)")
+    if args.record:
+        record_latest(__file__, [size_figures(size, row) for size, row in zip(sizes, rows)], args.record)
+
+
+def size_figures(size: str, row: dict) -> dict[str, object]:
+    """One size's row of the recorded table (what ``measure`` prints).
+
+    >>> size_figures("2M", {"events": 2_000_000, "seconds": 1000.0, "peak_rss_gib": 2.4, "shards": 4, "flagged": 389, "rings": 7})
+    {'size': '2M', 'events': 2000000, 'shards': 4, 'wall (load + detection), s': 1000.0, 'events/s': 2000.0, \
+'peak RSS of the process tree, GiB': 2.4, 'flagged': 389, 'rings': 7}
+    """
+    return {"size": size, "events": row["events"], "shards": row.get("shards"), "wall (load + detection), s": row["seconds"],
+            "events/s": row["events"] / row["seconds"], "peak RSS of the process tree, GiB": row["peak_rss_gib"],
+            "flagged": row.get("flagged"), "rings": row.get("rings")}
 
 
 def measure(size: str, chunks: list[Path], args: argparse.Namespace, api: str) -> dict:

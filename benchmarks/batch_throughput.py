@@ -1,6 +1,6 @@
 """End-to-end `distillguard batch` throughput and peak RSS on simulated events (default ~1M).
 
-    python benchmarks/batch_throughput.py [--events 1000000]
+    python benchmarks/batch_throughput.py [--events 1000000] [--record [README]]
 
 Simulates a population sized to about --events, writes it as JSONL.gz, then times the whole
 batch pipeline (read, validate, store, features, models, rings, results) in this process.
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import stage  # noqa: E402
+from _measure import add_record_option, record_latest, stage  # noqa: E402
 
 from distillguard.simulator import SimulationConfig, simulate, write_traffic  # noqa: E402
 
@@ -25,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=3)
+    add_record_option(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dg-batch-bench-"))
     probe = simulate(SimulationConfig(seed=args.seed, scale=1.0))
@@ -52,6 +53,9 @@ def main() -> None:
     child_rss = float(done.stderr.split("PEAK_RSS_MIB")[1].split()[0])
     print(f"batch end to end: {n_records:,} events in {seconds:.1f} s = {n_records / seconds:,.0f} events/s; "
           f"peak RSS of the batch process {child_rss:,.0f} MiB")
+    if args.record:
+        record_latest(__file__, [{"events": n_records, "seconds": seconds, "events/s": n_records / seconds,
+                                  "peak RSS of the batch process, MiB": child_rss}], args.record)
 
 
 if __name__ == "__main__":

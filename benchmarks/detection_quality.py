@@ -3,6 +3,7 @@
     python benchmarks/detection_quality.py [--seeds 11 12 13] [--mixes default ring_heavy hard_negative_heavy]
                                            [--vocabularies default [alt]] [--scale 0.5] [--no-accounts]
                                            [--quick] [--ablate] [--mutations reask:0.5 no-cot ...] [--json PATH]
+                                           [--record [README]]
 
 Each cell (seed x mix x vocabulary) simulates a fresh population (every attack account with its
 own variation axes, benign kinds with their hard variants), runs the real batch pipeline into a
@@ -18,7 +19,8 @@ fresh DuckDB file and evaluates it against the simulator's truth. Reported:
   attacker habit dropped or changed; ``a+b`` applies two at once) and judged again;
 * at the end the WORST cell of every metric: the worst cell is what matters, not the mean.
 
-``--quick`` runs the first seed and the first mix only.
+``--quick`` runs the first seed and the first mix only. ``--record`` writes the worst cells as the
+script's latest section of benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from pathlib import Path
 
 import polars as pl
 
-from distillguard.config import DetectionSettings, Settings
-from distillguard.evaluate import evaluate_store, read_truth
-from distillguard.pipeline import run_batch
-from distillguard.simulator import SimulationConfig, simulate, write_traffic
-from distillguard.store import Store
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import add_record_option, record_latest  # noqa: E402
+
+from distillguard.config import DetectionSettings, Settings  # noqa: E402
+from distillguard.evaluate import evaluate_store, read_truth  # noqa: E402
+from distillguard.pipeline import run_batch  # noqa: E402
+from distillguard.simulator import SimulationConfig, simulate, write_traffic  # noqa: E402
+from distillguard.store import Store  # noqa: E402
 
 COLUMNS = ["account_recall", "precision", "benign_fpr", "hard_negative_fpr", "ring_recall", "mean_best_jaccard",
            "ring_kind_accuracy", "spurious_rings", "benign_in_rings"]
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutations", nargs="*", default=[], metavar="SPEC",
                         help="mutate_attackers.py mutations, one run each (e.g. reask:0.5 no-cot no-sampling aged diurnal quiet:0.3 split:4; a+b combines)")
     parser.add_argument("--json", type=Path, help="Write every cell's figures and the worst cells here.")
+    add_record_option(parser)
     args = parser.parse_args(argv)
     seeds, mixes = (args.seeds[:1], args.mixes[:1]) if args.quick else (args.seeds, args.mixes)
     ablate = families() if args.ablate else ()
@@ -315,7 +321,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"cells": cells, "axis_recall": axes, "variant_fpr": variants, "facet_fpr": facets, "ablation": ablation,
                                          "mutations": mutation_rows, "worst": worst}, indent=2, default=str))
+    if args.record:
+        record_latest(__file__, worst_figures(worst, len(cells)), args.record)
     return 0
+
+
+def worst_figures(worst: dict[str, dict], n_cells: int) -> list[dict[str, object]]:
+    """The worst cell of every metric as rows of the recorded table (metric, worst value, where).
+
+    >>> worst_figures({"precision": {"value": 0.97, "cell": "default/default/seed 11"}}, 1)
+    [{'metric': 'precision', 'worst of 1 cell(s)': '0.970', 'where': 'default/default/seed 11'}]
+    """
+    return [{"metric": metric, f"worst of {n_cells} cell(s)": fmt(w["value"]),
+             "where": w["cell"] + (f" ({w['flagged']}/{w['accounts']} pooled)" if "accounts" in w else "")}
+            for metric, w in worst.items()]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Reading + validating, and loading into DuckDB, of simulated events (default 1M).
 
-    python benchmarks/load_throughput.py [--events 1000000] [--garbage-rate 0.0005] [--repeat 1]
+    python benchmarks/load_throughput.py [--events 1000000] [--garbage-rate 0.0005] [--repeat 1] [--record [README]]
 
 Prints events/s for each stage and peak RSS (reading and loading each in a process of its own),
 for the clean files and for the same files with ``--garbage-rate`` malformed lines of every kind
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import stage  # noqa: E402
+from _measure import add_record_option, peak_rss_mb, record_latest, stage  # noqa: E402
 
 import distillguard.config  # noqa: E402,F401 - start-up, as the CLI's: not in the stages timed
 from distillguard.load import load_logs  # noqa: E402
@@ -34,7 +34,7 @@ def read_stage(traffic_dir: Path, label: str, out) -> None:
         for batch in read_logs([traffic_dir]):
             n += batch.total
         fig["events"] = n
-    out.put(("read", label, fig["seconds"]))
+    out.put(("read", label, fig["seconds"], peak_rss_mb()))
 
 
 def load_stage(traffic_dir: Path, label: str, out) -> None:
@@ -45,7 +45,7 @@ def load_stage(traffic_dir: Path, label: str, out) -> None:
             report = load_logs([traffic_dir], store, show_progress=False)
         fig["events"] = report.records
     db.unlink(missing_ok=True)
-    out.put(("load", label, fig["seconds"]))
+    out.put(("load", label, fig["seconds"], peak_rss_mb()))
 
 
 def main() -> None:
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--garbage-rate", type=float, default=0.0005,
                         help="share of malformed lines in the second copy of the files (0: clean files only)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each stage on each copy, alternating")
+    add_record_option(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dg-bench-"))
     volume = 1.0
@@ -73,14 +74,16 @@ def main() -> None:
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
     best: dict[tuple[str, str], float] = {}
+    peak_mib: dict[str, float] = {}
     for _ in range(args.repeat):
         for target in (read_stage, load_stage):
             for label, traffic_dir in copies.items():
                 child = spawn.Process(target=target, args=(traffic_dir, label, results))
                 child.start()
                 child.join()
-                kind, got_label, seconds = results.get()
+                kind, got_label, seconds, rss = results.get()
                 best[kind, got_label] = min(seconds, best.get((kind, got_label), float("inf")))
+                peak_mib[kind] = max(rss, peak_mib.get(kind, 0.0))
     n = traffic.events.height
     print(f"events: {n:,}; work dir {work}")
     if len(copies) > 1:
@@ -88,6 +91,26 @@ def main() -> None:
         for kind in ("read", "load"):
             clean_s, dirty_s = best[kind, ""], best[kind, garbage]
             print(f"best {kind}: clean {clean_s:.2f} s, garbage {dirty_s:.2f} s ({dirty_s / clean_s - 1:+.1%})")
+    if args.record:
+        record_latest(__file__, stage_figures(n, best, peak_mib, args.repeat, list(copies)), args.record)
+
+
+def stage_figures(n_events: int, best: dict[tuple[str, str], float], peak_mib: dict[str, float], repeat: int,
+                  labels: list[str]) -> list[dict[str, object]]:
+    """One row per stage: its best time and events/s on the clean files, and on the garbage ones if any."""
+    names = {"read": "read + validate JSONL.gz", "load": "load into DuckDB"}
+    rows: list[dict[str, object]] = []
+    for kind in ("read", "load"):
+        clean_s = best[kind, ""]
+        row: dict[str, object] = {"stage": names[kind], "events": n_events, f"clean, best of {repeat}, s": clean_s,
+                                  "clean, events/s": n_events / clean_s}
+        if len(labels) > 1:
+            dirty_s = best[kind, labels[1]]
+            row[f"garbage{labels[1].replace(' garbage', '')}, best of {repeat}, s"] = dirty_s
+            row["garbage vs clean"] = f"{dirty_s / clean_s - 1:+.1%}"
+        row["peak RSS MiB"] = peak_mib[kind]
+        rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Ring detection time at scale: 100k accounts, one of them a 20,000-account ring.
 
-    python benchmarks/ring_detection.py [--accounts 100000] [--ring 20000]
+    python benchmarks/ring_detection.py [--accounts 100000] [--ring 20000] [--record [README]]
 
 Benign accounts use their own IPs (some behind shared campus NATs and cloud egress); ring
 members share a proxy pool, payment fingerprints and one template, and each scores under the
@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import peak_rss_mb  # noqa: E402
+from _measure import add_record_option, peak_rss_mb, record_latest  # noqa: E402
 
 from distillguard.config import Settings  # noqa: E402
 from distillguard.detection import find_rings  # noqa: E402
@@ -72,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--ring", type=int, default=20_000)
+    add_record_option(parser)
     args = parser.parse_args()
     events, features = population(args.accounts, args.ring)
     print(f"{args.accounts:,} accounts, {events.height:,} events, {int((features['score'] >= 1.0).sum()):,} over the account bar")
@@ -81,10 +82,16 @@ def main() -> None:
     sizes = sorted((r["n_accounts"] for r in rings), reverse=True)
     print(f"ring detection: {seconds:.1f} s; rings found: {len(rings)} (sizes {sizes[:5]}); peak RSS {peak_rss_mb():,.0f} MiB")
     biggest = members.group_by("ring_id").len().sort("len", descending=True)
+    jaccard = None
     if biggest.height:
         top = set(members.filter(pl.col("ring_id") == biggest["ring_id"][0])["account_id"].to_list())
         truth = {f"a{i:06d}" for i in range(args.ring)}
-        print(f"largest ring vs the planted ring: Jaccard {len(top & truth) / len(top | truth):.3f}")
+        jaccard = len(top & truth) / len(top | truth)
+        print(f"largest ring vs the planted ring: Jaccard {jaccard:.3f}")
+    if args.record:
+        record_latest(__file__, [{"accounts": args.accounts, "planted ring": args.ring, "events": events.height,
+                                  "ring detection, s": seconds, "rings found": len(rings),
+                                  "largest ring vs planted, Jaccard": jaccard, "peak RSS MiB": peak_rss_mb()}], args.record)
 
 
 if __name__ == "__main__":

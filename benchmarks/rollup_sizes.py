@@ -2,25 +2,29 @@
 detection from rollups (:class:`distillguard.rollup_window.RollupWindow`) flags the same accounts
 and finds the same rings as detection from the raw events (``detection.LoadedWindow``).
 
-    .venv/bin/python benchmarks/rollup_sizes.py --scale 0.05
+    .venv/bin/python benchmarks/rollup_sizes.py --scale 0.05 [--record [README]]
     .venv/bin/python benchmarks/rollup_sizes.py --events 1000000     # sized as batch_throughput.py sizes it
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
 
-from distillguard.config import Settings
-from distillguard.detection import LoadedWindow, policy_for
-from distillguard.features.rollups import ROLLUPS_DIR, Rollups, hourly_rollup, read_rollups, write_rollups
-from distillguard.lake import Lake, LakeWriter
-from distillguard.rollup_window import RollupWindow
-from distillguard.simulator.population import SimulationConfig, simulate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import add_record_option, record_latest  # noqa: E402
+
+from distillguard.config import Settings  # noqa: E402
+from distillguard.detection import LoadedWindow, policy_for  # noqa: E402
+from distillguard.features.rollups import ROLLUPS_DIR, Rollups, hourly_rollup, read_rollups, write_rollups  # noqa: E402
+from distillguard.lake import Lake, LakeWriter  # noqa: E402
+from distillguard.rollup_window import RollupWindow  # noqa: E402
+from distillguard.simulator.population import SimulationConfig, simulate  # noqa: E402
 
 
 def folder_bytes(path: Path) -> int:
@@ -45,6 +49,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=0, help="size the population to about this many events (overrides --scale)")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--mix", default="default")
+    add_record_option(parser)
     args = parser.parse_args()
     if args.events:
         factor = args.events / max(1, simulate(SimulationConfig(seed=args.seed, scale=1.0, mix=args.mix)).events.height)
@@ -82,6 +87,17 @@ def main() -> None:
     print(f"build {build_s:.2f} s; read {read_s:.2f} s; detection from raw events {raw_s:.2f} s, from rollups {rollup_s:.2f} s")
     print(f"flagged: raw {len(flagged_raw)}, rollups {len(flagged_rollups)}, Jaccard {jaccard(flagged_raw, flagged_rollups):.3f}; "
           f"rings: raw {len(rings_raw)}, rollups {len(rings_rollups)}, Jaccard {jaccard(rings_raw, rings_rollups):.3f}")
+    if args.record:
+        row: dict[str, object] = {"events": events.height, "accounts": n_accounts, "account-hours": rollups.hours.height,
+                                  "raw events on disk, MB": raw_bytes / 1e6}
+        row.update({f"rollups.{table}, MB": size / 1e6 for table, size in sizes.items()})
+        row.update({"rollups / raw": total / raw_bytes, "build, s": build_s, "read, s": read_s,
+                    "detection raw, s": raw_s, "detection rollups, s": rollup_s,
+                    "flagged raw / rollups": f"{len(flagged_raw)} / {len(flagged_rollups)}",
+                    "flagged Jaccard": jaccard(flagged_raw, flagged_rollups),
+                    "rings raw / rollups": f"{len(rings_raw)} / {len(rings_rollups)}",
+                    "rings Jaccard": jaccard(rings_raw, rings_rollups)})
+        record_latest(__file__, [row], args.record)
 
 
 if __name__ == "__main__":

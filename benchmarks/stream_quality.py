@@ -6,7 +6,7 @@ produce every event (keyed by account_id, in event-time order) to the log topic,
 single-account extractors (bulk extractors, burners) were alerted within 10 minutes of event
 time after their first request, and how many benign accounts and hard negatives got any alert.
 
-    python benchmarks/stream_quality.py --seeds 21 22 --mixes default hard_negative_heavy --scale 0.3
+    python benchmarks/stream_quality.py --seeds 21 22 --mixes default hard_negative_heavy --scale 0.3 [--record [README]]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import peak_rss_mb  # noqa: E402
+from _measure import add_record_option, peak_rss_mb, record_latest  # noqa: E402
 
 from distillguard.broker import EmbeddedBroker  # noqa: E402
 from distillguard.config import KafkaSettings, Settings, StoreSettings, StreamSettings  # noqa: E402
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--no-accounts", action="store_true", help="stream without the accounts file")
     parser.add_argument("--json", type=Path, help="also write every run's metrics here")
+    add_record_option(parser)
     args = parser.parse_args()
 
     console = Console()
@@ -98,6 +99,17 @@ def main() -> None:
     console.print(f"peak RSS {peak_rss_mb():,.0f} MiB")
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2, default=str))
+    if args.record:
+        record_latest(__file__, [day_figures(m) for m in runs], args.record)
+
+
+def day_figures(m: dict) -> dict[str, object]:
+    """One streamed day's row of the recorded table (the columns printed)."""
+    return {"seed": str(m["seed"]), "mix": m["mix"], "vocabulary": m["vocabulary"], "events": m["events"],
+            "fast kinds": m["fast_kind_accounts"], "within 10 min": m["fast_kinds_within_deadline"],
+            "max delay s": m["fast_kind_delay_max_s"] or 0.0, "attack alerted": m["attack_alert_rate"],
+            "benign alerted": m["benign_alert_rate"], "hard negatives alerted": m["hard_negative_alert_rate"],
+            "events/s": m["events_per_s"]}
 
 
 if __name__ == "__main__":

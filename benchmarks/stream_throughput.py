@@ -17,6 +17,8 @@
 
     python benchmarks/stream_throughput.py --scale 1.0 --rate 5000 --seconds 60
     python benchmarks/stream_throughput.py --scale 1.0 --skip-throughput --latency-mode none --replicas 1,2
+
+``--record [README]`` also writes the figures as the script's latest section of benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import polars as pl
 from kafka import KafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import peak_rss_mb  # noqa: E402
+from _measure import add_record_option, peak_rss_mb, record_latest  # noqa: E402
 
 from distillguard.broker import EmbeddedBroker  # noqa: E402
 from distillguard.config import KafkaSettings, Settings, StoreSettings, StreamSettings  # noqa: E402
@@ -65,7 +67,15 @@ def percentiles(values) -> str:
     return f"p50 {p50:,.0f} ms  p95 {p95:,.0f} ms  p99 {p99:,.0f} ms  (n={len(values):,})"
 
 
-def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
+def percentile_figures(values) -> dict[str, object]:
+    """The same percentiles as columns of a recorded row, in seconds."""
+    if len(values) == 0:
+        return {"latencies": 0}
+    p50, p95, p99 = np.percentile(np.asarray(values, dtype=float), [50, 95, 99]) / 1000
+    return {"latencies": len(values), "p50 s": float(p50), "p95 s": float(p95), "p99 s": float(p99)}
+
+
+def sustained_throughput(bootstrap: str, folder: Path, sim) -> dict[str, object]:
     settings = settings_for(bootstrap, folder, "throughput")
     with Store.open(settings.store.db_path) as store:
         store.upsert_accounts(sim.accounts)
@@ -78,6 +88,8 @@ def sustained_throughput(bootstrap: str, folder: Path, sim) -> None:
     print(f"sustained throughput: {report.records:,} events in {span:.1f} s of draining = {report.records / max(span, 1e-9):,.0f} events/s "
           f"({report.records / max(report.busy_seconds, 1e-9):,.0f} events per second of processing); "
           f"{report.batches} micro-batches, {report.alerts} alerts; peak RSS {peak_rss_mb():,.0f} MiB", flush=True)
+    return {"run": "one consumer drains a backlog", "events": report.records, "seconds": span,
+            "events/s": report.records / max(span, 1e-9), "alerts": report.alerts, "peak RSS MiB": peak_rss_mb()}
 
 
 def replica_run(settings: Settings, out) -> None:
@@ -117,7 +129,7 @@ def replicas_drain(bootstrap: str, folder: Path, sim, replicas: int) -> dict:
     complete = "" if records >= sent else f" INCOMPLETE: only {records:,} of {sent:,} records consumed;"
     print(f"{replicas} replica(s):{complete} {sent:,} events drained in {drain:.1f} s = {records / drain:,.0f} events/s "
           f"({stored:,} events in the lake's view); {per}", flush=True)
-    return {"replicas": replicas, "seconds": drain, "events_per_s": records / drain, "complete": not complete}
+    return {"replicas": replicas, "events": records, "seconds": drain, "events_per_s": records / drain, "complete": not complete}
 
 
 TS_FIELD = re.compile(rb'"ts":\s*"[^"]*"')
@@ -137,7 +149,7 @@ def produce_at_rate(kafka, topic: str, records_path: str, rate: float, live: boo
     send_records(kafka, topic, restamped(records) if live else records, rate=rate)
 
 
-def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float, live: bool) -> None:
+def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: float, live: bool) -> list[dict[str, object]]:
     settings = settings_for(bootstrap, folder, "latency-live" if live else "latency-replay")
     with Store.open(settings.store.db_path) as store:
         store.upsert_accounts(sim.accounts)
@@ -165,6 +177,8 @@ def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: floa
     print(f"steady rate ({mode}): {len(records):,} events sent at {achieved:,.0f} events/s (a separate producer process, "
           f"start-up included); {report.records:,} consumed by 5 s after the last send: the consumer {verdict}", flush=True)
     print(f"arrival -> micro-batch durable: {percentiles(report.latency_ms)}", flush=True)
+    run = f"{'live' if live else 'replay'} at {achieved:,.0f} events/s ({verdict.split(' (')[0]})"
+    rows: list[dict[str, object]] = [{"run": f"{run}: arrival -> durable", **percentile_figures(report.latency_ms)}]
 
     # A record's arrival is its broker timestamp; an alert's trigger is the record with its account and event time.
     def read_all(topic: str) -> list:
@@ -183,8 +197,10 @@ def steady_latency(bootstrap: str, folder: Path, sim, rate: float, seconds: floa
                               "alert_ms": [float(t) for _, t in alerts]})
         joined = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC")).join(arrivals, on=["account_id", "ts"])
         print(f"trigger arrival -> alert on its topic: {percentiles((joined['alert_ms'] - joined['sent_ms']).to_list())}", flush=True)
+        rows.append({"run": f"{run}: trigger -> alert", **percentile_figures((joined["alert_ms"] - joined["sent_ms"]).to_list())})
     else:
         print("no alerts in the latency run", flush=True)
+    return rows
 
 
 def main() -> None:
@@ -198,20 +214,27 @@ def main() -> None:
     parser.add_argument("--latency-mode", choices=["live", "replay", "both", "none"], default="both",
                         help="live: records stamped with their send time, as a gateway's; replay: the simulated day's "
                              "event times, so a day of scoring is squeezed into --seconds; none: throughput only")
+    add_record_option(parser)
     args = parser.parse_args()
     sim = simulate(SimulationConfig(seed=args.seed, scale=args.scale, n_days=1))
     print(f"simulated {sim.events.height:,} events of {sim.accounts.height:,} accounts", flush=True)
+    figures: list[dict[str, object]] = []
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         if not args.skip_throughput:
-            sustained_throughput(broker.bootstrap, Path(tmp), sim)
+            figures.append(sustained_throughput(broker.bootstrap, Path(tmp), sim))
         for live in {"live": [True], "replay": [False], "both": [True, False], "none": []}[args.latency_mode]:
-            steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
+            figures += steady_latency(broker.bootstrap, Path(tmp), sim, args.rate, args.seconds, live)
         runs = [replicas_drain(broker.bootstrap, Path(tmp), sim, int(n)) for n in args.replicas.split(",") if n.strip()]
         if len(runs) > 1 and all(r["complete"] for r in runs):
             first = runs[0]
             print("replicas: " + ", ".join(f"{r['replicas']}: {r['seconds']:.1f} s ({r['events_per_s']:,.0f} events/s, "
                                            f"x{first['seconds'] / r['seconds']:.2f})" for r in runs), flush=True)
     print(f"peak RSS {peak_rss_mb():,.0f} MiB")
+    if args.record:
+        figures += [{"run": f"{r['replicas']} replica(s) drain a backlog" + ("" if r["complete"] else " (INCOMPLETE)"),
+                     "events": r["events"], "seconds": r["seconds"], "events/s": r["events_per_s"]} for r in runs]
+        figures.append({"run": "the whole benchmark process", "peak RSS MiB": peak_rss_mb()})
+        record_latest(__file__, figures, args.record)
 
 
 if __name__ == "__main__":
