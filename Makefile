@@ -24,7 +24,7 @@ LINT_FILES := distillguard/cli.py distillguard/queries.py distillguard/demo.py d
               distillguard/session.py distillguard/runs.py distillguard/store.py \
               distillguard/snapshot.py distillguard/stream/microbatch.py distillguard/stream/sink.py \
               distillguard/stream/background.py distillguard/stream/consumer.py flows/ tests/test_session.py \
-              tests/test_stream_microbatch.py
+              tests/test_stream_microbatch.py tests/test_rollups.py distillguard/rollup_window.py
 # Type-checked by mypy: the files of [tool.mypy] in pyproject.toml.
 
 .PHONY: demo test lint shell setup system-deps clean

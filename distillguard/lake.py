@@ -208,18 +208,26 @@ class Lake:
         return out
 
     # -- files ----------------------------------------------------------------------------------
-    def write_file(self, path: str, frame: pl.DataFrame) -> None:
+    def write_file(self, path: str, frame: pl.DataFrame, metadata: dict[str, str] | None = None,
+                   encodings: dict[str, str] | None = None) -> None:
         """Write ``frame`` to ``path`` so that it appears whole: a hidden temporary name renamed into
-        place on a local disk; one PUT (atomic by itself) on an object store."""
+        place on a local disk; one PUT (atomic by itself) on an object store. ``metadata``: key-value
+        pairs kept in the file's footer; ``encodings``: Parquet encodings of some columns (the rest
+        dictionary-encoded as by default), e.g. ``{"ts_us": "DELTA_BINARY_PACKED"}`` for sorted integers."""
         table = frame.to_arrow()
+        if metadata:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}})
+        options: dict = {"compression": PARQUET_COMPRESSION}
+        if encodings:
+            options.update(use_dictionary=[c for c in frame.columns if c not in encodings], column_encoding=encodings)
         if not self.local:
-            pq.write_table(table, path, filesystem=self.fs, compression=PARQUET_COMPRESSION)
+            pq.write_table(table, path, filesystem=self.fs, **options)
             return
         folder, name = path.rsplit("/", 1)
         os.makedirs(folder, exist_ok=True)
         tmp = f"{folder}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+            pq.write_table(table, tmp, **options)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -258,9 +266,11 @@ class LakeWriter:
     the next batch only reads files that are new since.
     """
 
-    def __init__(self, lake: Lake, *, lookback_hours: float = 72.0) -> None:
+    def __init__(self, lake: Lake, *, lookback_hours: float = 72.0, rollups: bool = False) -> None:
         self.lake = lake
         self.lookback = timedelta(hours=max(0.0, lookback_hours))
+        #: whether each batch's new events also update the per-account rollups (``lake.rollups``)
+        self.rollups = rollups
         self._ids: dict[str, pl.Series] = {}        # file path -> its event_ids
 
     def append(self, events: pl.DataFrame, *, source: str | None) -> int:
@@ -282,7 +292,22 @@ class LakeWriter:
             self.lake.write_file(path, part)
             self._ids[path] = part["event_id"]
             written += part.height
+        if self.rollups and rows.height:
+            self._write_rollups(rows)
         return written
+
+    def _write_rollups(self, rows: pl.DataFrame) -> None:
+        """The rollups of the events just written. Their events are in the lake already: a failure here
+        must not fail the batch (a retry would find the events known and skip them, rollups too), so it
+        is logged with the days ``rebuild_rollups`` repairs."""
+        from distillguard.features.rollups import hourly_rollup, write_rollups
+
+        try:
+            write_rollups(self.lake, hourly_rollup(rows))
+        except Exception:                       # noqa: BLE001 - logged with its repair; the events are safe
+            dates = sorted(rows.select(pl.col("ts").dt.strftime("%Y-%m-%d").unique())["ts"].to_list())
+            log.exception("rollups of %d events not written: distillguard.features.rollups.rebuild_rollups(lake, dates=%s) "
+                          "rebuilds them from the lake", rows.height, dates)
 
     def known_ids(self, ts: pl.Series) -> pl.Series:
         """event_ids in the lake's partitions from ``lookback`` before the earliest of ``ts`` to its latest hour."""
@@ -353,6 +378,8 @@ class MaintenanceReport:
     partitions_dropped: int = 0
     files_before: int = 0
     files_after: int = 0
+    rollup_files_deleted: int = 0
+    rollup_files_compacted: int = 0
 
 
 def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff: datetime | None = None,
@@ -383,6 +410,13 @@ def maintain(lake: Lake, *, event_cutoff: datetime | None = None, prompt_cutoff:
             report.files_after += 1 if kept else 0
         else:
             report.files_after += len(files)
+    from distillguard.features.rollups import compact_rollups, delete_rollups_before
+
+    report.rollup_files_compacted = compact_rollups(lake, min_files=max(1, min_files))
+    if event_cutoff is not None:                     # rollups follow the events' retention, their prompt sample the prompts'
+        report.rollup_files_deleted += delete_rollups_before(lake, event_cutoff)
+    if prompt_cutoff is not None:
+        report.rollup_files_deleted += delete_rollups_before(lake, prompt_cutoff, ["sample"])
     return report
 
 

@@ -310,6 +310,14 @@ def open_window(store: Store, settings: Settings, horizon_hours: float | None, r
     written as shards from there on (run through ``runner``, this process by default)."""
     from distillguard.detection import LoadedWindow, load_window
 
+    if settings.detection.from_rollups:
+        from distillguard.rollup_window import RollupWindow
+
+        window = RollupWindow.from_lake(store.lake, horizon_hours)
+        if window.n_events == 0 and window_extent(store, horizon_hours)[0] > 0:
+            raise RuntimeError("[detection] from_rollups is on but the lake holds no rollups of the window's events: turn "
+                               "[lake] rollups on and backfill them (distillguard.features.rollups.rebuild_rollups)")
+        return window
     n_events = window_extent(store, horizon_hours)[0]
     if n_events == 0 or n_events < settings.execution.in_process_below_events:
         return LoadedWindow(_utc(load_window(store, horizon_hours), "ts"))

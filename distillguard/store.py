@@ -379,7 +379,7 @@ class Store:
             from distillguard.lake import LakeWriter
 
             settings = self._lake_settings or _configured_lake()
-            self._lake_writer = LakeWriter(self.lake, lookback_hours=settings.dedupe_lookback_hours)
+            self._lake_writer = LakeWriter(self.lake, lookback_hours=settings.dedupe_lookback_hours, rollups=settings.rollups)
         return self._lake_writer
 
     def point_events_at_lake(self, settings: "LakeSettings | None" = None) -> "Lake":

@@ -127,7 +127,9 @@ def detect_stage(db: str, run_id: str, hours: float | None, counts: dict) -> dic
     """Detection over the window (in one process or on Dask, by its size), then the run's row."""
     try:
         n_events = window_events(db, hours)
-        sharded = n_events > 0 and n_events >= flow_settings(db).execution.in_process_below_events
+        settings = flow_settings(db)
+        sharded = (n_events > 0 and n_events >= settings.execution.in_process_below_events
+                   and not settings.detection.from_rollups)        # rollups are small: one process reads them
         detection = detect_on_dask(db, run_id, hours) if sharded else detect_in_process(db, run_id, hours)
         counts = {**counts, "flagged": detection["flagged"], "rings": detection["rings"]}
         counts.setdefault("message", f"{detection['accounts_scored']} accounts scored"

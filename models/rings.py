@@ -70,28 +70,43 @@ class RingSettings(BaseModel):
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
 
 
-def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """``(account_id, value)`` pairs: every attribute an account could share with a ring."""
+def value_counts(events: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
+    """Requests per ``by`` (default: account) and linkable value: ``kind`` ``ip`` (client IP, a
+    missing one too), ``sys`` (system prompt) and ``ua`` (user agent), ``value`` and ``n``. Counts
+    add up: the per-account rollups keep them per hour (``distillguard.features.rollups``)."""
+    by = by or ["account_id"]
+    kinds = [("ip", "client_ip", False), ("sys", "system_prompt_hash", True), ("ua", "user_agent", True)]
+    frames = []
+    for kind, column, drop_null in kinds:
+        rows = events.lazy().filter(pl.col(column).is_not_null()) if drop_null else events.lazy()
+        frames.append(rows.group_by(*by, pl.col(column).cast(pl.String).alias("value")).agg(pl.len().cast(pl.Int64).alias("n"))
+                      .select(*by, pl.lit(kind).alias("kind"), "value", "n"))
+    return pl.concat(frames).sort(*by, "kind", "value", nulls_last=True).collect()
+
+
+def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSettings = RingSettings(),
+                counts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``(account_id, value)`` pairs: every attribute an account could share with a ring.
+
+    ``counts``: :func:`value_counts` of the events when the caller has them (``events`` is then not read).
+    """
+    counts = value_counts(events) if counts is None else counts
+    counts = counts.group_by("account_id", "kind", "value").agg(pl.col("n").sum())
+    share = pl.col("n") / pl.col("n").sum().over("account_id", "kind")
     ips = (
-        events.group_by("account_id", "client_ip")
-        .agg(pl.len().alias("n"))
-        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("share"))
-        .filter(pl.col("share") >= settings.min_ip_share)
-        .select("account_id", pl.format("ip:{}", pl.col("client_ip")).alias("value"))
+        counts.filter(pl.col("kind") == "ip")
+        .filter(share >= settings.min_ip_share)
+        .select("account_id", pl.format("ip:{}", pl.col("value")).alias("value"))
     )
     system_prompts = (
-        events.filter(pl.col("system_prompt_hash").is_not_null())
-        .group_by("account_id", "system_prompt_hash").agg(pl.len().alias("n"))
-        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("share"))
-        .filter((pl.col("share") >= 0.2) | (pl.col("n") >= 20))
-        .select("account_id", pl.format("sys:{}", pl.col("system_prompt_hash")).alias("value"))
+        counts.filter(pl.col("kind") == "sys")
+        .filter((share >= 0.2) | (pl.col("n") >= 20))
+        .select("account_id", pl.format("sys:{}", pl.col("value")).alias("value"))
     )
     user_agents = (
-        events.filter(pl.col("user_agent").is_not_null())
-        .group_by("account_id", "user_agent").agg(pl.len().alias("n"))
-        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id")).alias("share"))
-        .filter((pl.col("share") >= 0.2) | (pl.col("n") >= 20))
-        .select("account_id", pl.format("ua:{}", pl.col("user_agent")).alias("value"))
+        counts.filter(pl.col("kind") == "ua")
+        .filter((share >= 0.2) | (pl.col("n") >= 20))
+        .select("account_id", pl.format("ua:{}", pl.col("value")).alias("value"))
     )
     meta = []
     columns = features.columns
@@ -183,9 +198,23 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     return membership.filter(pl.len().over("group") >= settings.min_accounts)
 
 
-def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame, events: pl.DataFrame,
+def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What ring evidence reads of the members' events: ``(account_id, minute)`` of each minute an
+    account was active, and ``(account_id, h, n)``: requests per prompt (its first 2,000 characters hashed)."""
+    minutes = events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+    prompts = (
+        events.filter(pl.col("prompt").is_not_null()).group_by("account_id", pl.col("prompt").str.slice(0, 2000).hash(seed=5).alias("h"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+    return minutes, prompts
+
+
+def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
+                  events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame],
                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """One row per group: collective evidence (``rev_<name>``, 0-1), ``points`` and ``kind``.
+
+    ``events``: the members' events, or their :func:`member_activity` (from the per-account rollups).
 
     ``scored``: per account ``score``, ``points_purpose``, ``ev_downstream``,
     ``n_requests``, ``first_seen``, ``last_seen`` and optionally ``score_ignoring_volume`` and
@@ -228,8 +257,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
         pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )
+    minutes, prompt_counts = events if isinstance(events, tuple) else member_activity(events)
     activity = (
-        events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+        minutes
         .join(membership, on="account_id")
         .group_by("group", "minute").agg(pl.len().alias("firing"))
         .join(base.select("group", "n_accounts"), on="group")
@@ -237,9 +267,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             (pl.col("firing") >= pl.max_horizontal(pl.lit(2), (pl.col("n_accounts") / 3).ceil())).mean().alias("synchronised_share"))
     )
     prompts = (
-        events.filter(pl.col("prompt").is_not_null()).select("account_id", pl.col("prompt").str.slice(0, 2000).hash(seed=5).alias("h"))
+        prompt_counts
         .join(membership, on="account_id")
-        .group_by("group").agg(pl.col("h").n_unique().alias("joint_distinct"), pl.len().alias("joint_prompts"))
+        .group_by("group").agg(pl.col("h").n_unique().alias("joint_distinct"), pl.col("n").sum().alias("joint_prompts"))
     )
     w, s = settings.weights, settings
     frame = (

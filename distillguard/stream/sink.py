@@ -69,7 +69,7 @@ class StreamSink:
         """This consumer's writer into the event lake the database's ``events`` view reads."""
         if self._lake_writer is None:
             lake = self.store().lake
-            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours)
+            self._lake_writer = LakeWriter(lake, lookback_hours=self.settings.lake.dedupe_lookback_hours, rollups=self.settings.lake.rollups)
         return self._lake_writer
 
     def store_batch(self, events: pl.DataFrame, rejected: pl.DataFrame, offsets: pl.DataFrame, *, source: str) -> int:
