@@ -35,7 +35,8 @@ class EventWindow(Protocol):
     """The events one detection run judges, and how its per-account work runs over them:
     :class:`LoadedWindow` (in this process) or :class:`distillguard.sharding.ShardedWindow`."""
 
-    n_events: int
+    @property
+    def n_events(self) -> int: ...
 
     def score(self, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame: ...
 

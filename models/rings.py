@@ -319,7 +319,8 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
                    settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
     """The groups whose collective evidence reaches the bar, as ``(ring rows, ring_members)``, with reasons."""
     rings = evidence.filter(pl.col("points") >= settings.flag_points)
-    ring_rows, member_rows = [], []
+    ring_rows: list[dict] = []
+    member_rows: list[dict] = []
     by_group = dict(membership.group_by("group").agg("account_id").iter_rows())
     for r in rings.iter_rows(named=True):
         members = sorted(by_group[r["group"]])
