@@ -98,6 +98,7 @@ class PolicySettings(BaseModel):
     logprobs_share: tuple[float, float] = (0.1, 0.5)
     multi_sample_share: tuple[float, float] = (0.1, 0.5)
     hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
+    temperatures_varied: tuple[float, float] = (2.0, 4.0)    # distinct temperatures: one fixed setting (a re-run) .. several per bank (sampling for diversity)
     rerun_sampling_part: float = 0.3                         # what sampling evidence is worth when the prompt set stopped growing (pass@k on a fixed bank)
 
     # -- coverage --------------------------------------------------------------------------------
@@ -187,11 +188,19 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
     return pl.max_horizontal(long_answers, very_long, s.length_cut_part * ramp(_col("length_cut_share"), s.length_cut_share) * depth)
 
 
+def varied_settings(s: PolicySettings) -> pl.Expr:
+    """0-1: how many temperatures the account samples at. An evaluation re-runs its bank at one fixed
+    setting; a harvester re-asking for diverse answers varies it (``temperatures_varied``)."""
+    return ramp(_col("temperature_distinct"), s.temperatures_varied)
+
+
 def sampling(s: PolicySettings) -> pl.Expr:
     """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling.
-    It counts less when the prompt set stopped growing: pass@k or calibration re-run over a fixed bank,
-    not best-of-n or log-probabilities collected over a harvest that keeps growing."""
-    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * ramp(_col("prompt_growth"), s.prompt_growth)
+    It counts less when the prompt set stopped growing and the settings stay fixed: pass@k or
+    calibration re-run over a fixed bank, not best-of-n or log-probabilities collected over a harvest
+    that keeps growing, nor one bank sampled again and again at several temperatures."""
+    new_data = pl.max_horizontal(ramp(_col("prompt_growth"), s.prompt_growth), varied_settings(s))
+    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * new_data
     return growing * pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
@@ -253,9 +262,10 @@ def downstream(s: PolicySettings) -> pl.Expr:
 
 def rerun(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: a fixed bank re-run (a benchmark, greedy or pass@k), not a growing harvest:
-    re-asks while the prompt set stops growing."""
+    re-asks while the prompt set stops growing, at one fixed setting (re-asking one bank at several
+    temperatures is sampling it for diverse answers, not re-running it)."""
     reasks = _col("cold_reask_share") + _col("hot_reask_share")
-    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth))
+    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth)) * (1.0 - varied_settings(s))
 
 
 def conversation(s: PolicySettings) -> pl.Expr:
@@ -295,7 +305,7 @@ FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
 INPUT_COLUMNS = [
     "n_requests", "requests_per_day", "requests_per_active_hour", "reasoning_share", "rubric_share", "fixed_format_share",
     "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
-    "multi_sample_share", "hot_reask_share", "cold_reask_share", "prompt_growth", "distinct_prompts", "slot_diversity",
+    "multi_sample_share", "hot_reask_share", "cold_reask_share", "temperature_distinct", "prompt_growth", "distinct_prompts", "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
     "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "turn_gap_median_s",
     "tool_share", "anomaly",

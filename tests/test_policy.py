@@ -70,6 +70,19 @@ def test_counter_evidence_lowers_but_never_clears_a_strong_harvester():
     assert score_of(benchmark_like) > 0.3
 
 
+def test_a_bank_sampled_again_at_several_temperatures_is_a_harvest_and_one_re_run_at_fixed_settings_is_not():
+    # both ask every prompt of a 1,500-item chain-of-thought bank three times, in passes (the set stops growing)
+    passes = {**HARVESTER, "hot_reask_share": 0.66, "prompt_growth": 0.05, "distinct_prompts": 1500, "logprobs_share": 0.0,
+              "multi_sample_share": 0.0, "account_age_days": 400.0, "rate_limited_share": 0.0, "anomaly": 0.3}
+    harvest = {**passes, "temperature_distinct": 12}          # best-of-n for diverse answers: a new temperature each pass
+    evaluation = {**passes, "temperature_distinct": 1}        # pass@k the way an evaluation runs it: one fixed setting
+    scored = DetectionPolicy().score(pl.DataFrame([harvest, evaluation]))
+    assert scored["ev_rerun"][0] == 0.0 and scored["ev_rerun"][1] > 0.9
+    assert scored["ev_sampling"][0] > scored["ev_sampling"][1]
+    assert scored["score"][0] >= 1.0
+    assert scored["score"][1] < scored["score"][0] - 0.3
+
+
 def test_a_production_integration_and_a_benchmark_bank_stay_under_the_bar():
     integration = {**HARVESTER, "reasoning_share": 0.0, "long_answer_share": 0.0, "completion_tokens_median": 90.0,
                    "completion_prompt_ratio": 0.5, "logprobs_share": 0.0, "hot_reask_share": 0.0, "fixed_format_share": 0.6,
