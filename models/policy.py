@@ -126,6 +126,7 @@ class PolicySettings(BaseModel):
 
     # -- counter-evidence ------------------------------------------------------------------------
     reask_share: tuple[float, float] = (0.2, 0.6)            # re-asks of earlier prompts (counter-evidence when the set stops growing)
+    rerun_growth: tuple[float, float] = (0.15, 0.45)         # prompt growth of a fixed bank re-run (about 0) .. a harvest whose order is shuffled
     mean_turn: tuple[float, float] = (1.5, 3.0)              # conversations, not one-shot harvesting
     continued_turn_share: tuple[float, float] = (0.3, 0.7)   # later turns whose conversation was seen earlier: pasted .. real
     unconfirmed_turn_part: float = 0.3                       # what later turns are worth when their conversations were never seen
@@ -265,7 +266,7 @@ def rerun(s: PolicySettings) -> pl.Expr:
     re-asks while the prompt set stops growing, at one fixed setting (re-asking one bank at several
     temperatures is sampling it for diverse answers, not re-running it)."""
     reasks = _col("cold_reask_share") + _col("hot_reask_share")
-    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.prompt_growth)) * (1.0 - varied_settings(s))
+    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.rerun_growth)) * (1.0 - varied_settings(s))
 
 
 def conversation(s: PolicySettings) -> pl.Expr:
