@@ -15,7 +15,7 @@ from typing import Sequence
 from distillguard.config import Settings, load_settings
 from distillguard.detection import DetectionResult
 from distillguard.load import LoadReport, load_accounts, load_logs
-from distillguard.runs import finish_run, mark_failed, start_run
+from distillguard.runs import recorded_run
 from distillguard.session import StoreSession
 from distillguard.store import Store
 
@@ -71,19 +71,14 @@ def run_batch(
     import_in_background("distillguard.models.ensemble")
     session = StoreSession(settings, db)
     with session.writing() as store:
-        run_id = start_run(store, "batch")
-        result = BatchResult(run_id=run_id, db_path=Path(db))
-        try:
+        with recorded_run(store, "batch") as counts:
+            result = BatchResult(run_id=counts["run_id"], db_path=Path(db))
             result.load = load_logs(logs, store, show_progress=show_progress, ingest=settings.ingest)
             if accounts is not None:
                 result.accounts_loaded, result.accounts_rejected = load_accounts(accounts, store, ingest=settings.ingest)
-            result.detection = detect(store, settings, run_id=run_id, show_progress=show_progress)
-        except Exception as exc:
-            mark_failed(store, run_id, exc)
-            raise
-        finish_run(store, run_id, {
-            "records_read": result.load.records, "accepted": result.load.accepted, "inserted": result.load.inserted,
-            "rejected": result.load.rejected, "duplicates": result.load.duplicates,
-            "flagged": result.detection.flagged, "rings": result.detection.rings})
+            result.detection = detect(store, settings, run_id=result.run_id, show_progress=show_progress)
+            counts.update(records_read=result.load.records, accepted=result.load.accepted, inserted=result.load.inserted,
+                          rejected=result.load.rejected, duplicates=result.load.duplicates,
+                          flagged=result.detection.flagged, rings=result.detection.rings)
         session.maybe_publish_snapshot(store, force=True)       # analysts see the new flags at once
     return result

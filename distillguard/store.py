@@ -496,7 +496,7 @@ def split_legacy_events(rows: pl.DataFrame, ts_range: tuple[datetime, datetime])
         pl.lit("timestamp_out_of_range").alias("reason_code"),
         pl.format("ts {} stored by an earlier version is outside the accepted range ({}); not moved into the event lake",
                   pl.col("ts").cast(pl.String), pl.lit(span)).alias("reason"),
-    ).cast(pl.Schema(REJECTED_SCHEMA))
+    ).cast(REJECTED_SCHEMA)
     return rows.filter(inside), rejected
 
 
