@@ -132,6 +132,7 @@ class PolicySettings(BaseModel):
     unconfirmed_turn_part: float = 0.3                       # what later turns are worth when their conversations were never seen
     turn_gap_s: tuple[float, float] = (3.0, 15.0)            # median seconds between a conversation's turns: scripted .. a person's pace
     unpaced_turn_part: float = 0.3                           # what conversations are worth when their turns follow at a script's pace
+    metronome_turn_part: float = 0.3                         # ... and when the account's requests arrive at evenly spaced gaps
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
     fresh_product_discount: float = 0.7                      # share of the product counter a fresh account loses (end-user ids cost nothing)
@@ -225,11 +226,15 @@ def scale(s: PolicySettings) -> pl.Expr:
     )
 
 
+def metronome(s: PolicySettings) -> pl.Expr:
+    """0-1: requests at evenly spaced gaps (``regularity``), once there are enough of them to tell."""
+    return log_ramp(_col("n_requests"), s.timing_requests_log10) * ramp(1.0 - _col("interarrival_cv"), s.regularity)
+
+
 def timing(s: PolicySettings) -> pl.Expr:
     """Scripted timing: metronome gaps or round-the-clock activity, once there are enough requests."""
     enough = log_ramp(_col("n_requests"), s.timing_requests_log10)
-    regular = ramp(1.0 - _col("interarrival_cv"), s.regularity)
-    return enough * pl.max_horizontal(regular, ramp(_col("hour_entropy"), s.round_the_clock))
+    return pl.max_horizontal(metronome(s), enough * ramp(_col("hour_entropy"), s.round_the_clock))
 
 
 def freshness(s: PolicySettings) -> pl.Expr:
@@ -273,11 +278,13 @@ def conversation(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: conversations and tool use (people and agents at work). Later turns count in full
     only when the conversation's earlier requests were seen (a history pasted into each request is cheap)
     and when they follow at a person's pace (a script threading its prompts sends the next turn at once;
-    agents, as fast, show their tools). An unknown pace (no conversation ids) is not held against it."""
+    agents, as fast, show their tools). An unknown pace (no conversation ids) is not held against it.
+    Nor do they count in full from an account whose requests arrive like a metronome: people, one or
+    many, do not converse at evenly spaced gaps; a script pacing threaded prompts does."""
     continued = s.unconfirmed_turn_part + (1.0 - s.unconfirmed_turn_part) * ramp(_col("continued_turn_share"), s.continued_turn_share)
     gap = pl.col("turn_gap_median_s").cast(pl.Float64)
     paced = pl.when(gap.is_null()).then(1.0).otherwise(s.unpaced_turn_part + (1.0 - s.unpaced_turn_part) * ramp(gap, s.turn_gap_s))
-    people = ramp(_col("mean_turn"), s.mean_turn) * continued * paced
+    people = ramp(_col("mean_turn"), s.mean_turn) * continued * paced * (1.0 - (1.0 - s.metronome_turn_part) * metronome(s))
     return pl.max_horizontal(people, ramp(_col("tool_share"), s.tool_share))
 
 

@@ -68,6 +68,11 @@ class RingSettings(BaseModel):
     joint_novelty: tuple[float, float] = (0.6, 0.9)       # distinct / all prompts across members (disjoint shards)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
+    # a cohort: suspicious accounts of one rare e-mail domain created within hours of each other (split extractors)
+    cohort_min_score: float = 0.7     # an account's own score (ignoring volume) from which its cohort links it
+    cohort_hours: float = 6.0         # creation window of a cohort (overlapping windows, so a cohort is not cut at a boundary)
+    cohort_domain_rarity: float = 0.5  # rarity an e-mail domain needs over all accounts (0.5: N^0.5 holders at most; a domain
+                                      # several operations or many people use would merge them)
 
 
 def value_counts(events: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
@@ -129,12 +134,54 @@ def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
 
-#: Kinds of value that can join accounts on their own: shared infrastructure, payment, deployment.
-STRONG_KINDS = ("ip", "pay", "signup", "sys")
+#: Kinds of value that can join accounts on their own: shared infrastructure, payment, deployment, a
+#: suspicious signup cohort (:func:`cohort_links`).
+STRONG_KINDS = ("ip", "pay", "signup", "sys", "cohort")
 #: Kinds that only corroborate: independent operations may share a template or a disposable mail domain.
 WEAK_KINDS = ("tmpl", "mail", "ua")
 
 
+
+
+def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``cohort:<e-mail domain>@<creation window>`` for the accounts whose
+    own behaviour is suspicious (``score_ignoring_volume`` of ``cohort_min_score`` or more), on an
+    e-mail domain few accounts use (``cohort_domain_rarity``).
+
+    An operator who splits one extraction over a few fresh accounts may share no card, network or
+    system prompt between them, only how and when they were made: a private or disposable domain,
+    within hours. A team of a company signs up the same way, which is why the cohort links only
+    accounts that already act like extractors (ordinary teammates stay out; the ring is then judged
+    on collective evidence like any other). Each account gets two overlapping windows, so a cohort
+    that straddles a window's edge still holds together.
+
+    >>> from datetime import datetime, timedelta
+    >>> t = datetime(2026, 10, 24, 18)
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c"] + [f"x{i}" for i in range(30)],
+    ...     "email_domain": ["tmp.cc"] * 3 + ["gmail.com"] * 30, "score_ignoring_volume": [1.2, 0.9, 0.2] + [1.0] * 30,
+    ...     "first_seen": [t + timedelta(days=1)] * 33, "account_age_days": [1.0, 0.98, 1.0] + [1.0] * 30})
+    >>> sorted(cohort_links(scored)["account_id"].unique().to_list())     # c is not suspicious, gmail is everyone's
+    ['a', 'b']
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    needed = {"email_domain", "score_ignoring_volume", "first_seen", "account_age_days"}
+    if not needed <= set(scored.columns) or scored.height == 0:
+        return empty
+    n = max(2, scored.height)
+    domain = pl.col("email_domain").str.to_lowercase()
+    rarity = (n / pl.len().over(domain)).log() / math.log(n)
+    created = pl.col("first_seen") - pl.duration(seconds=(pl.col("account_age_days") * 86400.0).round(0).cast(pl.Int64))
+    window_s = max(1, int(settings.cohort_hours * 3600))
+    suspects = (
+        scored.filter(pl.col("email_domain").is_not_null())
+        .with_columns(rarity.alias("domain_rarity"), created.dt.epoch("s").alias("created_s"))
+        .filter((pl.col("domain_rarity") >= settings.cohort_domain_rarity)
+                & (pl.col("score_ignoring_volume") >= settings.cohort_min_score) & pl.col("created_s").is_not_null())
+    )
+    frames = [suspects.select("account_id", pl.format("cohort:{}@{}/{}", domain, pl.lit(offset),
+                                                      ((pl.col("created_s") + offset * window_s // 2) // window_s)).alias("value"))
+              for offset in (0, 1)]
+    return pl.concat(frames).with_columns(pl.col("value").cast(pl.String)) if frames else empty
 
 
 def _codes(series: pl.Series) -> np.ndarray:
@@ -310,7 +357,7 @@ def ring_id_for(members: list[str]) -> str:
 def _value_label(value: str) -> str:
     kind, _, raw = value.partition(":")
     names = {"ip": "client IP", "sys": "system prompt", "pay": "payment fingerprint", "mail": "e-mail domain",
-             "signup": "signup network", "tmpl": "prompt template", "ua": "user agent"}
+             "signup": "signup network", "tmpl": "prompt template", "ua": "user agent", "cohort": "signup cohort (e-mail domain, creation window)"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 

@@ -11,7 +11,7 @@ from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 from distillguard.models.policy import FAMILIES, DetectionPolicy
-from distillguard.models.rings import RingSettings, link_groups, ring_evidence
+from distillguard.models.rings import RingSettings, cohort_links, link_groups, ring_evidence
 from distillguard.stream.scoring import StreamScorer
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -95,6 +95,19 @@ def test_a_production_integration_and_a_benchmark_bank_stay_under_the_bar():
                  "hour_entropy": 0.3, "anomaly": 0.4}
     assert score_of(integration) < 1.0
     assert score_of(benchmark) < 1.0
+
+
+def test_threaded_prompts_at_a_metronome_are_no_conversation_but_people_at_their_pace_are():
+    """A harvester threads its prompts into conversations (later turns seen earlier, a minute apart) and
+    sends them at evenly spaced gaps round the clock; people converse at the same pace but not evenly."""
+    threaded = {**HARVESTER, "logprobs_share": 0.0, "hot_reask_share": 0.0, "account_age_days": 300.0, "rate_limited_share": 0.0,
+                "n_prefixes": 1, "anomaly": 0.0, "requests_per_day": 1200.0, "requests_per_active_hour": 50.0,
+                "mean_turn": 4.7, "continued_turn_share": 1.0, "turn_gap_median_s": 70.0, "interarrival_cv": 0.03}
+    people = {**threaded, "interarrival_cv": 1.4}
+    scored = DetectionPolicy().score(pl.DataFrame([threaded, people]))
+    assert scored["ev_conversation"][1] == pytest.approx(1.0)
+    assert scored["ev_conversation"][0] < 0.5
+    assert scored["score"][0] >= 1.0 > scored["score"][1] - 0.3
 
 
 @pytest.mark.parametrize("prompt,lexicon", [
@@ -217,3 +230,27 @@ def test_batch_and_stream_judge_a_window_with_the_same_policy():
     batch = DetectionPolicy(settings.policy).score(account_features(events, window_hours=scorer.window_hours)).sort("account_id")
     assert stream["score"].to_list() == pytest.approx(batch["score"].to_list())
     assert stream["score"][0] >= 1.0 > stream["score"][1]
+
+
+def _cohort_population(*, member_score: float, spread: timedelta, domain: str = "quickmail-box.test") -> pl.DataFrame:
+    """Five extractors of one operator: a private mail domain, created ``spread`` apart, nothing else shared;
+    200 other accounts on webmail and company domains."""
+    rows = [{"account_id": f"split{i}", "email_domain": domain, "score_ignoring_volume": member_score,
+             "first_seen": T0, "account_age_days": (timedelta(days=12) - i * spread).total_seconds() / 86400.0} for i in range(5)]
+    rows += [{"account_id": f"user{i:03d}", "email_domain": ["gmail.com", "outlook.com", f"corp{i % 40}.test"][i % 3],
+              "score_ignoring_volume": 1.2 if i < 60 else 0.1, "first_seen": T0, "account_age_days": 12.0 - (i % 5) * 0.01}
+             for i in range(200)]
+    return pl.DataFrame(rows)
+
+
+def _groups(accounts: pl.DataFrame) -> list[list[str]]:
+    mail = accounts.select("account_id", pl.format("mail:{}", "email_domain").alias("value"))
+    links = pl.concat([mail, cohort_links(accounts)])
+    return sorted(sorted(g) for g in link_groups(links).group_by("group").agg("account_id")["account_id"].to_list())
+
+
+def test_extractors_split_over_a_signup_cohort_of_a_rare_domain_are_linked_and_nothing_else_is():
+    # the split accounts form one group; suspicious webmail or company users created in the same hours do not
+    assert _groups(_cohort_population(member_score=1.1, spread=timedelta(minutes=20))) == [[f"split{i}" for i in range(5)]]
+    assert _groups(_cohort_population(member_score=0.2, spread=timedelta(minutes=20))) == []     # not suspicious
+    assert _groups(_cohort_population(member_score=1.1, spread=timedelta(days=3))) == []         # created over two weeks
