@@ -43,8 +43,10 @@ VOLUME = family(
             reason="{requests_per_day} requests a day{requests_per_day.vs_peers}"),
     Feature("completion_tokens_total", "completion tokens received", pl.col("completion_tokens").sum(), "count",
             label="completion tokens"),
-    Feature("completion_prompt_ratio", "median completion tokens per prompt token",
-            (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).median(), "ratio",
+    Feature("completion_prompt_ratio",
+            "median completion tokens per prompt token, over requests that open a conversation or stand alone "
+            "(a later turn's prompt tokens count the history before it, not what was asked)",
+            (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).filter(pl.col("turn").fill_null(1) <= 1).median(), "ratio",
             label="completion / prompt tokens", log_scale=True, anomaly_model=19, anomaly_log=True, online_model=3),
     Feature("rate_limited_share", "requests answered 429 (rate limited)", share(pl.col("status") == 429),
             label="rate-limited requests (429)", peers=10, anomaly_model=18, online_model=4, report=13, profile=14,

@@ -151,7 +151,7 @@ HLL_COLUMNS: dict[str, pl.Expr] = {
 }
 #: Medians kept as KLL sketches: column -> the values (nulls dropped, as Polars' median drops them).
 KLL_COLUMNS: dict[str, pl.Expr] = {
-    "kll_completion_prompt_ratio": pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1),
+    "kll_completion_prompt_ratio": pl.when(pl.col("turn").fill_null(1) <= 1).then(pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)),
     "kll_completion_tokens_answered": pl.when(pl.col("status") < 400).then(pl.col("completion_tokens")),
     "kll_max_tokens": pl.col("max_tokens"),
     "kll_temperature": pl.col("temperature"),
