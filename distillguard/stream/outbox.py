@@ -234,10 +234,11 @@ def unpublished_alerts(outbox: Outbox, store: Store | None) -> pl.DataFrame:
     return alerts.sort(["raised_at", "alert_id"], nulls_last=True)
 
 
-def outbox_alert_memory(outbox: Outbox) -> pl.DataFrame:
-    """The outbox's alerts (not yet folded) as ``stream_alert_memory.sql`` gives DuckDB's: per
-    account the latest alert's severity, score and time."""
-    alerts = outbox.read("alerts", outbox.files("alerts"))
+def outbox_alert_memory(outbox: Outbox, alerts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The outbox's alerts (not yet folded; ``alerts``: those rows, already read) as
+    ``stream_alert_memory.sql`` gives DuckDB's: per account the latest alert's severity, score and time."""
+    if alerts is None:
+        alerts = outbox.read("alerts", outbox.files("alerts"))
     return (alerts.sort("ts").group_by("account_id", maintain_order=True)
             .agg(pl.col("severity").last(), pl.col("score").last(), pl.col("ts").last()))
 

@@ -111,9 +111,6 @@ class StreamSink:
         try:
             store = self.store()
             self._know_lake(store)
-            since = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=KNOWN_ALERTS_S)
-            recent = store.frame("SELECT alert_id FROM alerts WHERE raised_at IS NULL OR raised_at >= ?", [since])
-            self.known_alert_ids.update(recent["alert_id"].to_list())
             self.unpublished = pl.concat([self.unpublished, outbox_unpublished_alerts(self.outbox, store)]).unique(
                 "alert_id", keep="first", maintain_order=True)
             memory = self.memory(store)
@@ -222,9 +219,18 @@ class StreamSink:
 
     def alert_memory(self, store: Store | None) -> pl.DataFrame:
         """Per account the latest alert raised, in DuckDB (``store``; None: the outbox only) or in
-        the outbox not yet folded (any replica's); also remembers their ids (:meth:`insert_alerts`)."""
-        pending = outbox_alert_memory(self.outbox)
-        parts = [pending] if store is None else [alert_memory(store), pending]
+        the outbox not yet folded (any replica's). Their ids (DuckDB's raised in the last
+        :data:`KNOWN_ALERTS_S`) are remembered too, so that an alert another replica raised before
+        a partition moved here is neither counted nor published again (:meth:`insert_alerts`)."""
+        outboxed = self.outbox.read("alerts", self.outbox.files("alerts"))
+        self.known_alert_ids.update(outboxed["alert_id"].to_list())
+        pending = outbox_alert_memory(self.outbox, outboxed)
+        parts = [pending]
+        if store is not None:
+            since = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=KNOWN_ALERTS_S)
+            recent = store.frame("SELECT alert_id FROM alerts WHERE raised_at IS NULL OR raised_at >= ?", [since])
+            self.known_alert_ids.update(recent["alert_id"].to_list())
+            parts = [alert_memory(store), pending]
         return pl.concat([p.cast({"ts": pl.Datetime("us"), "score": pl.Float64}) for p in parts], how="vertical_relaxed")
 
     # -- the file, only when free: the fold, the memory, the snapshot ----------------------------
