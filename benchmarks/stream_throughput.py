@@ -12,8 +12,10 @@
 3. **Replicas** (``--replicas 1,2``): the same backlog drained by one ``stream`` process, then by
    two processes in one consumer group (each its own OS process, as deployed). Printed per run:
    drain time (first micro-batch of any replica to the last of any), events/s, and each replica's
-   records and seconds spent waiting for another process's DuckDB lock (events go to the event
-   lake, which has none).
+   records, seconds spent waiting for another process's DuckDB lock while draining (events go to
+   the event lake, the rest to the replica's outbox files, and DuckDB is only tried without
+   waiting: this should be 0), seconds waited at start and at the clean exit (which folds the
+   outbox; allowed), and how often the file was busy so a fold was skipped.
 
     python benchmarks/stream_throughput.py --scale 1.0 --rate 5000 --seconds 60
     python benchmarks/stream_throughput.py --scale 1.0 --skip-throughput --latency-mode none --replicas 1,2
@@ -97,7 +99,8 @@ def replica_run(settings: Settings, out) -> None:
     # idle for longer than a rebalance can take (a member joining is waited for up to max_poll_interval_ms)
     report = run_stream(settings, stop_when_idle_s=2 * settings.kafka.max_poll_interval_ms / 1000)
     out.put({"records": report.records, "first": report.first_batch_at, "last": report.last_batch_at,
-             "store_wait_s": report.store_wait_seconds, "busy_s": report.busy_seconds, "batches": report.batches,
+             "store_wait_s": report.store_wait_seconds, "start_stop_wait_s": report.start_stop_wait_seconds,
+             "busy_skips": report.store_busy_skips, "busy_s": report.busy_seconds, "batches": report.batches,
              "inserted": report.inserted, "duplicates": report.duplicates})
 
 
@@ -124,12 +127,16 @@ def replicas_drain(bootstrap: str, folder: Path, sim, replicas: int) -> dict:
     records = sum(r["records"] for r in results)
     with Store.open(settings.store.db_path, read_only=True) as store:
         stored = store.count("events")
+        alerts = store.count("alerts")
     per = "; ".join(f"replica {i + 1}: {r['records']:,} records in {r['batches']} micro-batches, "
-                    f"{r['store_wait_s']:.2f} s waiting for the DuckDB lock" for i, r in enumerate(results))
+                    f"{r['store_wait_s']:.2f} s waiting for the DuckDB lock while draining "
+                    f"({r['start_stop_wait_s']:.2f} s at start/exit, {r['busy_skips']} folds skipped: file busy)"
+                    for i, r in enumerate(results))
     complete = "" if records >= sent else f" INCOMPLETE: only {records:,} of {sent:,} records consumed;"
     print(f"{replicas} replica(s):{complete} {sent:,} events drained in {drain:.1f} s = {records / drain:,.0f} events/s "
-          f"({stored:,} events in the lake's view); {per}", flush=True)
-    return {"replicas": replicas, "events": records, "seconds": drain, "events_per_s": records / drain, "complete": not complete}
+          f"({stored:,} events in the lake's view, {alerts:,} alerts in DuckDB); {per}", flush=True)
+    return {"replicas": replicas, "events": records, "seconds": drain, "events_per_s": records / drain, "complete": not complete,
+            "store_wait_s": [r["store_wait_s"] for r in results]}
 
 
 TS_FIELD = re.compile(rb'"ts":\s*"[^"]*"')

@@ -124,6 +124,13 @@ class StreamSettings(BaseModel):
     # takes what arrived); a backlog drains about 1.6x faster in batches of 20k than of 5k (window
     # merges, inserts and Polars' per-query costs are paid per batch).
     max_batch_records: int = 20_000
+    # A replica writes its alerts, dead letters and offsets audit into an outbox of Parquet files
+    # beside the event lake (no lock) and folds every replica's outbox into DuckDB at most this often,
+    # when it can take the file without waiting (distillguard/stream/outbox.py). Analysts see an alert
+    # in DuckDB's `alerts` this long after it is raised, longer while another process (a batch run)
+    # holds the file; the alerts topic has it at once. `distillguard stream` folds what is left at a
+    # clean exit, and every snapshot publication folds first.
+    outbox_fold_every_s: float = 5.0
 
 
 class PrivacySettings(BaseModel):

@@ -5,7 +5,10 @@ Retention ages come from ``store.event_retention_days`` and ``store.prompt_reten
 lake (:func:`distillguard.lake.maintain`) is maintained without holding the DuckDB file, so the
 stream keeps writing meanwhile: a partition wholly past the event retention is deleted; one with
 ``lake.compact_min_files`` files or more, or holding events or prompts past retention, is rewritten
-into one file with each event once. Then the dead letters (``sql/maintenance/``) in DuckDB.
+into one file with each event once. Then, holding DuckDB, the stream replicas' outbox is folded
+into it (:func:`distillguard.stream.outbox.fold_outbox`: alerts, dead letters, offsets audit and
+published markers a replica could not fold because the file was busy), and the dead letters
+(``sql/maintenance/``) past retention are deleted.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def retention(db: str, as_of: datetime | None, lake: dict) -> dict:
     settings = flow_settings(db)
     session = flow_session(db, settings)
     with session.run("maintenance") as (store, run):
+        folded = session.fold_outbox(store)            # before retention: a folded old dead letter is deleted too
         report = apply_retention(
             store,
             event_retention_days=settings.store.event_retention_days,
@@ -55,9 +59,13 @@ def retention(db: str, as_of: datetime | None, lake: dict) -> dict:
             f"{report.events_deleted} events deleted, {report.prompts_cleared} prompts cleared, "
             f"{report.rejected_deleted} dead letters deleted"
         )
+        if folded is not None and folded.files:
+            run["message"] += (f", {folded.files} stream outbox files folded ({folded.alerts} alerts, "
+                               f"{folded.rejected} dead letters)")
     get_run_logger().info(run["message"])
     session.maybe_publish_snapshot(force=True)        # the analysts' copy loses the cleared prompts and old files too
-    return {"run_id": run["run_id"], **asdict(report), "lake": lake}
+    return {"run_id": run["run_id"], **asdict(report), "lake": lake,
+            "outbox": folded.as_dict() if folded is not None else None}
 
 
 @task(name="checkpoint", **IO_TASK_OPTIONS)

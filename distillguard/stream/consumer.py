@@ -3,8 +3,8 @@
 This module is the Kafka shell: polling, rebalances, commits, the dead-letter topic and the
 alerts topic. What a micro-batch's records *mean* (one frame of events, the rejects, the offsets,
 windows, scoring and alert rows) is the pure part, :mod:`distillguard.stream.microbatch`, with no
-Kafka and no files; making results durable (the event lake, the DuckDB file held briefly, the
-alert outbox, the analysts' snapshot) is :mod:`distillguard.stream.sink`.
+Kafka and no files; making results durable (the event lake, the outbox of Parquet files, the DuckDB
+file taken only when free, the analysts' snapshot) is :mod:`distillguard.stream.sink`.
 
 Each poll (up to ``stream.max_batch_records`` records) is one micro-batch, validated as Polars
 frames by the same reader as batch (:func:`distillguard.events.parse_records`; on the poll
@@ -12,17 +12,25 @@ thread, as it arrives, see :func:`parse_messages`). Its results
 are made durable in this order, and only then are its offsets committed:
 
 1. events appended to the event lake (:mod:`distillguard.lake`: files of this consumer's own, so
-   no lock; a repeated event_id counts once), bad records into DuckDB's ``rejected_events``
-   (idempotent by source and offset) with the partition offsets into ``stream_offsets`` (those at
-   most every :data:`OFFSETS_EVERY_S` when there is nothing else for DuckDB), on a writer thread
-   while 2 and 3 run; alerts wait for it;
+   no lock; a repeated event_id counts once), bad records with the partition offsets (those at
+   most every :data:`OFFSETS_EVERY_S` when there are no bad records) into this consumer's outbox
+   files (:mod:`distillguard.stream.outbox`: no lock either; folded into DuckDB's
+   ``rejected_events`` and ``stream_offsets`` later, idempotently), on a writer thread while 2 and
+   3 run; alerts wait for it;
 2. bad records to the dead-letter topic (original bytes, reason in the headers), flushed;
 3. windows and online scoring in event-time slices (:class:`~distillguard.stream.microbatch.PartitionScoring`);
-   new alerts into DuckDB (deterministic alert_id, ``INSERT OR IGNORE``) and then published from
-   that outbox to the alerts topic;
+   new alerts (deterministic alert_id) into an outbox file, then published to the alerts topic,
+   then a published marker file;
 4. per-partition checkpoints (windows, online model) every few seconds, each recording the
    offset it reflects, written on a thread (see :mod:`distillguard.stream.checkpoints`);
 5. the offsets are committed to the group (by the poll thread, before its next poll).
+
+After a micro-batch (and on idle polls) the consumer takes the DuckDB file only if no other
+process holds it (:meth:`StreamSink.tick`): to fold every replica's outbox into it every
+``stream.outbox_fold_every_s``, refresh the scorer's memory every :data:`MEMORY_REFRESH_S`, and
+publish the analysts' snapshot when due; busy, it skips them all and tries again next time. So a
+draining consumer never waits for another process's lock (``StreamReport.store_wait_seconds``);
+only its start and its clean exit (which folds what is left) may wait.
 
 Polling runs on its own thread (:mod:`distillguard.stream.poller`), so the next micro-batch is
 fetched and decoded while this one is processed; a micro-batch fetched before a rebalance or a
@@ -47,15 +55,15 @@ or a duplicate (an event_id already stored, or repeated within the micro-batch).
 
 A crash anywhere replays from the last commit (or the older checkpoint) and writes nothing
 twice: events and rejects are keyed, and the alert policy is reloaded from the ``alerts``
-table, so an alert raised before the crash is not raised again. An alert stored but not yet
-published is published at the next start.
+table and the outbox not yet folded, so an alert raised before the crash is not raised again.
+An alert in the outbox without a published marker (nor ``published_at`` in DuckDB) is published
+at the next start (:func:`distillguard.stream.outbox.unpublished_alerts`).
 
 Several ``stream`` processes in one group split the partitions. Each appends its events to the
-lake without waiting for the others; they share one DuckDB file for the rest (dead letters,
-alerts, offsets), which each opens only when a micro-batch has such rows and lets go at once,
-waiting while another process holds it (:mod:`distillguard.stream.sink`); a publication of the
-analysts' snapshot lists and counts the lake before it takes the file, so it holds the lock only
-for the copy. They also share the checkpoint folder, so the consumer that
+lake and its other rows to its outbox files without waiting for the others; whichever gets the
+shared DuckDB file free folds every replica's outbox into it (:mod:`distillguard.stream.sink`);
+a publication of the analysts' snapshot lists and counts the lake before it takes the file, so it
+holds the lock only for the copy. They also share the checkpoint folder, so the consumer that
 is assigned a partition after a rebalance (or after its owner died) continues that partition's
 windows and model from its checkpoint. When the broker is unreachable the loop keeps retrying
 with backoff, logs it, and catches up from the committed offsets when the broker is back.
@@ -79,6 +87,7 @@ from distillguard.config import IngestSettings, Settings
 from distillguard.events import REJECTED_SCHEMA, ParsedBatch, concat_batches, parse_records
 from distillguard.kafka_io import ensure_topics, make_producer
 from distillguard.kafka_records import UndecodableBatch
+from distillguard.store import Store
 from distillguard.stream.background import Background
 from distillguard.stream.checkpoints import CheckpointWriter, load_checkpoint
 from distillguard.stream.deadletter import dead_letter_messages, empty_value_rejects
@@ -91,7 +100,7 @@ log = logging.getLogger("distillguard.stream")
 CHECKPOINT_EVERY_S = 15.0     # wall-clock seconds between periodic checkpoints
 OFFSETS_EVERY_S = 5.0         # stream_offsets (an audit: Kafka's commits are what consumers resume from) is
                               # written at least this often, and with every micro-batch that has rejects
-MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB
+MEMORY_REFRESH_S = 60.0       # how often dismissals and batch flags are re-read from DuckDB (when it is free)
 
 
 @dataclass
@@ -110,7 +119,9 @@ class StreamReport:
     first_batch_at: float | None = None                        # monotonic clock at the first / last micro-batch
     last_batch_at: float | None = None
     latency_ms: list[float] = field(default_factory=list)     # broker arrival -> results durable, per record (last 200k)
-    store_wait_seconds: float = 0.0                            # waiting for another process's DuckDB lock
+    store_wait_seconds: float = 0.0                            # waiting for another process's DuckDB lock while draining (0)
+    start_stop_wait_seconds: float = 0.0                       # the same at start and at the clean exit (allowed)
+    store_busy_skips: int = 0                                  # folds / refreshes / snapshots skipped: the file was held
 
     def note_latencies(self, arrival_ms: list[int]) -> None:
         now_ms = time.time() * 1000.0
@@ -127,6 +138,8 @@ class StreamReport:
                ("batches", "records", "inserted", "rejected", "duplicates", "alerts", "storms", "broker_errors", "partitions")}
         out["seconds"] = round(self.seconds, 1)
         out["store_wait_seconds"] = round(self.store_wait_seconds, 2)
+        out["start_stop_wait_seconds"] = round(self.start_stop_wait_seconds, 2)
+        out["store_busy_skips"] = self.store_busy_skips
         out["events_per_busy_second"] = round(self.records / self.busy_seconds) if self.busy_seconds else None
         if self.latency_ms:
             ordered = sorted(self.latency_ms)
@@ -170,17 +183,34 @@ class StreamConsumer:
         """Let the DuckDB file go (``wait=False``: the close runs on a thread, see :class:`HeldStore`)."""
         self.sink.release(wait=wait)
         self.report.store_wait_seconds = self.sink.waited_s
+        self.report.start_stop_wait_seconds = self.sink.start_stop_wait_s
+        self.report.store_busy_skips = self.sink.busy_skips
 
-    def publish_snapshot(self, *, next_check_in_s: float) -> None:
-        """The analysts' snapshot when it is due (:meth:`StreamSink.publish_snapshot`). Called after
-        each micro-batch and on idle polls, so the last writes before a lull reach analysts within
-        ``store.snapshot_interval_s`` too."""
-        self.sink.publish_snapshot(next_check_in_s=next_check_in_s)
+    def tick(self, *, next_check_in_s: float, refresh: bool = False) -> bool:
+        """The DuckDB file's work, if it is free (:meth:`StreamSink.tick`): the outbox folded, the
+        scorer's memory refreshed (every :data:`MEMORY_REFRESH_S`, or ``refresh``), the analysts'
+        snapshot published when due. Called after each micro-batch and on idle polls, so the last
+        writes before a lull reach analysts too. Busy: the scorer keeps its memory, tried again
+        next time; returns whether the memory was refreshed."""
+        due = refresh or time.monotonic() - self.last_refresh > MEMORY_REFRESH_S
+        refreshed: list[bool] = []
+
+        def load(store: Store) -> None:
+            self.scorer.load_memory(*self.sink.memory(store))
+            self.last_refresh = time.monotonic()
+            refreshed.append(True)
+
+        self.sink.tick(next_check_in_s=next_check_in_s, refresh=load if due else None)
+        if due and not refreshed:
+            log.debug("the database is busy: the scorer keeps its memory until a later micro-batch")
+        return bool(refreshed)
 
     # -- state shared through DuckDB --------------------------------------------------------
     def refresh_memory(self) -> None:
-        self.scorer.load_memory(*self.sink.memory())
-        self.last_refresh = time.monotonic()
+        """Re-read the scorer's memory if the DuckDB file is free; busy: only the alerts in the
+        outbox not yet folded are added (no lock), the rest is kept."""
+        if not self.tick(next_check_in_s=0.0, refresh=True):
+            self.scorer.remember_alerts(self.sink.alert_memory(None))
 
     # -- checkpoints and rebalances ------------------------------------------------------------
     def checkpoint(self, partitions: list[int] | None = None, *, wait: bool = True) -> None:
@@ -231,11 +261,8 @@ class StreamConsumer:
         batch = assemble(polls, group_id=settings.kafka.group_id)
         commits = {tp: OffsetAndMetadata(poll.next_offset, "", -1) for tp, poll in zip(polled, polls)}
 
-        if time.monotonic() - self.last_refresh > MEMORY_REFRESH_S:
-            self.refresh_memory()
-        # 1. durable in the lake and DuckDB (each statement commits; the file stays open across busy
-        #    batches), on a thread that also opens the file when it is closed: DuckDB works outside
-        #    the GIL while 2 and 3 run here; alerts are stored after it ends
+        # 1. durable in the lake and the outbox (files of this consumer's own: no lock), on a thread
+        #    while 2 and 3 run here; alerts are stored after it ends
         store_batch = functools.partial(self.sink.store_batch, source=f"kafka:{self.topic}")
         writing = Background(store_batch, batch.events, batch.rejected, batch.offsets)
         try:
@@ -254,15 +281,17 @@ class StreamConsumer:
             self.report.rejected += batch.rejected.height
             self.report.duplicates += batch.repeats + batch.events.height - inserted
         self.report.storms = self.scorer.storms
-        if alerts.height:                       # DuckDB only when there are alerts to keep
+        if alerts.height:
             self.report.alerts += self.sink.insert_alerts(alerts)
+        if self.sink.unpublished_alerts().height:       # new ones, or kept from a failed send
             self.publish_alerts()
         self.scoring.advance(batch)
         # 4. checkpoints
         if time.monotonic() - self.last_checkpoint > CHECKPOINT_EVERY_S:
             self.checkpoint(wait=False)
-        # and the analysts' snapshot, if it would be too old when the next micro-batch ends (a cycle like this one)
-        self.publish_snapshot(next_check_in_s=time.monotonic() - (self.report.last_batch_at or started))
+        # the DuckDB file, if free: the outbox folded, the memory refreshed when due, and the analysts'
+        # snapshot if it would be too old when the next micro-batch ends (a cycle like this one)
+        self.tick(next_check_in_s=time.monotonic() - (self.report.last_batch_at or started))
         self.release_store(wait=False)
         self.report.batches += 1
         self.report.busy_seconds += time.monotonic() - started
@@ -272,7 +301,8 @@ class StreamConsumer:
         return commits
 
     def publish_alerts(self) -> int:
-        """Send every stored-but-unpublished alert to the alerts topic (the outbox); kept for later when Kafka is down."""
+        """Send every alert in the outbox not yet published to the alerts topic, then write their
+        published marker; kept for later when Kafka is down."""
         pending = self.sink.unpublished_alerts()
         if pending.height == 0:
             return 0
@@ -407,7 +437,8 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     started = time.monotonic()
     owner = StreamConsumer(settings)
     report = owner.report
-    owner.sink.store()                                              # create / migrate before anything else
+    owner.scorer.load_memory(*owner.sink.start())                   # create / migrate, read the memory: may wait
+    owner.last_refresh = time.monotonic()
     owner.release_store()
     _until_ready(lambda: ensure_topics(settings.kafka), "creating topics", settings, stop, report)
     owner.producer = _until_ready(lambda: make_producer(settings.kafka, linger_ms=5), "connecting a producer", settings, stop, report)
@@ -427,7 +458,6 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
     if consumer is None or owner.producer is None:
         return report
     owner.consumer = consumer
-    owner.refresh_memory()
     owner.publish_alerts()                                          # an outbox left by a crash
     processing = threading.Lock()          # one micro-batch or one hand-over at a time
     poller = Poller(consumer, poll_timeout_ms=settings.kafka.poll_timeout_ms, max_records=settings.stream.max_batch_records,
@@ -446,7 +476,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
             batch = poller.next_batch(settings.kafka.poll_timeout_ms / 1000.0)
             if batch is None:
                 with processing:
-                    owner.publish_snapshot(next_check_in_s=settings.kafka.poll_timeout_ms / 1000.0)
+                    owner.tick(next_check_in_s=settings.kafka.poll_timeout_ms / 1000.0)
                     owner.release_store(wait=False)
                 quiet_since = max(last_data, owner.assigned_at)
                 if stop_when_idle_s is not None and time.monotonic() - quiet_since > stop_when_idle_s and poller.has_assignment:
@@ -473,8 +503,7 @@ def run_stream(settings: Settings, *, max_seconds: float | None = None, stop_whe
         report.partitions = sorted(owner.next_offset)
         try:
             owner.checkpoint()
-            if owner.sink.pending_offsets is not None:
-                owner.sink.record_pending()
+            owner.sink.finish()                   # offsets left, and every outbox file folded (may wait)
             owner.release_store()
         finally:
             try:

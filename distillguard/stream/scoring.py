@@ -258,12 +258,17 @@ class StreamScorer:
     # -- memory shared through DuckDB ----------------------------------------------------------
     def load_memory(self, memory: pl.DataFrame, dismissed: pl.DataFrame, flagged: set[str], accounts: pl.DataFrame | None) -> None:
         """Alerts already raised (by anyone in the group), analysts' dismissals, batch flags, account metadata."""
-        for r in memory.iter_rows(named=True):
-            known = self.policy.last.get(r["account_id"])
-            if known is None or r["ts"] >= known[2]:
-                self.policy.remember(r["account_id"], r["severity"] or "medium", float(r["score"]), r["ts"])
+        self.remember_alerts(memory)
         self.policy.dismissed.clear()
         for r in dismissed.iter_rows(named=True):
             self.policy.dismiss(r["account_id"], float(r["score"] if r["score"] is not None else 1.0), rate=r.get("rate"))
         self.flagged = flagged
         self.accounts = accounts
+
+    def remember_alerts(self, memory: pl.DataFrame) -> None:
+        """Alerts already raised (per account the latest: severity, score, ts); an account's newer
+        alert already remembered is kept."""
+        for r in memory.iter_rows(named=True):
+            known = self.policy.last.get(r["account_id"])
+            if known is None or r["ts"] >= known[2]:
+                self.policy.remember(r["account_id"], r["severity"] or "medium", float(r["score"]), r["ts"])
