@@ -83,7 +83,7 @@ TABLES: dict[str, pl.Schema] = {
     "rejected": REJECTED_SCHEMA,
     "offsets": OUTBOX_OFFSETS_SCHEMA,
 }
-#: The columns of an alert as published on the alerts topic (those of ``stream_unpublished_alerts.sql``).
+#: The columns of an alert as published on the alerts topic.
 PUBLISHED_COLUMNS = ["alert_id", "ts", "account_id", "score", "reasons", "severity", "first_event_ts", "raised_at"]
 #: What a fold can fail with (the files stay; the next fold takes them).
 FOLD_ERRORS = (OSError, duckdb.Error, pa.ArrowException)

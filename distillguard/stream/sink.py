@@ -337,20 +337,8 @@ def insert_alerts(store: Store, alerts: pl.DataFrame) -> int:
 
 
 def unpublished_alerts(store: Store) -> pl.DataFrame:
+    """Alerts folded into DuckDB without ``published_at`` (a replica's start republishes them)."""
     return store.frame(sql_text("store/stream_unpublished_alerts.sql"))
-
-
-def mark_published(store: Store, alert_ids: list[str]) -> None:
-    if alert_ids:
-        with store.registered("published_alerts", pl.DataFrame({"alert_id": alert_ids}, schema={"alert_id": pl.String})):
-            store.con.execute(sql_text("store/stream_mark_published.sql"))
-
-
-def record_offsets(store: Store, offsets: pl.DataFrame) -> None:
-    """``offsets``: group_id, topic, partition, next_offset, max_event_ts."""
-    if offsets.height:
-        with store.registered("incoming_offsets", offsets):
-            store.con.execute(sql_text("store/stream_upsert_offsets.sql"))
 
 
 def alert_memory(store: Store) -> pl.DataFrame:
