@@ -39,7 +39,7 @@ class Vocabulary:
     models: tuple[str, ...]                        # last = newest, most capable
     webmail: tuple[str, ...]
     company_domains: tuple[str, ...]
-    shady_domains: tuple[str, ...]
+    shady_domains: tuple[str, ...]                 # private or disposable domains of attack operators: the real space is large, so two operators rarely share one
     account_id: str                                # format with {n} and {h}
     key_id: str
     event_id: str
@@ -108,7 +108,10 @@ DEFAULT = Vocabulary(
     models=("model-small", "model-medium", "model-large", "model-large-2"),
     webmail=("gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com"),
     company_domains=("acme-retail.com", "northwind.io", "globex.com", "initech.dev", "umbrella-health.org", "hooli.ai", "stark-industries.com"),
-    shady_domains=("mailbox-7x.net", "fastinbox.xyz", "tmpmail-pro.cc", "inboxkit.top", "quickreg.site", "relay-ai.io", "promptmesh.co"),
+    shady_domains=("mailbox-7x.net", "fastinbox.xyz", "tmpmail-pro.cc", "inboxkit.top", "quickreg.site", "relay-ai.io", "promptmesh.co",
+                   "inbox-drop.io", "regmail.space", "swiftpost.app", "mx-relay.org", "postbin.email", "signup-fast.net",
+                   "aibox.dev", "hushbox.link", "mailnow.site", "tempbox.live", "clickreg.online", "ezmail.pro", "dropmail.xyz",
+                   "postcat.top", "netinbox.cc", "boxy-mail.co", "rapidreg.info"),
     account_id="acct-{n:05d}",
     key_id="key-{h}",
     event_id="{uuid}",
@@ -181,7 +184,10 @@ ALT = Vocabulary(
     webmail=("fastmail.com", "gmx.de", "zoho.eu", "tutanota.com", "yandex.ru"),
     company_domains=("blueyonder-air.com", "fjord-logistics.no", "keystone-bank.com", "pinecone-labs.ai", "meridian-health.net",
                      "tallgrass-energy.com", "quarry-games.io"),
-    shady_domains=("nx-post.biz", "zeromail.one", "burnbox.icu", "cheapreg.buzz", "anonmx.pw", "gatewayllm.net", "tokenhub.shop"),
+    shady_domains=("nx-post.biz", "zeromail.one", "burnbox.icu", "cheapreg.buzz", "anonmx.pw", "gatewayllm.net", "tokenhub.shop",
+                   "fastpost.click", "mx-zero.win", "throwbox.rest", "quickbox.bar", "regpoint.mom", "mailsink.lol",
+                   "postlayer.cyou", "anon-in.wtf", "boxrelay.store", "inboxly.fun", "keymail.work", "tmpreg.quest",
+                   "sendnull.ink", "mailpit.sbs", "one-off.email", "regzone.bond", "burnpost.rocks"),
     account_id="org_{h}",
     key_id="sk_{h}",
     event_id="req_{uuid}",
