@@ -39,7 +39,7 @@ class Vocabulary:
     models: tuple[str, ...]                        # last = newest, most capable
     webmail: tuple[str, ...]
     company_domains: tuple[str, ...]
-    shady_domains: tuple[str, ...]                 # private or disposable domains of attack operators: the real space is large, so two operators rarely share one
+    shady_domains: tuple[str, ...]                 # attack operators' private or disposable domains (a large space: two rarely share one)
     account_id: str                                # format with {n} and {h}
     key_id: str
     event_id: str
