@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from distillguard.features.registry import Feature, family, normalised_entropy, placed_names, share
+from distillguard.features.registry import Feature, family, logged_share, normalised_entropy, placed_names, share
 
 __all__ = ["ALL_FEATURES", "FEATURES_BY_NAME", "WINDOW_FEATURES", "placed_names"]
 
@@ -106,25 +106,25 @@ PROMPTS = family(
             label="new prompts later in the window", peers=15, anomaly_model=10,
             reason="a prompt set that keeps growing: {distinct_prompts} distinct prompts, {prompt_growth} of the "
                    "later requests ask prompts not asked before"),
-    Feature("hot_reask_share", "requests re-asking an earlier prompt while sampling (best-of-n at temperature >= 0.5)",
-            share(_repeat & _hot),
+    Feature("hot_reask_share", "logged requests re-asking an earlier prompt while sampling (best-of-n at temperature >= 0.5)",
+            logged_share(_repeat & _hot),
             label="re-asked while sampling", peers=14, anomaly_model=8,
             reason="{hot_reask_share} of requests re-ask an earlier prompt while sampling (best-of-n harvesting)"),
-    Feature("cold_reask_share", "requests re-asking an earlier prompt deterministically (temperature < 0.5: a re-run)",
-            share(_repeat & ~_hot),
+    Feature("cold_reask_share", "logged requests re-asking an earlier prompt deterministically (temperature < 0.5: a re-run)",
+            logged_share(_repeat & ~_hot),
             label="re-run deterministically", anomaly_model=9),
 )
 
 ELICITATION = family(
     "elicitation",
-    Feature("reasoning_share", "prompts asking for reasoning traces or step-by-step work", share(pl.col("_asks_reasoning")),
+    Feature("reasoning_share", "logged prompts asking for reasoning traces or step-by-step work", logged_share(pl.col("_asks_reasoning")),
             label="reasoning-trace requests", peers=2, anomaly_model=1, online_model=8, report=3, profile=4,
             reason="reasoning-trace requests in {reasoning_share} of {n_requests} requests{reasoning_share.vs_peers}"),
     Feature("fixed_format_share", "prompts or requests demanding a fixed answer format",
             share(pl.col("_asks_fixed_format") | pl.col("response_format").is_in(["json_object", "json_schema"])),
             label="fixed answer formats demanded", anomaly_model=2, report=4,
             reason="a fixed answer format demanded in {fixed_format_share} of requests"),
-    Feature("rubric_share", "grader / rubric prompts", share(pl.col("_asks_rubric")),
+    Feature("rubric_share", "logged prompts that are grader / rubric prompts", logged_share(pl.col("_asks_rubric")),
             label="grader / rubric prompts", peers=3, anomaly_model=3, online_model=9, report=5, profile=5,
             reason="grader/rubric prompts in {rubric_share} of requests{rubric_share.vs_peers}"),
     Feature("completion_tokens_median", "median completion tokens of an answered request",

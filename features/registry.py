@@ -152,6 +152,18 @@ def share(condition: pl.Expr) -> pl.Expr:
     return condition.fill_null(False).cast(pl.Float64).mean()
 
 
+def logged_share(condition: pl.Expr) -> pl.Expr:
+    """Share of the account's events *whose prompt was logged* for which ``condition`` holds (0 when none
+    was). What a prompt says can only be read where the gateway logged it: over all events, a gateway
+    that logs one prompt in two would halve every such share.
+
+    >>> df = pl.DataFrame({"prompt": ["think step by step", None, "hi", None], "asks": [True, None, False, None]})
+    >>> df.select(logged_share(pl.col("asks"))).item()
+    0.5
+    """
+    return condition.fill_null(False).cast(pl.Float64).filter(pl.col("prompt").is_not_null()).mean().fill_null(0.0)
+
+
 def normalised_entropy(column: pl.Expr, n_categories: int) -> pl.Expr:
     """Shannon entropy of a column's value distribution over ``n_categories`` values, scaled to 0-1.
 

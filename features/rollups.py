@@ -618,6 +618,7 @@ def features_from_rollups(
         .join(_timing(hours), on="account_id", how="left")
     )
     n = pl.col("n")
+    logged = pl.col("n_prompt_logged").clip(1)        # what prompts say is read over the logged ones
     rounded = {c: pl.col(c).round(0).cast(pl.UInt32) for c in HLL_COLUMNS}
     exprs = {
         "n_requests": n.cast(pl.UInt32),
@@ -633,15 +634,15 @@ def features_from_rollups(
         "burstiness": pl.col("_burstiness"),
         "peak_minute_share": pl.col("_peak") / n,
         "weekend_share": pl.col("_weekend") / n,
-        "distinct_prompt_share": pl.col("_distinct_prompts").fill_null(0) / pl.col("n_prompt_logged").clip(1),
+        "distinct_prompt_share": pl.col("_distinct_prompts").fill_null(0) / logged,
         "distinct_prompts": pl.col("_distinct_prompts").fill_null(0).cast(pl.UInt32),
         "prompt_logged_share": pl.col("n_prompt_logged") / n,
         "prompt_growth": pl.col("_prompt_growth").fill_null(0.0),
-        "hot_reask_share": pl.col("_hot_repeats").fill_null(0) / n,
-        "cold_reask_share": pl.col("_cold_repeats").fill_null(0) / n,
-        "reasoning_share": pl.col("n_reasoning") / n,
+        "hot_reask_share": pl.col("_hot_repeats").fill_null(0) / logged,
+        "cold_reask_share": pl.col("_cold_repeats").fill_null(0) / logged,
+        "reasoning_share": pl.col("n_reasoning") / logged,
         "fixed_format_share": pl.col("n_fixed_format") / n,
-        "rubric_share": pl.col("n_rubric") / n,
+        "rubric_share": pl.col("n_rubric") / logged,
         "completion_tokens_median": pl.col("kll_completion_tokens_answered").fill_null(0.0),
         "long_answer_share": pl.col("n_long_answer") / n,
         "max_tokens_median": pl.col("kll_max_tokens").fill_null(0.0),

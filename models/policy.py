@@ -103,6 +103,7 @@ class PolicySettings(BaseModel):
 
     # -- coverage --------------------------------------------------------------------------------
     prompt_growth: tuple[float, float] = (0.2, 0.6)          # later-half requests asking new prompts (best-of-n halves it)
+    min_logged_share: float = 0.05                           # below this share of prompts logged, re-asks and growth are read as logged
     distinct_prompts_log10: tuple[float, float] = (1.3, 2.7)  # 20 .. 500 distinct prompts
     slot_diversity: tuple[float, float] = (0.25, 0.6)
     top_skeleton_share: tuple[float, float] = (0.2, 0.5)
@@ -190,6 +191,31 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
     return pl.max_horizontal(long_answers, very_long, s.length_cut_part * ramp(_col("length_cut_share"), s.length_cut_share) * depth)
 
 
+def _logged(s: PolicySettings) -> pl.Expr:
+    """The account's share of requests whose prompt was logged (unknown or under ``min_logged_share``: 1)."""
+    p = pl.col("prompt_logged_share").cast(pl.Float64)
+    return pl.when(p.is_null() | p.is_nan() | (p < s.min_logged_share)).then(1.0).otherwise(p.clip(None, 1.0))
+
+
+def growth(s: PolicySettings) -> pl.Expr:
+    """``prompt_growth`` as if every prompt had been logged. A gateway that logs a share ``p`` of the
+    prompts at random hides the earlier copy of a re-asked prompt with probability about ``1 - p``, so
+    re-asks look new: the observed growth is about ``g + (1 - g)(1 - p)``, and ``g = (observed - (1 - p)) / p``.
+
+    >>> f = pl.DataFrame({"prompt_growth": [0.55, 0.55, 1.0], "prompt_logged_share": [0.5, 1.0, 0.5]})
+    >>> f.select(growth(PolicySettings())).to_series().round(2).to_list()     # a re-run bank, half logged; fully logged; a harvest
+    [0.1, 0.55, 1.0]
+    """
+    p = _logged(s)
+    return _clip01((_col("prompt_growth") - (1.0 - p)) / p)
+
+
+def reasks(s: PolicySettings, column: str) -> pl.Expr:
+    """A re-ask share (over logged prompts) as if every prompt had been logged: a re-ask is seen only when
+    an earlier copy was logged too, about ``p`` of the time."""
+    return _clip01(_col(column) / _logged(s))
+
+
 def varied_settings(s: PolicySettings) -> pl.Expr:
     """0-1: how many temperatures the account samples at. An evaluation re-runs its bank at one fixed
     setting; a harvester re-asking for diverse answers varies it (``temperatures_varied``)."""
@@ -201,19 +227,19 @@ def sampling(s: PolicySettings) -> pl.Expr:
     It counts less when the prompt set stopped growing and the settings stay fixed: pass@k or
     calibration re-run over a fixed bank, not best-of-n or log-probabilities collected over a harvest
     that keeps growing, nor one bank sampled again and again at several temperatures."""
-    new_data = pl.max_horizontal(ramp(_col("prompt_growth"), s.prompt_growth), varied_settings(s))
+    new_data = pl.max_horizontal(ramp(growth(s), s.prompt_growth), varied_settings(s))
     growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * new_data
     return growing * pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
-        ramp(_col("hot_reask_share"), s.hot_reask_share),
+        ramp(reasks(s, "hot_reask_share"), s.hot_reask_share),
     )
 
 
 def coverage(s: PolicySettings) -> pl.Expr:
     """A prompt set that keeps growing, or templated prompts whose slots sweep a space, at some size."""
     size = log_ramp(_col("distinct_prompts"), s.distinct_prompts_log10)
-    growing = ramp(_col("prompt_growth"), s.prompt_growth)
+    growing = ramp(growth(s), s.prompt_growth)
     sweep = ramp(_col("slot_diversity"), s.slot_diversity) * ramp(_col("top_skeleton_share"), s.top_skeleton_share)
     return size * pl.max_horizontal(growing, sweep)
 
@@ -270,8 +296,8 @@ def rerun(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: a fixed bank re-run (a benchmark, greedy or pass@k), not a growing harvest:
     re-asks while the prompt set stops growing, at one fixed setting (re-asking one bank at several
     temperatures is sampling it for diverse answers, not re-running it)."""
-    reasks = _col("cold_reask_share") + _col("hot_reask_share")
-    return ramp(reasks, s.reask_share) * (1.0 - ramp(_col("prompt_growth"), s.rerun_growth)) * (1.0 - varied_settings(s))
+    repeated = reasks(s, "cold_reask_share") + reasks(s, "hot_reask_share")
+    return ramp(repeated, s.reask_share) * (1.0 - ramp(growth(s), s.rerun_growth)) * (1.0 - varied_settings(s))
 
 
 def conversation(s: PolicySettings) -> pl.Expr:
@@ -313,7 +339,8 @@ FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
 INPUT_COLUMNS = [
     "n_requests", "requests_per_day", "requests_per_active_hour", "reasoning_share", "rubric_share", "fixed_format_share",
     "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
-    "multi_sample_share", "hot_reask_share", "cold_reask_share", "temperature_distinct", "prompt_growth", "distinct_prompts", "slot_diversity",
+    "multi_sample_share", "hot_reask_share", "cold_reask_share", "temperature_distinct", "prompt_growth", "prompt_logged_share", "distinct_prompts",
+    "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
     "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "turn_gap_median_s",
     "tool_share", "anomaly",

@@ -217,6 +217,23 @@ def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
     })
 
 
+def test_a_gateway_that_logs_half_the_prompts_changes_neither_verdict():
+    """A bank re-run three times at temperature 0 and a harvest of new prompts, every prompt logged or a
+    random half of them (the contract lets a gateway leave prompts out): the re-asks the gateway hid
+    must not turn the bank into a growing harvest, nor halve what the prompts are seen to ask."""
+    bank = _events(600, "bank", 4.0, lambda i: f"Item {i % 200}: solve it and justify each step").with_columns(pl.lit(0.0).alias("temperature"))
+    harvest = _events(600, "harvest", 4.0, lambda i: f"Derive result {i} and justify each step")
+    every = pl.concat([bank, harvest])
+    half = every.with_columns(pl.when(pl.col("event_id").hash(seed=1) % 2 == 0).then(None).otherwise(pl.col("prompt")).alias("prompt"))
+    policy = DetectionPolicy()
+    full, halved = (policy.score(account_features(events)).sort("account_id") for events in (every, half))
+    assert 0.4 < halved["prompt_logged_share"][0] < 0.6
+    assert halved["reasoning_share"].to_list() == pytest.approx(full["reasoning_share"].to_list())
+    assert halved["ev_rerun"][0] == pytest.approx(full["ev_rerun"][0], abs=0.1) and full["ev_rerun"][0] > 0.9
+    assert halved["score"][0] == pytest.approx(full["score"][0], abs=0.1) and full["score"][0] < 1.0      # the bank
+    assert halved["score"][1] >= 1.0 and full["score"][1] >= 1.0                                          # the harvest
+
+
 def test_batch_and_stream_judge_a_window_with_the_same_policy():
     """The stream's judgement of a window is batch's policy over the same features (no online model yet)."""
     events = pl.concat([
