@@ -285,11 +285,18 @@ def anomaly(s: PolicySettings) -> pl.Expr:
 
 
 def downstream(s: PolicySettings) -> pl.Expr:
-    """Many system prompts and client styles behind one account: a proxy fronting many customers."""
+    """Many customers' apps behind one account, a proxy fronting them: many system prompts with many
+    clients or sampling styles, or, from a proxy that strips its customers' system prompts, many
+    user agents each with their own settings. Any two of the three; one alone is an app or a tool.
+
+    >>> f = pl.DataFrame({"n_system_prompts": [40, 0, 40, 1], "n_client_styles": [30, 30, 1, 2], "n_user_agents": [25, 25, 1, 1]})
+    >>> f.select(downstream(PolicySettings())).to_series().round(2).to_list()   # forwarded, stripped, one client, one app
+    [1.0, 1.0, 0.0, 0.0]
+    """
     prompts = log_ramp(_col("n_system_prompts"), s.system_prompts_log10)
     styles = log_ramp(_col("n_client_styles"), s.client_styles_log10)
     agents = log_ramp(_col("n_user_agents"), s.user_agents_log10)
-    return prompts * pl.max_horizontal(styles, agents)
+    return pl.max_horizontal(prompts * pl.max_horizontal(styles, agents), styles * agents)
 
 
 def rerun(s: PolicySettings) -> pl.Expr:

@@ -624,6 +624,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
     completion = np.empty(len(t), dtype=np.int64)
     distilling = np.zeros(len(t), dtype=bool)
     sampling = acct.axes.get("sampling", "none")
+    stripped = acct.axes.get("system_prompt") == "stripped"      # the proxy forwards no system prompt
     for i, c in enumerate(who):
         cust = customers[c]
         if cust["distiller"]:
@@ -637,7 +638,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
         else:
             prompts.append(f"{v.app_prompts[(cust['offset'] + i) % len(v.app_prompts)]} ({noise[i]})")
             completion[i] = int(np.exp(np.log(200) + 0.6 * spread[i]))
-        sys_hash.append(cust["system_prompt"])
+        sys_hash.append(None if stripped else cust["system_prompt"])
         ua.append(cust["user_agent"])
         temp.append(cust["temperature"])
         max_tok.append(cust["max_tokens"] if not cust["distiller"] or cust["explicit"] else 16384)

@@ -75,6 +75,8 @@ FAKE_END_USERS_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ri
 WRAPPING_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.3, "mimicry_ring": 0.4, "burner": 0.25}
 #: Temperature 0 for everything.
 GREEDY_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.3, "reseller_ring": 0.25}
+#: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
+RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
 #: the payment card, the prompt template (one sweep, partitioned), the client (user agent and
 #: system prompt), the sign-up hour, a custom e-mail domain.
@@ -671,7 +673,10 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
     for size in mix["reseller_rings"]:
         ring_no += 1
         ring_id = f"truth-ring-{ring_no}"
-        ring = dict(draw_style(rng, "reseller_ring"), language="mixed", system_prompt="mixed")
+        # the proxy forwards its customers' system prompts, or strips them (they are its customers' secrets);
+        # drawn from a generator of its own, so the rest of a seed's population stays as it was
+        strips = np.random.default_rng([config.seed, ring_no]).random() < RESELLER_STRIPS_SYSTEM_PROMPTS_P
+        ring = dict(draw_style(rng, "reseller_ring"), language="mixed", system_prompt="stripped" if strips else "forwarded")
         egress, egress_asn = ids.datacenter_ips(int(rng.integers(3, 7)))
         domain = str(rng.choice(vocab.shady_domains))
         bucket = str(rng.choice(list(DISTILL_BUCKETS)))
