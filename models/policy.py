@@ -111,6 +111,7 @@ class PolicySettings(BaseModel):
     # -- operation -------------------------------------------------------------------------------
     requests_per_day_log10: tuple[float, float] = (3.0, 4.3)      # 1,000 .. 20,000 a day
     requests_per_active_hour_log10: tuple[float, float] = (2.3, 3.3)  # 200 .. 2,000 an active hour
+    answer_tokens_per_day_log10: tuple[float, float] = (6.0, 7.3)  # 1M .. 20M answer tokens a day (requests a day x median answer)
     regularity: tuple[float, float] = (0.3, 0.8)             # 1 - coefficient of variation of gaps
     round_the_clock: tuple[float, float] = (0.85, 0.97)      # hour-of-day entropy
     timing_requests_log10: tuple[float, float] = (2.0, 3.0)  # timing means something from 100 .. 1,000 requests
@@ -245,10 +246,13 @@ def coverage(s: PolicySettings) -> pl.Expr:
 
 
 def scale(s: PolicySettings) -> pl.Expr:
-    """Volume far beyond ordinary use: requests a day, or the rate while active."""
+    """Volume far beyond ordinary use: requests a day, the rate while active, or the answer tokens
+    taken a day (what a distiller trains on: a few thousand requests of long answers are as much
+    as tens of thousands of short ones)."""
     return pl.max_horizontal(
         log_ramp(_col("requests_per_day"), s.requests_per_day_log10),
         log_ramp(_col("requests_per_active_hour"), s.requests_per_active_hour_log10),
+        log_ramp(_col("requests_per_day") * _col("completion_tokens_median"), s.answer_tokens_per_day_log10),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
-from distillguard.models.policy import FAMILIES, DetectionPolicy
+from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.rings import RingSettings, cohort_links, link_groups, ring_evidence
 from distillguard.stream.scoring import StreamScorer
 
@@ -81,6 +81,20 @@ def test_a_bank_sampled_again_at_several_temperatures_is_a_harvest_and_one_re_ru
     assert scored["ev_sampling"][0] > scored["ev_sampling"][1]
     assert scored["score"][0] >= 1.0
     assert scored["score"][1] < scored["score"][0] - 0.3
+
+
+def test_thousands_of_long_answers_a_day_are_volume_as_tens_of_thousands_of_short_ones_are():
+    # aged, no reasoning words, no sampling, waking hours, no rate limits: volume of answers is what is left
+    quiet = {**HARVESTER, "reasoning_share": 0.04, "logprobs_share": 0.0, "hot_reask_share": 0.0, "account_age_days": 700.0,
+             "interarrival_cv": 1.2, "hour_entropy": 0.7, "rate_limited_share": 0.0, "anomaly": 0.0, "n_prefixes": 1,
+             "requests_per_day": 7500.0, "requests_per_active_hour": 150.0, "n_requests": 22000, "prompt_growth": 0.8,
+             "fixed_format_share": 0.6}
+    long_answers = {**quiet, "completion_tokens_median": 2600.0, "long_answer_share": 0.9}
+    short_answers = {**quiet, "completion_tokens_median": 150.0, "long_answer_share": 0.0, "completion_prompt_ratio": 1.0}
+    scored = DetectionPolicy().score(pl.DataFrame([long_answers, short_answers]))
+    requests_only = DetectionPolicy(PolicySettings(answer_tokens_per_day_log10=(20.0, 21.0))).score(pl.DataFrame([long_answers]))
+    assert scored["ev_scale"][0] > 0.95 > 0.7 > scored["ev_scale"][1]
+    assert scored["score"][0] >= 1.0 > max(scored["score"][1], requests_only["score"][0])
 
 
 def test_a_production_integration_and_a_benchmark_bank_stay_under_the_bar():
