@@ -42,7 +42,9 @@ VOLUME = family(
             label="requests per day", peers=16,
             reason="{requests_per_day} requests a day{requests_per_day.vs_peers}"),
     Feature("completion_tokens_total", "completion tokens received", pl.col("completion_tokens").sum(), "count",
-            label="completion tokens"),
+            label="completion tokens",
+            reason="{completion_tokens_total} answer tokens taken: {requests_per_day} requests a day, median answer "
+                   "{completion_tokens_median} tokens"),
     Feature("completion_prompt_ratio",
             "median completion tokens per prompt token, over requests that open a conversation or stand alone "
             "(a later turn's prompt tokens count the history before it, not what was asked)",

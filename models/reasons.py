@@ -106,6 +106,9 @@ FAMILY_SENTENCES: dict[str, list[Sentence]] = {
         ("requests_per_day", lambda r, s: r["requests_per_day"] >= 10 ** s.requests_per_day_log10[0], reason_of("requests_per_day")),
         ("requests_per_active_hour", lambda r, s: r["requests_per_active_hour"] >= 10 ** s.requests_per_active_hour_log10[0],
          reason_of("requests_per_active_hour")),
+        ("completion_tokens_total",
+         lambda r, s: r["requests_per_day"] * r["completion_tokens_median"] >= 10 ** s.answer_tokens_per_day_log10[0],
+         reason_of("completion_tokens_total")),
     ],
     "timing": [
         ("interarrival_cv", lambda r, s: 1 - r["interarrival_cv"] > s.regularity[0], reason_of("interarrival_cv")),
@@ -127,7 +130,7 @@ FAMILY_SENTENCES: dict[str, list[Sentence]] = {
                    f"(PyOD IForest+ECOD+HBOS on the shape of its use) put it {float(r['anomaly_z']):.1f} robust deviations from its peers"),
     ],
     "downstream": [
-        ("n_system_prompts", lambda r, s: r["n_system_prompts"] >= 10 ** s.system_prompts_log10[0], reason_of("n_system_prompts")),
+        ("n_system_prompts", lambda r, s: (r.get("ev_downstream") or 0.0) > 0.0, reason_of("n_system_prompts")),
     ],
 }
 
