@@ -138,6 +138,8 @@ class PolicySettings(BaseModel):
     tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
     fresh_product_discount: float = 0.7                      # share of the product counter a fresh account loses (end-user ids cost nothing)
+    harvest_product_discount: float = 0.5                    # ... and an account whose prompts harvest in three purpose families or more
+    harvest_breadth: tuple[float, float] = (2.0, 3.0)        # purpose families at full strength: two .. three (each ramped 0.5 .. 0.9)
     deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
 
 
@@ -325,11 +327,19 @@ def conversation(s: PolicySettings) -> pl.Expr:
     return pl.max_horizontal(people, ramp(_col("tool_share"), s.tool_share))
 
 
+def harvest_breadth(s: PolicySettings) -> pl.Expr:
+    """0-1: how many purpose families speak at once (elicitation, answer depth, sampling, coverage;
+    ``harvest_breadth``): one or two is a product's or an evaluation's shape, three or four a harvest's."""
+    strong = pl.sum_horizontal([ramp(family(s), (0.5, 0.9)) for family in (elicitation, answer_depth, sampling, coverage)])
+    return ramp(strong, s.harvest_breadth)
+
+
 def product(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: one product (one or two system prompts) serving many end users. End-user ids are
     the caller's word: on an account created hours ago (a product does not launch at full traffic on
-    its first day) they count for less."""
-    return log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s)) * (1.0 - s.fresh_product_discount * freshness(s))
+    its first day), or whose traffic harvests in three purpose families at once, they count for less."""
+    return (log_ramp(_col("n_end_users"), s.end_users_log10) * (1.0 - downstream(s)) * (1.0 - s.fresh_product_discount * freshness(s))
+            * (1.0 - s.harvest_product_discount * harvest_breadth(s)))
 
 
 def evaluation(s: PolicySettings) -> pl.Expr:

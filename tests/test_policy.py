@@ -97,6 +97,22 @@ def test_thousands_of_long_answers_a_day_are_volume_as_tens_of_thousands_of_shor
     assert scored["score"][0] >= 1.0 > max(scored["score"][1], requests_only["score"][0])
 
 
+def test_made_up_end_users_do_not_excuse_a_harvest_in_three_purpose_families_but_a_product_keeps_its_users():
+    # an aged harvester sending an invented end-user id with each request (the ids cost nothing)
+    posing = {**HARVESTER, "account_age_days": 700.0, "n_end_users": 1500, "rate_limited_share": 0.0, "anomaly": 0.0,
+              "interarrival_cv": 1.2, "hour_entropy": 0.7, "n_prefixes": 1, "requests_per_day": 1200.0, "requests_per_active_hour": 80.0,
+              "logprobs_share": 0.0, "completion_tokens_median": 700.0, "long_answer_share": 0.45}
+    # a translation product: a template swept over texts, answers as long as the texts, one setting, many users
+    translation = {**posing, "reasoning_share": 0.0, "fixed_format_share": 0.0, "hot_reask_share": 0.0, "long_answer_share": 0.05,
+                   "completion_tokens_median": 300.0, "completion_prompt_ratio": 1.0}
+    scored = DetectionPolicy().score(pl.DataFrame([posing, translation]))
+    believed = DetectionPolicy(PolicySettings(harvest_product_discount=0.0)).score(pl.DataFrame([posing]))
+    assert scored["ev_product"][1] == pytest.approx(believed["ev_product"][0]) and believed["ev_product"][0] > 0.9   # users kept
+    assert scored["ev_product"][0] <= 0.5 * believed["ev_product"][0] + 1e-9
+    assert scored["score"][0] >= 1.0 > believed["score"][0]
+    assert scored["score"][1] < 1.0
+
+
 def test_a_production_integration_and_a_benchmark_bank_stay_under_the_bar():
     integration = {**HARVESTER, "reasoning_share": 0.0, "long_answer_share": 0.0, "completion_tokens_median": 90.0,
                    "completion_prompt_ratio": 0.5, "logprobs_share": 0.0, "hot_reask_share": 0.0, "fixed_format_share": 0.6,
