@@ -328,9 +328,10 @@ def conversation(s: PolicySettings) -> pl.Expr:
 
 
 def harvest_breadth(s: PolicySettings) -> pl.Expr:
-    """0-1: how many purpose families speak at once (elicitation, answer depth, sampling, coverage;
-    ``harvest_breadth``): one or two is a product's or an evaluation's shape, three or four a harvest's."""
-    strong = pl.sum_horizontal([ramp(family(s), (0.5, 0.9)) for family in (elicitation, answer_depth, sampling, coverage)])
+    """0-1: how many purpose families speak at once (``harvest_breadth``): one or two is a product's or
+    an evaluation's shape, three or four a harvest's. Reads their evidence (``ev_<family>``), which the
+    policy computes before the counter-evidence: an ablated family does not count."""
+    strong = pl.sum_horizontal([ramp(pl.col(f"ev_{name}"), (0.5, 0.9)) for name in PURPOSE])
     return ramp(strong, s.harvest_breadth)
 
 
@@ -386,7 +387,9 @@ class DetectionPolicy:
         s = self.settings
         w, cw = s.weights, s.counter_weights
         evidence = [(pl.lit(0.0) if name in self.ablate else family(s)).alias(f"ev_{name}")
-                    for name, family in {**PURPOSE, **OPERATION, **RESELLER, **COUNTER}.items()]
+                    for name, family in {**PURPOSE, **OPERATION, **RESELLER}.items()]
+        # counter-evidence may read the evidence above (the product counter weighs how broadly the account harvests)
+        counter = [family(s).alias(f"ev_{name}") for name, family in COUNTER.items()]
         points = [
             pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in PURPOSE]).alias("points_purpose"),
             pl.sum_horizontal([w[n] * pl.col(f"ev_{n}") for n in OPERATION]).clip(0.0, s.operation_cap).alias("points_operation"),
@@ -399,7 +402,7 @@ class DetectionPolicy:
                       - pl.col("points_counter")).clip(0.0, None)
         scores = [(pl.col("sustained") * raw_points / s.flag_points).alias("score"),
                   (raw_points / s.flag_points).alias("score_ignoring_volume")]
-        return [evidence, points, scores, [self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess")]]
+        return [evidence, counter, points, scores, [self.severity_expr(pl.col("score")).alias("severity"), self.kind_expr().alias("kind_guess")]]
 
     def _with_inputs(self, features: pl.DataFrame) -> pl.DataFrame:
         missing = [pl.lit(None, dtype=pl.Float64).alias(c) for c in INPUT_COLUMNS if c not in features.columns]
@@ -407,7 +410,7 @@ class DetectionPolicy:
 
     def evidence(self, features: pl.DataFrame) -> pl.DataFrame:
         """``features`` with ``ev_<family>`` (0-1) for every family and counter-evidence added."""
-        return self._with_inputs(features).with_columns(self._stages[0])
+        return self._with_inputs(features).with_columns(self._stages[0]).with_columns(self._stages[1])
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:
         """Evidence, points per group, ``score`` (1.0 = the bar), ``severity`` and ``kind_guess``."""
