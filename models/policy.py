@@ -16,7 +16,8 @@ the absence of one family lowers a score but never zeroes it:
 * ``downstream``: many system prompts and client styles behind one account (the reseller shape);
 * **counter-evidence**: behaviour a harvester cannot cheaply share with a legitimate user lowers
   the score (deterministic re-runs of a fixed bank, greedy decoding of short answers,
-  conversations and tool use, one product serving many end users); it is bounded too, so it never clears an account on its own.
+  conversations and tool use, one product serving many end users, a window that is one modest
+  sitting of an established account); it is bounded too, so it never clears an account on its own.
 
 A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 
@@ -79,7 +80,8 @@ class PolicySettings(BaseModel):
         "elicitation": 1.0, "answer_depth": 1.1, "sampling": 0.9, "coverage": 0.9, "downstream": 1.6,
         "scale": 0.8, "timing": 0.5, "freshness": 0.8, "rate_pressure": 0.5, "infrastructure": 0.3, "anomaly": 1.0,
     })
-    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 1.2, "conversation": 0.8, "product": 0.8, "evaluation": 0.8})
+    counter_weights: dict[str, float] = Field(default_factory=lambda: {"rerun": 1.2, "conversation": 0.8, "product": 0.8, "evaluation": 0.8,
+                                                                        "one_sitting": 1.2})
 
     # -- elicitation (what the prompts ask) and answer depth (what comes back) -------------------
     reasoning_share: tuple[float, float] = (0.1, 0.5)        # share of prompts asking for reasoning: no evidence .. full
@@ -141,6 +143,10 @@ class PolicySettings(BaseModel):
     harvest_product_discount: float = 0.5                    # ... and an account whose prompts harvest in three purpose families or more
     harvest_breadth: tuple[float, float] = (2.0, 3.0)        # purpose families at full strength: two .. three (each ramped 0.5 .. 0.9)
     deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
+    sitting_hours: tuple[float, float] = (3.0, 8.0)          # clock hours with requests: one sitting (a job run once) .. a working day
+    sitting_window_hours: tuple[float, float] = (12.0, 24.0)  # hours the window spans: too short to tell a sitting .. long enough
+    sitting_requests_log10: tuple[float, float] = (3.0, 3.5)  # requests in that sitting: a benchmark's size (1,000) .. a harvest's (3,000)
+    sitting_account_days: tuple[float, float] = (1.0, 3.0)   # account age: made for this sitting (a burner) .. made days before it
 
 
 def _clip01(expr: pl.Expr) -> pl.Expr:
@@ -327,6 +333,26 @@ def conversation(s: PolicySettings) -> pl.Expr:
     return pl.max_horizontal(people, ramp(_col("tool_share"), s.tool_share))
 
 
+def one_sitting(s: PolicySettings) -> pl.Expr:
+    """Counter-evidence: the account's whole window is one sitting of modest size, as when an evaluation
+    or a labelling job is run once, on an account not made for it that day and not pushing its rate
+    limit. A harvest is sustained (its prompt set keeps growing across hours and days); a harvester that
+    works in short sittings needs many of them or many accounts (:mod:`models.rings` judges those
+    together), and a burner is made hours before it is used or runs into the rate limit. Only a window long enough to tell speaks (a stream window of an hour
+    is all one sitting).
+
+    >>> f = pl.DataFrame({"active_hours": [1, 1, 30], "day_coverage": [1 / 48, 1.0, 30 / 48], "n_requests": [450, 450, 450],
+    ...                   "account_age_days": [400.0] * 3, "rate_limited_share": [0.0] * 3})
+    >>> f.select(one_sitting(PolicySettings())).to_series().round(2).to_list()   # one hour of two days; a one-hour window; sustained
+    [1.0, 0.0, 0.0]
+    """
+    hours = _col("active_hours")
+    window = pl.when(_col("day_coverage") > 0).then(hours / _col("day_coverage")).otherwise(0.0)
+    modest = 1.0 - log_ramp(_col("n_requests"), s.sitting_requests_log10)
+    made_before = pl.when(pl.col("account_age_days").is_not_null()).then(ramp(pl.col("account_age_days"), s.sitting_account_days)).otherwise(1.0)
+    return (1.0 - ramp(hours, s.sitting_hours)) * ramp(window, s.sitting_window_hours) * modest * made_before * (1.0 - rate_pressure(s))
+
+
 def harvest_breadth(s: PolicySettings) -> pl.Expr:
     """0-1: how many purpose families speak at once (``harvest_breadth``): one or two is a product's or
     an evaluation's shape, three or four a harvest's. Reads their evidence (``ev_<family>``), which the
@@ -354,7 +380,8 @@ PURPOSE: dict[str, Family] = {"elicitation": elicitation, "answer_depth": answer
 OPERATION: dict[str, Family] = {"scale": scale, "timing": timing, "freshness": freshness, "rate_pressure": rate_pressure,
                                 "infrastructure": infrastructure, "anomaly": anomaly}
 RESELLER: dict[str, Family] = {"downstream": downstream}
-COUNTER: dict[str, Family] = {"rerun": rerun, "conversation": conversation, "product": product, "evaluation": evaluation}
+COUNTER: dict[str, Family] = {"rerun": rerun, "conversation": conversation, "product": product, "evaluation": evaluation,
+                              "one_sitting": one_sitting}
 #: Every evidence family, by name (what ``ablate_families`` names; the robustness report leaves each out).
 FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
 #: The feature columns the policy reads.
@@ -366,7 +393,7 @@ INPUT_COLUMNS = [
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",
     "n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users", "mean_turn", "continued_turn_share", "turn_gap_median_s",
     "tool_share", "anomaly",
-    "deterministic_share",
+    "deterministic_share", "active_hours", "day_coverage",
 ]
 
 

@@ -142,6 +142,8 @@ COUNTER_SENTENCES: dict[str, Callable[[dict], str]] = {
     "product": lambda r: say("weighs against: one product serving {n_end_users} end users", r),
     "evaluation": lambda r: say("weighs against: greedy decoding in {deterministic_share} of requests with short answers "
                                 "(median {completion_tokens_median} tokens), as evaluations and labelling jobs do", r),
+    "one_sitting": lambda r: say("weighs against: the window's traffic is one sitting ({n_requests} requests, active in {active_hours} "
+                                 "clock hour(s)) of an account neither new nor rate-limited, as a job run once (an evaluation) is", r),
 }
 
 

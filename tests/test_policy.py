@@ -11,6 +11,7 @@ from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
+from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import RingSettings, cohort_links, link_groups, ring_evidence
 from distillguard.stream.scoring import StreamScorer
 
@@ -301,3 +302,28 @@ def test_extractors_split_over_a_signup_cohort_of_a_rare_domain_are_linked_and_n
     assert _groups(_cohort_population(member_score=1.1, spread=timedelta(minutes=20))) == [[f"split{i}" for i in range(5)]]
     assert _groups(_cohort_population(member_score=0.2, spread=timedelta(minutes=20))) == []     # not suspicious
     assert _groups(_cohort_population(member_score=1.1, spread=timedelta(days=3))) == []         # created over two weeks
+
+
+def test_an_evaluation_run_once_in_one_sitting_is_weighed_against_but_a_burner_or_a_sustained_harvest_is_not():
+    """An established account runs a chain-of-thought benchmark once: 450 new prompts with long answers
+    in one hour of a day's window. Every purpose family speaks, as for a harvest; what differs is that
+    the whole window is one sitting of modest size. A fresh, rate-limited account doing the same (a
+    burner), the same account working through the day, or one sitting of 5,000 requests is not excused,
+    and an hour-long stream window (all one sitting) cannot tell."""
+    sitting = {**HARVESTER, "n_requests": 450, "requests_per_day": 450.0, "requests_per_active_hour": 450.0, "distinct_prompts": 440,
+               "prompt_growth": 1.0, "hot_reask_share": 0.0, "logprobs_share": 0.0, "reasoning_share": 1.0, "completion_tokens_median": 2000.0,
+               "account_age_days": 400.0, "rate_limited_share": 0.0, "n_prefixes": 1, "interarrival_cv": 0.5, "hour_entropy": 0.0,
+               "anomaly": 0.3, "active_hours": 1, "day_coverage": 1 / 24}
+    burner = {**sitting, "account_age_days": 0.2, "rate_limited_share": 0.2}
+    sustained = {**sitting, "active_hours": 14, "day_coverage": 14 / 24, "hour_entropy": 0.8}
+    large = {**sitting, "n_requests": 5000, "requests_per_day": 5000.0, "requests_per_active_hour": 5000.0}
+    stream_window = {**sitting, "day_coverage": 1.0}
+    scored = DetectionPolicy().score(pl.DataFrame([sitting, burner, sustained, large, stream_window]))
+    assert scored["ev_one_sitting"].to_list() == pytest.approx([1.0, 0.0, 0.0, 0.0, 0.0])
+    made_that_day, limited = (DetectionPolicy().score(pl.DataFrame([{**sitting, **change}]))["ev_one_sitting"][0]
+                              for change in ({"account_age_days": 0.2}, {"rate_limited_share": 0.2}))
+    assert made_that_day == limited == 0.0
+    assert scored["score"][0] < 1.0
+    assert min(scored["score"][1:].to_list()) >= 1.0
+    reasons = account_reasons(scored.row(0, named=True))
+    assert any("one sitting (450 requests, active in 1 clock hour(s))" in r for r in reasons), reasons
