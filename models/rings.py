@@ -47,7 +47,7 @@ class RingSettings(BaseModel):
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
     # what the members do (harvesting), and how they act together; acting together is capped, so a
     # team that shares a card, an office and an onboarding day is no ring unless its members harvest
-    weights: dict[str, float] = {"members": 1.2, "purpose": 1.0}
+    weights: dict[str, float] = {"members": 1.2, "purpose": 1.0, "joint_harvest": 0.5}  # joint_harvest: joint coverage x purpose
     together_weights: dict[str, float] = {
         "payment": 0.6, "staged": 0.5, "synchronised": 0.6, "shared_template": 0.4, "shared_network": 0.3,
         "joint_coverage": 0.5, "volume": 0.3,
@@ -339,6 +339,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             pl.when(pl.col("joint_novelty").is_not_null())
             .then(1.0 - ramp(pl.col("joint_novelty"), s.bank_reuse_novelty)).otherwise(0.0).alias("rev_bank_reuse"),
         )
+        # disjoint shards of one sweep are what the members take together when what they take is a distiller's:
+        # behaviour, not only acting together (a busy team asks as many distinct prompts, for its own purposes)
+        .with_columns((pl.col("rev_joint_coverage") * pl.col("rev_purpose")).alias("rev_joint_harvest"))
     )
     together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)

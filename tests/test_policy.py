@@ -327,3 +327,34 @@ def test_an_evaluation_run_once_in_one_sitting_is_weighed_against_but_a_burner_o
     assert min(scored["score"][1:].to_list()) >= 1.0
     reasons = account_reasons(scored.row(0, named=True))
     assert any("one sitting (450 requests, active in 1 clock hour(s))" in r for r in reasons), reasons
+
+
+def test_members_taking_disjoint_shards_of_one_sweep_harvest_together_but_a_busy_team_does_not():
+    """Four aged accounts on one card, firing together, each with a weak purpose of its own (no reasoning
+    words, no sampling): what they take together, thousands of distinct prompts without overlap, is
+    harvesting when their prompts are a distiller's; a team asking as many distinct questions is not."""
+    links, scored, events = [], [], []
+    for i in range(4):
+        a = f"shard{i}"
+        links += [(a, "pay:card-7"), (a, f"ip:203.0.113.{i}"), (a, "mail:inbox.example")]
+        scored.append({"account_id": a, "score": 0.25, "score_ignoring_volume": 0.25, "points_purpose": 1.0, "ev_downstream": 0.0,
+                       "n_requests": 900, "first_seen": T0, "last_seen": T0 + timedelta(hours=15),
+                       "created_at_account": T0 - timedelta(days=300 + 90 * i)})             # aged, bought at different times
+        events += [(a, T0 + timedelta(minutes=k), f"Topic {i * 900 + k}: write the full worked answer") for k in range(900)]
+    links += [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)]
+    scored += [{"account_id": f"other{i}", "score": 0.0, "score_ignoring_volume": 0.0, "points_purpose": 0.0, "ev_downstream": 0.0,
+                "n_requests": 5, "first_seen": T0, "last_seen": T0, "created_at_account": T0 - timedelta(days=90)} for i in range(200)]
+    links_frame, events_frame = (pl.DataFrame(links, schema=["account_id", "value"], orient="row"),
+                                 pl.DataFrame(events, schema=["account_id", "ts", "prompt"], orient="row"))
+
+    def evidence(members_purpose: float, settings: RingSettings) -> dict:
+        frame = pl.DataFrame(scored).with_columns(
+            pl.when(pl.col("account_id").str.starts_with("shard")).then(members_purpose).otherwise(pl.col("points_purpose")).alias("points_purpose"))
+        return ring_evidence(link_groups(links_frame, settings), links_frame, frame, events_frame, settings).row(0, named=True)
+
+    settings, without = RingSettings(), RingSettings(weights={**RingSettings().weights, "joint_harvest": 0.0})
+    harvest = evidence(1.0, settings)
+    assert harvest["rev_joint_coverage"] > 0.9 and harvest["n_accounts"] == 4
+    assert harvest["points"] >= settings.flag_points > evidence(1.0, without)["points"]
+    team = evidence(0.4, settings)                       # the same sharing and as many distinct prompts, taken for its own work
+    assert team["rev_joint_harvest"] == 0.0 and team["points"] < settings.flag_points
