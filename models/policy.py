@@ -137,7 +137,8 @@ class PolicySettings(BaseModel):
     turn_gap_s: tuple[float, float] = (3.0, 15.0)            # median seconds between a conversation's turns: scripted .. a person's pace
     unpaced_turn_part: float = 0.3                           # what conversations are worth when their turns follow at a script's pace
     metronome_turn_part: float = 0.3                         # ... and when the account's requests arrive at evenly spaced gaps
-    tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools
+    tool_share: tuple[float, float] = (0.2, 0.6)             # agents with tools ...
+    agent_turns: tuple[float, float] = (1.5, 3.0)            # ... looping: mean turns per conversation (tool results sent back)
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
     fresh_product_discount: float = 0.7                      # share of the product counter a fresh account loses (end-user ids cost nothing)
     harvest_product_discount: float = 0.5                    # ... and an account whose prompts harvest in three purpose families or more
@@ -325,12 +326,22 @@ def conversation(s: PolicySettings) -> pl.Expr:
     and when they follow at a person's pace (a script threading its prompts sends the next turn at once;
     agents, as fast, show their tools). An unknown pace (no conversation ids) is not held against it.
     Nor do they count in full from an account whose requests arrive like a metronome: people, one or
-    many, do not converse at evenly spaced gaps; a script pacing threaded prompts does."""
+    many, do not converse at evenly spaced gaps; a script pacing threaded prompts does. Tools are an
+    agent at work when it loops (its tools' results come back as later turns of conversations seen
+    earlier); tool definitions sent with one fresh request after another cost nothing, and are how
+    agentic traces are harvested.
+
+    >>> f = pl.DataFrame({"tool_share": [1.0, 1.0], "mean_turn": [40.0, 1.0], "continued_turn_share": [1.0, 0.0],
+    ...                   "turn_gap_median_s": [6.0, None], "n_requests": [900, 900], "interarrival_cv": [1.0, 1.0]})
+    >>> f.select(conversation(PolicySettings())).to_series().round(2).to_list()   # a coding agent; tools on one-shot requests
+    [1.0, 0.0]
+    """
     continued = s.unconfirmed_turn_part + (1.0 - s.unconfirmed_turn_part) * ramp(_col("continued_turn_share"), s.continued_turn_share)
     gap = pl.col("turn_gap_median_s").cast(pl.Float64)
     paced = pl.when(gap.is_null()).then(1.0).otherwise(s.unpaced_turn_part + (1.0 - s.unpaced_turn_part) * ramp(gap, s.turn_gap_s))
     people = ramp(_col("mean_turn"), s.mean_turn) * continued * paced * (1.0 - (1.0 - s.metronome_turn_part) * metronome(s))
-    return pl.max_horizontal(people, ramp(_col("tool_share"), s.tool_share))
+    agents = ramp(_col("tool_share"), s.tool_share) * ramp(_col("mean_turn"), s.agent_turns) * continued
+    return pl.max_horizontal(people, agents)
 
 
 def one_sitting(s: PolicySettings) -> pl.Expr:

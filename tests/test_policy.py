@@ -358,3 +358,16 @@ def test_members_taking_disjoint_shards_of_one_sweep_harvest_together_but_a_busy
     assert harvest["points"] >= settings.flag_points > evidence(1.0, without)["points"]
     team = evidence(0.4, settings)                       # the same sharing and as many distinct prompts, taken for its own work
     assert team["rev_joint_harvest"] == 0.0 and team["points"] < settings.flag_points
+
+
+def test_tool_definitions_on_one_shot_requests_are_no_agent_at_work_but_an_agent_loop_is():
+    """Harvesting agentic traces: every request sends tool definitions, each task a fresh request. Tools
+    cost nothing to send, so they excuse nothing until the agent loops (its tools' results come back as
+    later turns of conversations seen earlier)."""
+    aged = {**HARVESTER, "account_age_days": 500.0, "rate_limited_share": 0.0, "logprobs_share": 0.0, "hot_reask_share": 0.0,
+            "n_prefixes": 1, "anomaly": 0.2, "requests_per_day": 2500.0, "requests_per_active_hour": 120.0, "interarrival_cv": 0.9}
+    with_tools = {**aged, "tool_share": 1.0}
+    agent = {**with_tools, "mean_turn": 40.0, "continued_turn_share": 1.0, "turn_gap_median_s": 6.0}
+    scored = DetectionPolicy().score(pl.DataFrame([aged, with_tools, agent]))
+    assert scored["ev_conversation"].to_list() == pytest.approx([0.0, 0.0, 1.0])
+    assert scored["score"][1] == pytest.approx(scored["score"][0]) and scored["score"][1] >= 1.0

@@ -10,6 +10,7 @@ language it phrases them in, whether it asks for the reasoning in so many words 
 room for long answers, its timing, whether it requests log-probabilities or several completions,
 and whether it sends a system prompt; whether it dresses its harvest as a product serving many
 end users (``fake_end_users``), wraps each prompt in a made-up conversation (``conversation_wrapping``),
+sends tool definitions with every request to harvest agentic traces (``tool_traces``),
 or asks everything at temperature 0 (``greedy``). Benign kinds have hard ``variant`` s of their own;
 the newer ones (an enterprise team, a research lab, an agency, a load test) also carry ``facets``
 (the account's role in its group, the group's size, how new the account is).
@@ -522,7 +523,18 @@ def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, t
         fields.update(conversation)
     if ax.get("fake_end_users", "no") in ("uniform", "skewed"):
         fields["end_user_id"] = _fake_end_users(acct, rng, len(t), ax["fake_end_users"])
+    if ax.get("tool_traces") == "yes":
+        fields["tools"] = _tool_definitions(acct, len(t))
     return columns(acct, ctx, t, prompts, **fields)
+
+
+def _tool_definitions(acct: Account, n: int) -> np.ndarray:
+    """Tool definitions sent with each request by a harvester of agentic traces: the operator's tool set
+    (a few to a dozen tools), sometimes trimmed to the task. Its own generator, seeded by the account,
+    so the rest of the traffic keeps its draws."""
+    rng = np.random.default_rng(zlib.crc32(acct.account_id.encode()))
+    size = int(rng.integers(3, 13))
+    return np.where(rng.random(n) < 0.8, size, rng.integers(1, size + 1, n))
 
 
 def _wrap_in_conversations(acct: Account, ctx: Context, prompts: list, style: str) -> tuple[list, dict]:

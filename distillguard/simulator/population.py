@@ -75,6 +75,9 @@ FAKE_END_USERS_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ri
 WRAPPING_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.3, "mimicry_ring": 0.4, "burner": 0.25}
 #: Temperature 0 for everything.
 GREEDY_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.3, "reseller_ring": 0.25}
+#: Harvesters of agentic traces: every request sends tool definitions (one operator's tool set), each
+#: task a fresh single-turn request (drawn after the rest, from its own generator: populations keep their other draws).
+TOOL_TRACES_P = {"bulk_extractor": 0.25, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.25}
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
@@ -85,8 +88,10 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: does not apply to), after the contract's columns; ``role``, ``group_size`` and ``account_age`` are
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
 AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
-                "fake_end_users", "conversation_wrapping", "greedy", "split_accounts", "split_shared", "role", "group_size", "account_age")
-ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy")
+                "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "split_accounts", "split_shared", "role", "group_size",
+                "account_age")
+ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
+               "tool_traces")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -753,6 +758,13 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             a.extra["fake_users"] = end_users(int(min(60_000, max(50, n * rng.uniform(0.8, 3)))), fmt)
         elif mode == "skewed":
             a.extra["fake_users"] = end_users(int(min(20_000, max(30, n * rng.uniform(0.05, 0.3)))), fmt)
+    tool_rng = np.random.default_rng([config.seed, 4099])
+    operators: dict[str, bool] = {}                 # a ring's accounts run one operator's tooling
+    for a, _, _ in out:
+        if a.label != "attack" or a.kind not in TOOL_TRACES_P:
+            continue
+        draw = bool(tool_rng.random() < TOOL_TRACES_P[a.kind])
+        a.axes["tool_traces"] = "yes" if (operators.setdefault(a.ring_id, draw) if a.ring_id else draw) else "no"
     return out
 
 
