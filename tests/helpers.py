@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kafka import KafkaAdminClient
+
+from distillguard.config import Settings
+
 
 def valid_event(**overrides: Any) -> dict[str, Any]:
     event = {
@@ -25,3 +29,13 @@ def valid_event(**overrides: Any) -> dict[str, Any]:
 
 def line(event: dict[str, Any]) -> bytes:
     return json.dumps(event).encode()
+
+
+def committed_offsets(settings: Settings) -> dict[int, int]:
+    """The consumer group's committed offset per partition of the events topic, read from the broker."""
+    admin = KafkaAdminClient(bootstrap_servers=[settings.kafka.bootstrap_servers])
+    try:
+        offsets = admin.list_group_offsets(settings.kafka.group_id).get(settings.kafka.group_id, {})
+    finally:
+        admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.kafka.topic_events}

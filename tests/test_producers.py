@@ -22,14 +22,14 @@ from pathlib import Path
 import confluent_kafka
 import duckdb
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.record.default_records import DefaultRecordBatch
 
 import distillguard.kafka_io  # noqa: F401 - the stream's record decoding, as the stream applies it
 from distillguard.config import Settings
 from distillguard.kafka_io import ensure_topics
 from distillguard.stream import run_stream
-from tests.helpers import line, valid_event
+from tests.helpers import committed_offsets, line, valid_event
 from tests.test_stream import read_store
 
 pytestmark = pytest.mark.kafka
@@ -182,18 +182,9 @@ def test_a_batch_that_fails_its_checksum_or_does_not_inflate_is_dead_lettered_an
         assert (batch.base_offset, batch.last_offset) == (first, last)
         assert batch.validate_crc() is (code != "crc_mismatch")
     # the partition went on: everything after the bad batches is stored and committed
-    assert _committed(settings) == {0: 690}
+    assert committed_offsets(settings) == {0: 690}
     assert report.records == 300 + 1 + 1 + 300 == report.inserted + report.rejected + report.duplicates
     assert report.rejected == 2
-
-
-def _committed(settings: Settings) -> dict[int, int]:
-    admin = KafkaAdminClient(bootstrap_servers=[settings.kafka.bootstrap_servers])
-    try:
-        offsets = admin.list_group_offsets(settings.kafka.group_id).get(settings.kafka.group_id, {})
-    finally:
-        admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == settings.kafka.topic_events}
 
 
 def _stream_process(settings: Settings, out_dir: Path) -> subprocess.Popen:
@@ -263,7 +254,7 @@ def test_a_consumer_that_loses_its_partitions_survives_rejoins_and_resumes_exact
     b = None
     try:
         # frozen while it does not hold the DuckDB file (one writer at a time: B would wait for it)
-        _wait_for("A stores the first events", lambda: sum(_committed(settings).values()) >= len(head), [a], 60)
+        _wait_for("A stores the first events", lambda: sum(committed_offsets(settings).values()) >= len(head), [a], 60)
         _wait_for("A lets the DuckDB file go", lambda: _file_free(settings.store.db_path), [a], 30)
         a.send_signal(signal.SIGSTOP)
         b = _stream_process(settings, tmp_path)
@@ -278,7 +269,7 @@ def test_a_consumer_that_loses_its_partitions_survives_rejoins_and_resumes_exact
         b.wait(timeout=10)
         produce(tail[4000:], rate=1000.0)                                # while A takes over B's partitions
         _wait_for("A takes over B's partitions", lambda: a.log_path.read_text().count("assigned partitions [0, 1, 2, 3]") >= 2, [a], 60)
-        _wait_for("A stores the rest", lambda: sum(_committed(settings).values()) >= len(events), [a], 90)
+        _wait_for("A stores the rest", lambda: sum(committed_offsets(settings).values()) >= len(events), [a], 90)
         a.send_signal(signal.SIGTERM)
         assert a.wait(timeout=30) == 0, a.log_path.read_text()[-4000:]
     finally:

@@ -26,7 +26,7 @@ from distillguard.store import Store
 from distillguard.stream import consumer as consumer_module
 from distillguard.stream import run_stream
 from distillguard.stream.scoring import StreamScorer
-from tests.helpers import line, valid_event
+from tests.helpers import committed_offsets, line, valid_event
 
 BAD_RECORDS = [
     b"this is not json",
@@ -252,15 +252,6 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path, kaf
     assert read_store(settings, "SELECT count(*) AS n FROM alerts WHERE published_at IS NULL")["n"][0] == 0
 
 
-def _committed_by_partition(settings: Settings) -> dict[int, int]:
-    admin = KafkaAdminClient(bootstrap_servers=[settings.kafka.bootstrap_servers])
-    try:
-        committed = admin.list_group_offsets(settings.kafka.group_id).get(settings.kafka.group_id, {})
-    finally:
-        admin.close()
-    return {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == settings.kafka.topic_events}
-
-
 def test_a_group_member_dies_and_the_other_takes_over_its_partitions(tmp_path, kafka_broker):
     settings = stream_settings(tmp_path, kafka_broker, max_batch_records=300)
     events = sample_events()
@@ -284,7 +275,7 @@ def test_a_group_member_dies_and_the_other_takes_over_its_partitions(tmp_path, k
             if proc.poll() is None:
                 proc.kill()
     assert_exactly_once(settings, events)
-    committed = _committed_by_partition(settings)
+    committed = committed_offsets(settings)
     assert sorted(committed) == [0, 1, 2, 3] and sum(committed.values()) == sent
     # stream_offsets is an audit written every few seconds: a member killed between two writes leaves it
     # behind for its partitions, never ahead of what the group committed
