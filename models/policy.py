@@ -16,8 +16,8 @@ the absence of one family lowers a score but never zeroes it:
 * ``downstream``: many system prompts and client styles behind one account (the reseller shape);
 * **counter-evidence**: behaviour a harvester cannot cheaply share with a legitimate user lowers
   the score (deterministic re-runs of a fixed bank, greedy decoding of short answers,
-  conversations and tool use, one product serving many end users, a window that is one modest
-  sitting of an established account); it is bounded too, so it never clears an account on its own.
+  conversations and agents whose tools loop, one product serving many end users, a window that is
+  one modest sitting of an account not made that day); it is bounded too, so it never clears an account on its own.
 
 A score of 1.0 is the flagging bar (in batch) and the alert bar (in the stream).
 
@@ -349,8 +349,8 @@ def one_sitting(s: PolicySettings) -> pl.Expr:
     or a labelling job is run once, on an account not made for it that day and not pushing its rate
     limit. A harvest is sustained (its prompt set keeps growing across hours and days); a harvester that
     works in short sittings needs many of them or many accounts (:mod:`models.rings` judges those
-    together), and a burner is made hours before it is used or runs into the rate limit. Only a window long enough to tell speaks (a stream window of an hour
-    is all one sitting).
+    together), and a burner is made hours before it is used or runs into the rate limit. Only a
+    window long enough to tell speaks (a stream window of an hour is all one sitting).
 
     >>> f = pl.DataFrame({"active_hours": [1, 1, 30], "day_coverage": [1 / 48, 1.0, 30 / 48], "n_requests": [450, 450, 450],
     ...                   "account_age_days": [400.0] * 3, "rate_limited_share": [0.0] * 3})
