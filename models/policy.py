@@ -360,6 +360,8 @@ def one_sitting(s: PolicySettings) -> pl.Expr:
     hours = _col("active_hours")
     window = pl.when(_col("day_coverage") > 0).then(hours / _col("day_coverage")).otherwise(0.0)
     modest = 1.0 - log_ramp(_col("n_requests"), s.sitting_requests_log10)
+    # unknown age (no accounts file): judged on size, hours and rate pressure alone, as freshness then says nothing
+    # (treating it as made that day: recall +0.01, research labs flagged 0/31 -> 4/31 on `--no-accounts` seed 11)
     made_before = pl.when(pl.col("account_age_days").is_not_null()).then(ramp(pl.col("account_age_days"), s.sitting_account_days)).otherwise(1.0)
     return (1.0 - ramp(hours, s.sitting_hours)) * ramp(window, s.sitting_window_hours) * modest * made_before * (1.0 - rate_pressure(s))
 
