@@ -24,7 +24,7 @@ import polars as pl
 from distillguard.events import EVENT_SCHEMA
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, METADATA, TEXT, WINDOW_FEATURES
 from distillguard.features.registry import COLLECT_ENGINE, Feature
-from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, sample_prompts, template_features
+from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, prompt_identity, sample_prompts, template_features
 
 __all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
 
@@ -48,7 +48,7 @@ def event_derived_columns() -> dict[str, pl.Expr]:
     """Helper columns that depend on one event alone (costly text work, done once per event)."""
     return {
         # what makes two prompts "the same" for repetition: case and surrounding white space ignored
-        "_prompt_key": pl.col("prompt").str.slice(0, 2000).str.to_lowercase().str.strip_chars(),
+        "_prompt_key": prompt_identity(pl.col("prompt"), pl.col("prompt_tokens")).str.to_lowercase().str.strip_chars(),
         "_text": normalised_prompt(pl.col("prompt")),
         # what the prompt asks for (regular expressions over the whole prompt: the costliest test per event)
         "_asks_reasoning": REASONING.matches(pl.col("prompt")),

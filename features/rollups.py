@@ -97,7 +97,7 @@ from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
 from distillguard.features.registry import COLLECT_ENGINE
-from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, template_features
+from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, prompt_identity, template_features
 from distillguard.lake import EVENTS_DIR
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ _HLL_TYPE = tgt_hll_type.HLL_8
 #: Seed of the hash the raw path orders prompts by to sample them (``text.sample_prompts``).
 SAMPLE_HASH_SEED = 17
 #: What ring evidence counts as one prompt across a group's members (``models.rings.ring_evidence``).
-RING_PROMPT_TEXT = pl.col("prompt").str.slice(0, 2000)
+RING_PROMPT_TEXT = prompt_identity(pl.col("prompt"), pl.col("prompt_tokens"))
 
 
 def _blake2b64(values: pl.Series) -> pl.Series:

@@ -77,6 +77,31 @@ FIXED_FORMAT = read_lexicon("fixed_format")
 RUBRIC = read_lexicon("rubric")
 
 
+#: Characters of a prompt that say which prompt it is (repetition, re-asks, a ring's joint prompts).
+PROMPT_IDENTITY_CHARS = 2000
+#: Characters of a longer prompt's end that also say which it is (a long fixed preamble, a varying item).
+PROMPT_IDENTITY_TAIL_CHARS = 200
+
+
+def prompt_identity(prompt: pl.Expr, prompt_tokens: pl.Expr) -> pl.Expr:
+    """What makes two logged prompts one prompt: their first :data:`PROMPT_IDENTITY_CHARS` characters,
+    and for a prompt as long or longer (a long fixed preamble before the item that varies, or a prompt
+    the gateway truncated, as the contract allows) also its last characters and its ``prompt_tokens``.
+    A harvest whose every prompt opens with the same long instructions, or whose prompts a gateway
+    cut at 2,000 characters, is not one prompt asked again and again; the same prompt asked again
+    still is (same text, same tokens).
+
+    >>> f = pl.DataFrame({"prompt": ["short", "P" * 2000 + "item 1", "P" * 2000 + "item 2", "P" * 2000, "P" * 2000],
+    ...                   "prompt_tokens": [2, 700, 700, 650, 820]})
+    >>> f.select(prompt_identity(pl.col("prompt"), pl.col("prompt_tokens")).n_unique()).item()   # five prompts, none the same
+    5
+    """
+    head = prompt.str.slice(0, PROMPT_IDENTITY_CHARS)
+    tail = prompt.str.slice(-PROMPT_IDENTITY_TAIL_CHARS)
+    return (pl.when(prompt.str.len_chars() < PROMPT_IDENTITY_CHARS).then(head)
+            .otherwise(pl.concat_str([head, pl.lit("\u241f"), tail, pl.lit("\u241f"), prompt_tokens.cast(pl.String).fill_null("")])))
+
+
 def normalised_prompt(prompt: pl.Expr, mask_digits: bool = True) -> pl.Expr:
     """Lower-case, punctuation dropped, white space folded (and digits as 0): near-duplicates become equal."""
     text = prompt.str.slice(0, 2000).str.to_lowercase()

@@ -32,6 +32,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from distillguard.features import network_prefix
+from distillguard.features.text import prompt_identity
 from distillguard.models.policy import log_ramp, ramp
 
 
@@ -249,8 +250,10 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What ring evidence reads of the members' events: ``(account_id, minute)`` of each minute an
     account was active, and ``(account_id, h, n)``: requests per prompt (its first 2,000 characters hashed)."""
     minutes = events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+    tokens = pl.col("prompt_tokens") if "prompt_tokens" in events.columns else pl.lit(None, dtype=pl.Int64)
     prompts = (
-        events.filter(pl.col("prompt").is_not_null()).group_by("account_id", pl.col("prompt").str.slice(0, 2000).hash(seed=5).alias("h"))
+        events.filter(pl.col("prompt").is_not_null())
+        .group_by("account_id", prompt_identity(pl.col("prompt"), tokens).hash(seed=5).alias("h"))
         .agg(pl.len().cast(pl.Int64).alias("n"))
     )
     return minutes, prompts

@@ -371,3 +371,23 @@ def test_tool_definitions_on_one_shot_requests_are_no_agent_at_work_but_an_agent
     scored = DetectionPolicy().score(pl.DataFrame([aged, with_tools, agent]))
     assert scored["ev_conversation"].to_list() == pytest.approx([0.0, 0.0, 1.0])
     assert scored["score"][1] == pytest.approx(scored["score"][0]) and scored["score"][1] >= 1.0
+
+
+def test_a_long_shared_preamble_or_a_gateway_cut_does_not_make_a_harvest_one_prompt_asked_again():
+    """Every prompt opens with the same 2,100 characters of instructions before the item that varies, or a
+    gateway logged only the first 2,000 characters (the contract allows it): still a growing harvest,
+    not one prompt re-asked; a bank with the same preamble, re-run three times, is still re-asked."""
+    preamble = "You are producing training material. Follow every rule below exactly. " * 30     # 2,100 characters
+    item_tokens = [500 + (i * 7) % 601 for i in range(600)]
+    full = _events(600, "harvest", 4.0, lambda i: f"{preamble} Item {i}: derive the result and justify each step").with_columns(
+        pl.Series("prompt_tokens", item_tokens))
+    cut = full.with_columns(pl.col("prompt").str.slice(0, 2000), pl.col("account_id").str.replace("harvest", "cut"),
+                            pl.col("event_id").str.replace("harvest", "cut"))
+    bank = _events(600, "bank", 4.0, lambda i: f"{preamble} Item {i % 200}: derive the result and justify each step").with_columns(
+        pl.Series("prompt_tokens", [item_tokens[i % 200] for i in range(600)]))
+    features = account_features(pl.concat([full, cut, bank])).sort("account_id").select(
+        "account_id", "distinct_prompts", "prompt_growth", "cold_reask_share", "hot_reask_share").rows_by_key("account_id", named=True)
+    for harvest in ("cut", "harvest"):
+        assert features[harvest][0]["distinct_prompts"] == 600 and features[harvest][0]["prompt_growth"] > 0.9, harvest
+    assert features["bank"][0]["distinct_prompts"] == 200
+    assert features["bank"][0]["cold_reask_share"] + features["bank"][0]["hot_reask_share"] > 0.6
