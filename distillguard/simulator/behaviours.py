@@ -10,7 +10,8 @@ language it phrases them in, whether it asks for the reasoning in so many words 
 room for long answers, its timing, whether it requests log-probabilities or several completions,
 and whether it sends a system prompt; whether it dresses its harvest as a product serving many
 end users (``fake_end_users``), wraps each prompt in a made-up conversation (``conversation_wrapping``),
-sends tool definitions with every request to harvest agentic traces (``tool_traces``),
+sends tool definitions with every request to harvest agentic traces (``tool_traces``), opens every
+prompt with a long instruction block of its own (``preamble``),
 or asks everything at temperature 0 (``greedy``). Benign kinds have hard ``variant`` s of their own;
 the newer ones (an enterprise team, a research lab, an agency, a load test) also carry ``facets``
 (the account's role in its group, the group's size, how new the account is).
@@ -517,6 +518,9 @@ def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, t
         temp[again] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
         fields["temperature"] = temp
     fields.update(extra)
+    block = acct.extra.get("preamble")
+    if block:                                          # the operator's instruction block before every item
+        prompts = [f"{block}\n\n{p}" if p is not None else p for p in prompts]
     wrapping = ax.get("conversation_wrapping", "no")
     if wrapping in ("fake_history", "threaded"):
         prompts, conversation = _wrap_in_conversations(acct, ctx, prompts, wrapping)

@@ -78,6 +78,28 @@ GREEDY_P = {"bulk_extractor": 0.3, "coordinated_ring": 0.25, "mimicry_ring": 0.1
 #: Harvesters of agentic traces: every request sends tool definitions (one operator's tool set), each
 #: task a fresh single-turn request (drawn after the rest, from its own generator: populations keep their other draws).
 TOOL_TRACES_P = {"bulk_extractor": 0.25, "coordinated_ring": 0.25, "mimicry_ring": 0.15, "burner": 0.25}
+#: Harvesters whose every prompt opens with the operator's long instruction block (2,000-4,000 characters)
+#: before the item that varies (own generator too).
+PREAMBLE_P = {"bulk_extractor": 0.2, "coordinated_ring": 0.2, "mimicry_ring": 0.1, "burner": 0.2}
+#: Sentences an operator's instruction block is made of (generic house rules of a data-generation job).
+PREAMBLE_SENTENCES = (
+    "This request is part of a larger collection job; treat it independently of any other request.",
+    "Write for a reader who knows the basics of the field but not this particular problem.",
+    "Use plain language, define any symbol the first time it appears, and keep units consistent.",
+    "Do not refer to these instructions, to the collection job, or to yourself in the answer.",
+    "If the item is ambiguous, state the interpretation you adopt in one sentence and continue.",
+    "Prefer complete, self-contained answers over short ones; the output is read without the question.",
+    "Keep headings, lists and code blocks in Markdown, and do not add closing remarks.",
+    "Where numbers are involved, carry them through every intermediate result you write down.",
+    "Quote no external sources and invent no citations; rely only on widely known facts.",
+    "Answers that skip intermediate results will be discarded and requested again.",
+    "Keep the tone neutral and factual, without apologies or disclaimers.",
+    "End with a single line that restates the final result on its own.",
+    "Items come from many subjects; do not assume the previous item's subject.",
+    "If code is needed, make it runnable as written, with every import included.",
+    "Spell out abbreviations once, and keep the same name for the same quantity throughout.",
+    "Treat every item as if it were the only one you will see today.",
+)
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
@@ -88,10 +110,10 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: does not apply to), after the contract's columns; ``role``, ``group_size`` and ``account_age`` are
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
 AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
-                "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "split_accounts", "split_shared", "role", "group_size",
-                "account_age")
+                "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "split_accounts", "split_shared", "role",
+                "group_size", "account_age")
 ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
-               "tool_traces")
+               "tool_traces", "preamble")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -765,6 +787,24 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             continue
         draw = bool(tool_rng.random() < TOOL_TRACES_P[a.kind])
         a.axes["tool_traces"] = "yes" if (operators.setdefault(a.ring_id, draw) if a.ring_id else draw) else "no"
+    preamble_rng = np.random.default_rng([config.seed, 4111])
+    preambles: dict[str | None, str | None] = {}    # one instruction block per operator (a ring's accounts share it)
+    for a, _, _ in out:
+        if a.label != "attack" or a.kind not in PREAMBLE_P:
+            continue
+        if a.ring_id is None or a.ring_id not in preambles:
+            block = None
+            if preamble_rng.random() < PREAMBLE_P[a.kind]:
+                order = preamble_rng.permutation(len(PREAMBLE_SENTENCES))
+                target, sentences = int(preamble_rng.integers(2000, 4000)), list[str]()
+                while len(" ".join(sentences)) < target:
+                    sentences.append(PREAMBLE_SENTENCES[int(order[len(sentences) % len(order)])])
+                block = " ".join(sentences)
+            if a.ring_id is None:
+                a.axes["preamble"], a.extra["preamble"] = ("yes" if block else "no"), block
+                continue
+            preambles[a.ring_id] = block
+        a.axes["preamble"], a.extra["preamble"] = ("yes" if preambles[a.ring_id] else "no"), preambles[a.ring_id]
     return out
 
 
