@@ -248,7 +248,7 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
 
 def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What ring evidence reads of the members' events: ``(account_id, minute)`` of each minute an
-    account was active, and ``(account_id, h, n)``: requests per prompt (its first 2,000 characters hashed)."""
+    account was active, and ``(account_id, h, n)``: requests per prompt (its identity, :func:`distillguard.features.text.prompt_identity`, hashed)."""
     minutes = events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
     tokens = pl.col("prompt_tokens") if "prompt_tokens" in events.columns else pl.lit(None, dtype=pl.Int64)
     prompts = (
