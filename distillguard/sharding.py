@@ -32,14 +32,12 @@ from typing import Protocol
 import polars as pl
 
 from distillguard.config import ExecutionSettings, Settings
+from distillguard.features.text import prompt_identity
 from distillguard.store import Store
 
 #: The events' columns a shard reads (the store's own bookkeeping columns are left out, as the
 #: single-process path leaves them out).
 SKIPPED_COLUMNS = ("source", "ingested_at")
-#: Longest prompt prefix the collective ring evidence compares (``models.rings.ring_evidence``
-#: hashes ``prompt[:2000]``); the shards send a 128-bit fingerprint of it instead of the text.
-RING_PROMPT_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -189,11 +187,12 @@ def shard_features(plan: ShardPlan, shard: int, settings: Settings) -> ShardFeat
     return ShardFeatures(features, link_values(events, features, settings.rings))
 
 
-def prompt_fingerprint(prompt: pl.Expr) -> pl.Expr:
-    """A 128-bit fingerprint (two 64-bit hashes) of the prompt prefix the ring evidence compares: equal
-    prompts, equal fingerprints, across processes (Polars' seeded hashes are fixed)."""
-    head = prompt.str.slice(0, RING_PROMPT_CHARS)
-    fingerprint = pl.concat_str([head.hash(seed=101).cast(pl.String), head.hash(seed=202).cast(pl.String)], separator="-")
+def prompt_fingerprint(prompt: pl.Expr, prompt_tokens: pl.Expr) -> pl.Expr:
+    """A 128-bit fingerprint (two 64-bit hashes) of the prompt's identity as ring evidence compares it
+    (:func:`distillguard.features.text.prompt_identity`): equal prompts, equal fingerprints, across
+    processes (Polars' seeded hashes are fixed)."""
+    identity = prompt_identity(prompt, prompt_tokens)
+    fingerprint = pl.concat_str([identity.hash(seed=101).cast(pl.String), identity.hash(seed=202).cast(pl.String)], separator="-")
     return pl.when(prompt.is_not_null()).then(fingerprint)          # Polars hashes a null to a value
 
 
@@ -206,7 +205,7 @@ def shard_member_events(plan: ShardPlan, shard: int, members: list[str]) -> pl.D
     frame = (
         _scan(folder)
         .filter(pl.col("account_id").is_in(members))
-        .select("account_id", "ts", prompt_fingerprint(pl.col("prompt")).alias("prompt"))
+        .select("account_id", "ts", prompt_fingerprint(pl.col("prompt"), pl.col("prompt_tokens")).alias("prompt"))
         .collect()
     )
     return _utc(frame, "ts")
