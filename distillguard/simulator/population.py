@@ -788,24 +788,35 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         draw = bool(tool_rng.random() < TOOL_TRACES_P[a.kind])
         a.axes["tool_traces"] = "yes" if (operators.setdefault(a.ring_id, draw) if a.ring_id else draw) else "no"
     preamble_rng = np.random.default_rng([config.seed, 4111])
-    preambles: dict[str | None, str | None] = {}    # one instruction block per operator (a ring's accounts share it)
+    preambles: dict[str, str | None] = {}           # one instruction block per operator (a ring's accounts share it)
     for a, _, _ in out:
         if a.label != "attack" or a.kind not in PREAMBLE_P:
             continue
-        if a.ring_id is None or a.ring_id not in preambles:
-            block = None
-            if preamble_rng.random() < PREAMBLE_P[a.kind]:
-                order = preamble_rng.permutation(len(PREAMBLE_SENTENCES))
-                target, sentences = int(preamble_rng.integers(2000, 4000)), list[str]()
-                while len(" ".join(sentences)) < target:
-                    sentences.append(PREAMBLE_SENTENCES[int(order[len(sentences) % len(order)])])
-                block = " ".join(sentences)
-            if a.ring_id is None:
-                a.axes["preamble"], a.extra["preamble"] = ("yes" if block else "no"), block
-                continue
-            preambles[a.ring_id] = block
-        a.axes["preamble"], a.extra["preamble"] = ("yes" if preambles[a.ring_id] else "no"), preambles[a.ring_id]
+        if a.ring_id is not None and a.ring_id in preambles:
+            block = preambles[a.ring_id]
+        else:
+            block = instruction_block(preamble_rng, PREAMBLE_P[a.kind])
+            if a.ring_id is not None:
+                preambles[a.ring_id] = block
+        a.axes["preamble"], a.extra["preamble"] = ("yes" if block else "no"), block
     return out
+
+
+def instruction_block(rng: np.random.Generator, p: float) -> str | None:
+    """With probability ``p``, an operator's instruction block: :data:`PREAMBLE_SENTENCES` in an order of
+    its own, repeated to 2,000-4,000 characters (else None).
+
+    >>> block = instruction_block(np.random.default_rng(0), 1.0)
+    >>> len(block) >= 2000, instruction_block(np.random.default_rng(0), 0.0)
+    (True, None)
+    """
+    if rng.random() >= p:
+        return None
+    order = rng.permutation(len(PREAMBLE_SENTENCES))
+    target, sentences = int(rng.integers(2000, 4000)), list[str]()
+    while len(" ".join(sentences)) < target:
+        sentences.append(PREAMBLE_SENTENCES[int(order[len(sentences) % len(order)])])
+    return " ".join(sentences)
 
 
 def _finish(frame: pl.DataFrame, config: SimulationConfig, rng: np.random.Generator, tiers: dict[str, str], vocab: Vocabulary) -> pl.DataFrame:
