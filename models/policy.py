@@ -142,7 +142,8 @@ class PolicySettings(BaseModel):
     end_users_log10: tuple[float, float] = (1.5, 2.5)        # 30 .. 300 end users of one product
     fresh_product_discount: float = 0.7                      # share of the product counter a fresh account loses (end-user ids cost nothing)
     harvest_product_discount: float = 0.5                    # ... and an account whose prompts harvest in three purpose families or more
-    harvest_breadth: tuple[float, float] = (2.0, 3.0)        # purpose families at full strength: two .. three (each ramped 0.5 .. 0.9)
+    harvest_breadth: tuple[float, float] = (2.0, 3.0)        # purpose families at full strength: two .. three ...
+    harvest_family_strength: tuple[float, float] = (0.5, 0.9)  # ... each family's evidence counted from 0.5, in full at 0.9
     deterministic_share: tuple[float, float] = (0.5, 0.9)    # greedy decoding of short answers: scoring an evaluation or labelling
     sitting_hours: tuple[float, float] = (3.0, 8.0)          # clock hours with requests: one sitting (a job run once) .. a working day
     sitting_window_hours: tuple[float, float] = (12.0, 24.0)  # hours the window spans: too short to tell a sitting .. long enough
@@ -370,7 +371,7 @@ def harvest_breadth(s: PolicySettings) -> pl.Expr:
     """0-1: how many purpose families speak at once (``harvest_breadth``): one or two is a product's or
     an evaluation's shape, three or four a harvest's. Reads their evidence (``ev_<family>``), which the
     policy computes before the counter-evidence: an ablated family does not count."""
-    strong = pl.sum_horizontal([ramp(pl.col(f"ev_{name}"), (0.5, 0.9)) for name in PURPOSE])
+    strong = pl.sum_horizontal([ramp(pl.col(f"ev_{name}"), s.harvest_family_strength) for name in PURPOSE])
     return ramp(strong, s.harvest_breadth)
 
 
