@@ -25,6 +25,26 @@ from distillguard.features.registry import Feature, family, logged_share, normal
 __all__ = ["ALL_FEATURES", "FEATURES_BY_NAME", "WINDOW_FEATURES", "placed_names"]
 
 _gap = pl.col("_gap_s").drop_nulls()
+_answered_opening = (pl.col("status") < 400) & (pl.col("turn").fill_null(1) <= 1)
+
+QUESTION_TOKENS_FLOOR = 64   # the fewest prompt tokens counted as "the question" (unless the median prompt is shorter)
+
+
+def question_tokens(prompt_median: pl.Expr, prompt_p05: pl.Expr) -> pl.Expr:
+    """Prompt tokens that vary between an account's prompts: its median prompt less its shortest
+    (5th percentile), at least :data:`QUESTION_TOKENS_FLOOR` or the whole median prompt when shorter.
+
+    >>> df = pl.DataFrame({"median": [50.0, 700.0, 3000.0], "p05": [30.0, 650.0, 1500.0]})
+    >>> df.select(question_tokens(pl.col("median"), pl.col("p05"))).to_series().to_list()
+    [50.0, 64.0, 1500.0]
+    """
+    return pl.max_horizontal(prompt_median - prompt_p05, pl.min_horizontal(prompt_median, pl.lit(float(QUESTION_TOKENS_FLOOR))), pl.lit(1.0))
+
+
+def answer_question_ratio(completion_tokens: pl.Expr, prompt_tokens: pl.Expr) -> pl.Expr:
+    """Median answer over :func:`question_tokens` (an aggregation over one account's requests)."""
+    prompts = prompt_tokens.cast(pl.Float64)
+    return completion_tokens.cast(pl.Float64).median() / question_tokens(prompts.median(), prompts.quantile(0.05, "linear"))
 
 VOLUME = family(
     "volume",
@@ -50,6 +70,16 @@ VOLUME = family(
             "(a later turn's prompt tokens count the history before it, not what was asked)",
             (pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)).filter(pl.col("turn").fill_null(1) <= 1).median(), "ratio",
             label="completion / prompt tokens", log_scale=True, anomaly_model=19, anomaly_log=True, online_model=3),
+    Feature("answer_question_ratio",
+            "median answer tokens per token of what varies between the account's prompts: its median prompt less its "
+            f"shortest prompts (5th percentile), at least {QUESTION_TOKENS_FLOOR} tokens or the median prompt when shorter, over "
+            "answered requests that open a conversation or stand alone. A long instruction block sent with every prompt "
+            "is not what was asked, so it does not hide answers many times the question",
+            answer_question_ratio(pl.col("completion_tokens").filter(_answered_opening),
+                                  pl.col("prompt_tokens").filter(_answered_opening)), "ratio",
+            label="answer / question tokens", log_scale=True,
+            reason="answers {answer_question_ratio}x the part of its prompts that varies ({completion_prompt_ratio}x the whole prompt; "
+                   "the rest is the same in every prompt)"),
     Feature("rate_limited_share", "requests answered 429 (rate limited)", share(pl.col("status") == 429),
             label="rate-limited requests (429)", peers=10, anomaly_model=18, online_model=4, report=13, profile=14,
             reason="{rate_limited_share} of requests rate-limited (HTTP 429){rate_limited_share.vs_peers}"),

@@ -95,7 +95,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
-from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE, question_tokens
 from distillguard.features.registry import COLLECT_ENGINE
 from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, prompt_identity, template_features
 from distillguard.lake import EVENTS_DIR
@@ -149,12 +149,15 @@ HLL_COLUMNS: dict[str, pl.Expr] = {
     "hll_client_style": pl.col("_client_style"),
     "hll_temperature": pl.col("temperature").cast(pl.String),
 }
-#: Medians kept as KLL sketches: column -> the values (nulls dropped, as Polars' median drops them).
+_ANSWERED_OPENING = (pl.col("status") < 400) & (pl.col("turn").fill_null(1) <= 1)
+#: Quantiles kept as KLL sketches: column -> the values (nulls dropped, as Polars' median drops them).
 KLL_COLUMNS: dict[str, pl.Expr] = {
     "kll_completion_prompt_ratio": pl.when(pl.col("turn").fill_null(1) <= 1).then(pl.col("completion_tokens") / (pl.col("prompt_tokens") + 1)),
     "kll_completion_tokens_answered": pl.when(pl.col("status") < 400).then(pl.col("completion_tokens")),
     "kll_max_tokens": pl.col("max_tokens"),
     "kll_temperature": pl.col("temperature"),
+    "kll_opening_completion": pl.when(_ANSWERED_OPENING).then(pl.col("completion_tokens")),
+    "kll_opening_prompt": pl.when(_ANSWERED_OPENING).then(pl.col("prompt_tokens")),
 }
 
 _hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
@@ -204,8 +207,10 @@ EXACT = [
 APPROXIMATE_DISTINCT = ["n_ips", "n_prefixes", "n_asns", "n_user_agents", "n_api_keys", "n_end_users", "n_client_styles", "temperature_distinct"]
 #: Medians from KLL sketches (rank within :func:`median_rank_error` of one half).
 APPROXIMATE_MEDIAN = ["completion_prompt_ratio", "completion_tokens_median", "max_tokens_median", "temperature_median"]
+#: Ratios of KLL quantiles (exact while an account's window holds at most :data:`KLL_K` answered openings).
+APPROXIMATE_QUANTILE_RATIO = ["answer_question_ratio"]
 #: Every approximate feature; ``prompt_growth`` is exact when the window's halves split between minutes.
-APPROXIMATE = APPROXIMATE_DISTINCT + APPROXIMATE_MEDIAN + ["prompt_growth"]
+APPROXIMATE = APPROXIMATE_DISTINCT + APPROXIMATE_MEDIAN + APPROXIMATE_QUANTILE_RATIO + ["prompt_growth"]
 
 
 def distinct_count_error(num_std_devs: int = 3, lg_k: int = HLL_LG_K) -> float:
@@ -543,21 +548,27 @@ def merge_table(table: str, frame: pl.DataFrame, sample_per_account: int = SAMPL
 
 
 # -- features ----------------------------------------------------------------------------------------
+def _with_sketch_columns(hours: pl.DataFrame) -> pl.DataFrame:
+    """Rollups written before a sketch column existed read as having no values for it."""
+    missing = [c for c in [*HLL_COLUMNS, *KLL_COLUMNS] if c not in hours.columns]
+    return hours.with_columns(pl.lit(None, dtype=pl.Binary).alias(c) for c in missing) if missing else hours
+
+
 def _hll_estimate(blobs: list[bytes | None]) -> float:
     merged = _union_hll(blobs)
     return 0.0 if merged is None else float(hll_sketch.deserialize(merged).get_estimate())
 
 
-def _kll_median(blobs: list[bytes | None]) -> float | None:
+def _kll_quantile(blobs: list[bytes | None], q: float = 0.5) -> float | None:
     merged = _merge_kll(blobs)
     if merged is None:
         return None
     sketch = kll_doubles_sketch.deserialize(merged)
     if sketch.is_empty():
         return None
-    if not sketch.is_estimation_mode():     # at most k values, all retained: the exact median (as Polars takes it)
-        return float(np.median(np.fromiter((item for item, _ in sketch), dtype=np.float64)))
-    return float(sketch.get_quantile(0.5))
+    if not sketch.is_estimation_mode():     # at most k values, all retained: the exact quantile (as Polars' linear one)
+        return float(np.quantile(np.fromiter((item for item, _ in sketch), dtype=np.float64), q))
+    return float(sketch.get_quantile(q))
 
 
 def _entropy(counts: pl.Expr, n_categories: int) -> pl.Expr:
@@ -585,7 +596,7 @@ def features_from_rollups(
     if window_hours is None:
         span = hours.select((pl.col("last_ts").max() - pl.col("first_ts").min()).dt.total_microseconds()).item() / 1e6
         window_hours = max(1.0, span / 3600.0)
-    hours = _merge_hours(hours, KEYS)
+    hours = _merge_hours(_with_sketch_columns(hours), KEYS)
     per_hour = hours.sort("account_id", "first_ts")
     minutes = (
         hours.lazy().select("account_id", "hour", "minute_counts").explode("minute_counts").unnest("minute_counts")
@@ -607,7 +618,8 @@ def features_from_rollups(
              *[pl.col(c).sum() for c in sums], *[pl.col(c) for c in [*HLL_COLUMNS, *KLL_COLUMNS]])
     )
     estimates: list[pl.Series] = [pl.Series(c, [_hll_estimate(b) for b in base[c].to_list()], dtype=pl.Float64) for c in HLL_COLUMNS]
-    estimates += [pl.Series(c, [_kll_median(b) for b in base[c].to_list()], dtype=pl.Float64) for c in KLL_COLUMNS]
+    estimates += [pl.Series(c, [_kll_quantile(b) for b in base[c].to_list()], dtype=pl.Float64) for c in KLL_COLUMNS]
+    estimates.append(pl.Series("_opening_prompt_p05", [_kll_quantile(b, 0.05) for b in base["kll_opening_prompt"].to_list()], dtype=pl.Float64))
     base = base.drop(*HLL_COLUMNS, *KLL_COLUMNS).with_columns(estimates)
     base = (
         base.join(minutes, on="account_id", how="left").join(models, on="account_id", how="left")
@@ -627,6 +639,7 @@ def features_from_rollups(
         "requests_per_day": n / max(1.0, window_hours / 24.0),
         "completion_tokens_total": pl.col("completion_tokens_sum"),
         "completion_prompt_ratio": pl.col("kll_completion_prompt_ratio"),
+        "answer_question_ratio": pl.col("kll_opening_completion") / question_tokens(pl.col("kll_opening_prompt"), pl.col("_opening_prompt_p05")),
         "rate_limited_share": pl.col("n_rate_limited") / n,
         "interarrival_cv": pl.col("_interarrival_cv"),
         "hour_entropy": _entropy(pl.col("_by_hour"), 24),

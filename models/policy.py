@@ -197,7 +197,8 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
     Read from token counts alone, so it speaks whatever the language and wording of the prompts."""
     depth = answer_length(s)
     many_long = ramp(_col("long_answer_share"), s.long_answer_share)
-    long_answers = many_long * ramp(_col("completion_prompt_ratio").clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
+    times_question = pl.max_horizontal(_col("completion_prompt_ratio"), _col("answer_question_ratio"))   # a shared preamble is no question
+    long_answers = many_long * ramp(times_question.clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
     very_long = many_long * ramp(_col("completion_tokens_median"), s.very_long_answer_tokens)   # whatever the prompt's length
     return pl.max_horizontal(long_answers, very_long, s.length_cut_part * ramp(_col("length_cut_share"), s.length_cut_share) * depth)
 
@@ -401,7 +402,7 @@ FAMILIES: tuple[str, ...] = tuple(PURPOSE) + tuple(OPERATION) + tuple(RESELLER)
 #: The feature columns the policy reads.
 INPUT_COLUMNS = [
     "n_requests", "requests_per_day", "requests_per_active_hour", "reasoning_share", "rubric_share", "fixed_format_share",
-    "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "length_cut_share", "logprobs_share",
+    "long_answer_share", "completion_tokens_median", "completion_prompt_ratio", "answer_question_ratio", "length_cut_share", "logprobs_share",
     "multi_sample_share", "hot_reask_share", "cold_reask_share", "temperature_distinct", "prompt_growth", "prompt_logged_share", "distinct_prompts",
     "slot_diversity",
     "top_skeleton_share", "interarrival_cv", "hour_entropy", "account_age_days", "rate_limited_share", "n_prefixes",

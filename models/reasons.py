@@ -91,6 +91,9 @@ FAMILY_SENTENCES: dict[str, list[Sentence]] = {
     "answer_depth": [
         ("long_answer_share", lambda r, s: r["long_answer_share"] > s.long_answer_share[0], reason_of("long_answer_share")),
         ("length_cut_share", lambda r, s: r["length_cut_share"] > s.length_cut_share[0], reason_of("length_cut_share")),
+        ("answer_question_ratio", lambda r, s: r["long_answer_share"] > s.long_answer_share[0]
+         and (r.get("answer_question_ratio") or 0.0) > 2.0 * max(r.get("completion_prompt_ratio") or 0.0, 10 ** s.answer_prompt_log_ratio[0]),
+         reason_of("answer_question_ratio")),
     ],
     "sampling": [
         ("logprobs_share", lambda r, s: r["logprobs_share"] > s.logprobs_share[0], reason_of("logprobs_share")),

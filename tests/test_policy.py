@@ -248,6 +248,22 @@ def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
     })
 
 
+def test_answers_many_times_the_question_count_as_depth_behind_a_shared_instruction_block():
+    """1,200-token answers to prompts of 650 tokens of instructions sent every time plus a 20-60-token
+    question are answers many times what was asked (the whole prompt says 1.8x); the same answers after
+    long documents of 1,500-4,000 tokens that differ every time are not. Token counts alone, no wording."""
+    preamble = _events(400, "preamble", 30.0, lambda i: f"Question {i}").with_columns(
+        pl.Series("prompt_tokens", [650 + 20 + (i * 13) % 41 for i in range(400)]), pl.lit(1200).alias("completion_tokens"))
+    documents = _events(400, "documents", 30.0, lambda i: f"Document {i}").with_columns(
+        pl.Series("prompt_tokens", [1500 + (i * 977) % 2501 for i in range(400)]), pl.lit(1200).alias("completion_tokens"))
+    judged = DetectionPolicy().score(account_features(pl.concat([preamble, documents]))).sort("account_id").rows_by_key("account_id", named=True)
+    shared, varied = judged["preamble"][0], judged["documents"][0]
+    assert shared["completion_prompt_ratio"] < 2.0 and shared["answer_question_ratio"] > 15.0
+    assert shared["ev_answer_depth"] > 0.9 and varied["ev_answer_depth"] < 0.1
+    assert any("part of its prompts that varies" in r for r in account_reasons(shared, PolicySettings()))
+    assert not any("part of its prompts that varies" in r for r in account_reasons(varied, PolicySettings()))
+
+
 def test_a_gateway_that_logs_half_the_prompts_changes_neither_verdict():
     """A bank re-run three times at temperature 0 and a harvest of new prompts, every prompt logged or a
     random half of them (the contract lets a gateway leave prompts out): the re-asks the gateway hid

@@ -13,12 +13,15 @@ import polars as pl
 import pytest
 
 from distillguard.features import account_features
+from distillguard.features.families import question_tokens
 from distillguard.features.rollups import (
     APPROXIMATE,
     APPROXIMATE_DISTINCT,
     APPROXIMATE_MEDIAN,
+    APPROXIMATE_QUANTILE_RATIO,
     EXACT,
     KLL_COLUMNS,
+    KLL_K,
     Rollups,
     distinct_count_error,
     features_from_rollups,
@@ -101,6 +104,28 @@ def test_medians_within_rank_error(traffic, raw, from_rollups):
         )
         assert ranks.height > 0
         assert (ranks["below"] <= 0.5 + eps).all() and (ranks["upto"] >= 0.5 - eps).all(), feature
+
+
+def test_answer_question_ratio_within_rank_error(traffic, raw, from_rollups):
+    """A ratio of sketch quantiles (median answer over the median prompt less its 5th percentile) lies
+    between the ratios of the raw quantiles at either end of KLL's rank error, and equals the raw
+    feature for an account whose answered openings the sketch kept whole."""
+    assert APPROXIMATE_QUANTILE_RATIO == ["answer_question_ratio"]
+    eps = median_rank_error()
+    opening = traffic.events.filter((pl.col("status") < 400) & (pl.col("turn").fill_null(1) <= 1))
+    c, p = pl.col("completion_tokens").cast(pl.Float64), pl.col("prompt_tokens").cast(pl.Float64)
+    bounds = opening.group_by("account_id").agg(
+        pl.len().alias("n"),
+        (c.quantile(max(0.0, 0.5 - eps), "lower") / question_tokens(p.quantile(0.5 + eps, "higher"), p.quantile(max(0.0, 0.05 - eps), "lower"))).alias("lo"),
+        (c.quantile(0.5 + eps, "higher") / question_tokens(p.quantile(0.5 - eps, "lower"), p.quantile(0.05 + eps, "higher"))).alias("hi"),
+    )
+    judged = bounds.join(from_rollups.select("account_id", "answer_question_ratio"), on="account_id").join(
+        raw.select("account_id", pl.col("answer_question_ratio").alias("exact")), on="account_id")
+    assert judged.height > 0 and judged["answer_question_ratio"].null_count() == 0
+    assert (judged["answer_question_ratio"] >= judged["lo"] - 1e-9).all() and (judged["answer_question_ratio"] <= judged["hi"] + 1e-9).all()
+    kept_whole = judged.filter(pl.col("n") <= KLL_K)
+    assert kept_whole.height > 0
+    assert ((kept_whole["answer_question_ratio"] - kept_whole["exact"]).abs() <= 1e-9 * (1 + kept_whole["exact"].abs())).all()
 
 
 def test_prompt_growth_close(raw, from_rollups):
