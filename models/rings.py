@@ -90,6 +90,10 @@ def value_counts(events: pl.DataFrame, by: list[str] | None = None) -> pl.DataFr
     return pl.concat(frames).sort(*by, "kind", "value", nulls_last=True).collect()
 
 
+#: An account whose prompts mostly follow one template of a few words or more (its skeleton links it).
+_templated = (pl.col("top_skeleton_share") >= 0.3) & (pl.col("dominant_skeleton").str.count_matches(" ") >= 2)
+
+
 def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSettings = RingSettings(),
                 counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """``(account_id, value)`` pairs: every attribute an account could share with a ring.
@@ -124,7 +128,7 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
         meta.append(features.select("account_id", pl.format("signup:{}", network_prefix(pl.col("signup_ip"))).alias("value")))
     if "dominant_skeleton" in columns:
         meta.append(
-            features.filter((pl.col("top_skeleton_share") >= 0.3) & (pl.col("dominant_skeleton").str.count_matches(" ") >= 2))
+            features.filter(_templated)
             .select("account_id", pl.format("tmpl:{}", pl.col("dominant_skeleton")).alias("value"))
         )
     frames = [ips, system_prompts, user_agents] + meta
@@ -145,16 +149,21 @@ WEAK_KINDS = ("tmpl", "mail", "ua")
 
 
 def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """``(account_id, value)`` pairs ``cohort:<e-mail domain>@<creation window>`` for the accounts whose
-    own behaviour is suspicious (``score_ignoring_volume`` of ``cohort_min_score`` or more), on an
-    e-mail domain few accounts use (``cohort_domain_rarity``).
+    """``(account_id, value)`` pairs ``cohort:<e-mail domain>@<creation window>`` and
+    ``cohort:<e-mail domain>#<prompt template>`` for the accounts whose own behaviour is suspicious
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more), on an e-mail domain few accounts use
+    (``cohort_domain_rarity``).
 
     An operator who splits one extraction over a few fresh accounts may share no card, network or
     system prompt between them, only how and when they were made: a private or disposable domain,
     within hours. A team of a company signs up the same way, which is why the cohort links only
     accounts that already act like extractors (ordinary teammates stay out; the ring is then judged
     on collective evidence like any other). Each account gets two overlapping windows, so a cohort
-    that straddles a window's edge still holds together.
+    that straddles a window's edge still holds together. Accounts bought aged on a market were not
+    made together; what the operator's accounts then share is the domain and how they ask: the same
+    prompt template (``dominant_skeleton``, as :func:`link_values` reads it). Either alone is weak
+    (independent operations use the same disposable domains, and the same templates); a rare domain,
+    one template and extractor behaviour together are one operator.
 
     >>> from datetime import datetime, timedelta
     >>> t = datetime(2026, 10, 24, 18)
@@ -162,6 +171,10 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     ...     "email_domain": ["tmp.cc"] * 3 + ["gmail.com"] * 30, "score_ignoring_volume": [1.2, 0.9, 0.2] + [1.0] * 30,
     ...     "first_seen": [t + timedelta(days=1)] * 33, "account_age_days": [1.0, 0.98, 1.0] + [1.0] * 30})
     >>> sorted(cohort_links(scored)["account_id"].unique().to_list())     # c is not suspicious, gmail is everyone's
+    ['a', 'b']
+    >>> aged = scored.with_columns(pl.Series("account_age_days", [300.0, 41.0, 1.0] + [1.0] * 30),
+    ...     pl.lit("answer the question about x in y steps").alias("dominant_skeleton"), pl.lit(0.9).alias("top_skeleton_share"))
+    >>> cohort_links(aged).filter(pl.col("value").str.contains("#"))["account_id"].to_list()   # made 259 days apart, one template
     ['a', 'b']
     """
     empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
@@ -182,7 +195,9 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     frames = [suspects.select("account_id", pl.format("cohort:{}@{}/{}", domain, pl.lit(offset),
                                                       ((pl.col("created_s") + offset * window_s // 2) // window_s)).alias("value"))
               for offset in (0, 1)]
-    return pl.concat(frames).with_columns(pl.col("value").cast(pl.String)) if frames else empty
+    if "dominant_skeleton" in suspects.columns:
+        frames.append(suspects.filter(_templated).select("account_id", pl.format("cohort:{}#{}", domain, pl.col("dominant_skeleton")).alias("value")))
+    return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
 
 
 def _codes(series: pl.Series) -> np.ndarray:
@@ -363,7 +378,8 @@ def ring_id_for(members: list[str]) -> str:
 def _value_label(value: str) -> str:
     kind, _, raw = value.partition(":")
     names = {"ip": "client IP", "sys": "system prompt", "pay": "payment fingerprint", "mail": "e-mail domain",
-             "signup": "signup network", "tmpl": "prompt template", "ua": "user agent", "cohort": "signup cohort (e-mail domain, creation window)"}
+             "signup": "signup network", "tmpl": "prompt template", "ua": "user agent",
+             "cohort": "cohort (e-mail domain with a creation window or a prompt template)"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 

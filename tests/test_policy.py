@@ -320,6 +320,22 @@ def test_extractors_split_over_a_signup_cohort_of_a_rare_domain_are_linked_and_n
     assert _groups(_cohort_population(member_score=1.1, spread=timedelta(days=3))) == []         # created over two weeks
 
 
+def test_aged_extractors_of_one_operator_are_linked_by_a_rare_domain_and_one_template_but_neither_alone_links():
+    """Accounts bought aged (created months apart) share no creation window; a rare domain and the same
+    prompt template between suspicious accounts still make one operator. The template alone (many
+    suspicious webmail users follow it) or the domain alone (templates differ) links nothing."""
+    template = {"dominant_skeleton": "rewrite the passage about # for a # audience", "top_skeleton_share": 0.8}
+    aged = _cohort_population(member_score=1.1, spread=timedelta(days=40)).with_columns(
+        pl.lit(template["dominant_skeleton"]).alias("dominant_skeleton"), pl.lit(template["top_skeleton_share"]).alias("top_skeleton_share"))
+    assert _groups(aged) == [[f"split{i}" for i in range(5)]]
+    own_templates = aged.with_columns(pl.format("task {} about # in # steps", pl.col("account_id")).alias("dominant_skeleton"))
+    assert _groups(own_templates) == []
+    assert _groups(aged.with_columns(pl.lit(0.2).alias("score_ignoring_volume"))) == []
+    on_webmail = aged.with_columns(pl.when(pl.col("account_id").str.starts_with("split")).then(pl.lit("gmail.com"))
+                                   .otherwise(pl.col("email_domain")).alias("email_domain"))
+    assert _groups(on_webmail) == []
+
+
 def test_an_evaluation_run_once_in_one_sitting_is_weighed_against_but_a_burner_or_a_sustained_harvest_is_not():
     """An established account runs a chain-of-thought benchmark once: 450 new prompts with long answers
     in one hour of a day's window. Every purpose family speaks, as for a harvest; what differs is that
