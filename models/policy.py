@@ -62,7 +62,8 @@ class PolicySettings(BaseModel):
     flag_points: float = 2.8            # points at which an account is flagged / alerted (score 1.0)
     operation_cap: float = 1.6          # most points the operation families give together
     counter_cap: float = 1.2            # most points counter-evidence takes away
-    population_shift_quantile: float = 0.25  # batch: the bar rises by the score this share of all accounts reaches (a population-wide shift)
+    population_shift_quantile: float = 0.1   # batch: the bar rises by the score this share of all accounts reaches (a population-wide
+                                             # shift); 0.1 holds while up to nine accounts in ten attack
     high_severity: float = 1.4          # score from which a flag or alert is 'high'
     critical_severity: float = 1.8      # score from which it is 'critical'
     min_requests: int = 10              # below this many requests an account's shares mean nothing: its points are scaled down
@@ -527,6 +528,8 @@ class DetectionPolicy:
         1.0
         >>> round(p.population_bar(pl.Series([x + 0.6 for x in ordinary + attackers])), 2)   # everyone lifted by 0.6
         1.6
+        >>> p.population_bar(pl.Series([0.0] * 15 + [0.6] * 85))   # a small population, mostly a ring's members
+        1.0
         """
         values = scores.drop_nulls()
         if values.len() == 0:
