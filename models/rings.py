@@ -43,6 +43,8 @@ class RingSettings(BaseModel):
     min_kinds: int = 2                # kinds of shared value each member needs (one of them strong) ...
     sufficient_kinds: tuple[str, ...] = ("pay",)  # ... unless it shares one of these: a payment instrument is one holder's
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
+    sufficient_min_rarity: float = 0.05  # ... a payment instrument's: N^0.95 (a card paying for a ring that is a large share of
+                                      # the accounts is still one holder's; only a placeholder most accounts carry is not)
     min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
     rounds: int = 3                   # prune-and-reconnect rounds
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
@@ -222,12 +224,22 @@ def _components(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """Link values shared by at least two accounts and rare enough to link them, with their rarity."""
+    """Link values shared by at least two accounts and rare enough to link them, with their rarity.
+
+    >>> members = [(f"m{i}", "pay:card-1") for i in range(85)] + [(f"m{i}", "ip:203.0.113.9") for i in range(85)]
+    >>> others = [(f"u{i}", f"pay:card-u{i}") for i in range(215)]
+    >>> links = pl.DataFrame(members + others, schema=["account_id", "value"], orient="row")
+    >>> rare_values(links)["value"].to_list()   # one card pays for 85 of 300 accounts: still one holder's; the IP is common here
+    ['pay:card-1']
+    """
     n = max(2, links["account_id"].n_unique())
+    rarity = (n / pl.col("holders")).log() / math.log(n)
+    needed = pl.when(_kind(pl.col("value")).is_in(list(settings.sufficient_kinds))).then(settings.sufficient_min_rarity).otherwise(settings.min_rarity)
     return (
         links.group_by("value").agg(pl.len().alias("holders"))
-        .with_columns(((n / pl.col("holders")).log() / math.log(n)).alias("rarity"))
-        .filter((pl.col("holders") >= 2) & (pl.col("rarity") >= settings.min_rarity))
+        .with_columns(rarity.alias("rarity"))
+        .filter((pl.col("holders") >= 2) & (pl.col("rarity") >= needed))
+        .sort("value")
     )
 
 
