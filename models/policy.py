@@ -96,6 +96,8 @@ class PolicySettings(BaseModel):
     fixed_format_part: float = 0.25                          # most a fixed format adds to elicitation
     length_cut_part: float = 0.7                             # most answers cut at the cap give answer depth
     very_long_answer_tokens: tuple[float, float] = (1500.0, 3000.0)  # median completion tokens that are depth even after a long prompt
+    unknown_ratio_part: float = 0.5                          # long answers count this much when no request opens a conversation
+                                                             # (every prompt carries a history, so answer/prompt cannot be read)
 
     # -- sampling ------------------------------------------------------------------------------
     logprobs_share: tuple[float, float] = (0.1, 0.5)
@@ -199,7 +201,9 @@ def answer_depth(s: PolicySettings) -> pl.Expr:
     depth = answer_length(s)
     many_long = ramp(_col("long_answer_share"), s.long_answer_share)
     times_question = pl.max_horizontal(_col("completion_prompt_ratio"), _col("answer_question_ratio"))   # a shared preamble is no question
-    long_answers = many_long * ramp(times_question.clip(1e-3, None).log10(), s.answer_prompt_log_ratio)
+    unread = pl.col("completion_prompt_ratio").is_null() & pl.col("answer_question_ratio").is_null()     # unknown, not short
+    long_answers = many_long * pl.when(unread).then(s.unknown_ratio_part).otherwise(
+        ramp(times_question.clip(1e-3, None).log10(), s.answer_prompt_log_ratio))
     very_long = many_long * ramp(_col("completion_tokens_median"), s.very_long_answer_tokens)   # whatever the prompt's length
     return pl.max_horizontal(long_answers, very_long, s.length_cut_part * ramp(_col("length_cut_share"), s.length_cut_share) * depth)
 

@@ -264,6 +264,23 @@ def test_answers_many_times_the_question_count_as_depth_behind_a_shared_instruct
     assert not any("part of its prompts that varies" in r for r in account_reasons(varied, PolicySettings()))
 
 
+def test_long_answers_to_prompts_that_all_carry_a_history_are_depth_not_unknown():
+    """Every request is a later turn (a history pasted into each prompt): answer/prompt cannot be read,
+    which is no evidence of short answers; 1,200-token answers still count for part of the depth.
+    Short answers do not, nor long answers to long documents that open each conversation."""
+    wrapped = _events(400, "wrapped", 30.0, lambda i: f"Question {i}").with_columns(
+        pl.lit(5).alias("turn"), pl.format("conv-{}", pl.col("event_id")).alias("conversation_id"),
+        pl.Series("prompt_tokens", [3000 + (i * 37) % 2000 for i in range(400)]), pl.lit(1200).alias("completion_tokens"))
+    chat = wrapped.with_columns(pl.lit("chat").alias("account_id"), pl.col("event_id").str.replace("wrapped", "chat"),
+                                pl.lit(300).alias("completion_tokens"))
+    documents = wrapped.with_columns(pl.lit("documents").alias("account_id"), pl.col("event_id").str.replace("wrapped", "documents"),
+                                     pl.lit(1).alias("turn"))
+    judged = DetectionPolicy().score(account_features(pl.concat([wrapped, chat, documents]))).sort("account_id").rows_by_key("account_id", named=True)
+    assert judged["wrapped"][0]["completion_prompt_ratio"] is None
+    assert judged["wrapped"][0]["ev_answer_depth"] == pytest.approx(PolicySettings().unknown_ratio_part)
+    assert judged["chat"][0]["ev_answer_depth"] == 0.0 and judged["documents"][0]["ev_answer_depth"] < 0.1
+
+
 def test_a_gateway_that_logs_half_the_prompts_changes_neither_verdict():
     """A bank re-run three times at temperature 0 and a harvest of new prompts, every prompt logged or a
     random half of them (the contract lets a gateway leave prompts out): the re-asks the gateway hid
