@@ -120,7 +120,7 @@ class PolicySettings(BaseModel):
     regularity: tuple[float, float] = (0.3, 0.8)             # 1 - coefficient of variation of gaps
     round_the_clock: tuple[float, float] = (0.85, 0.97)      # hour-of-day entropy
     timing_requests_log10: tuple[float, float] = (2.0, 3.0)  # timing means something from 100 .. 1,000 requests
-    fresh_days: float = 30.0                                 # accounts younger than this at their first request ...
+    fresh_days: float = 21.0                                 # accounts younger than three weeks at their first request ...
     fresh_full_days: float = 5.0                             # ... count as fresh in full at this age or less
     rate_limited_share: tuple[float, float] = (0.02, 0.15)
     prefixes_log10: tuple[float, float] = (0.3, 1.0)         # 2 .. 10 distinct networks
