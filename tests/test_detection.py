@@ -43,8 +43,9 @@ def assert_bars(metrics: dict, skip: tuple[str, ...] = ()) -> None:
 
 # Issue 13 is open: since the simulator gained research labs (shared grant card, domain and cluster; chain-of-thought
 # evaluations with pass@k and logprobs over a growing bank, in bursts), those labs are flagged on these seeds
-# (hard-negative FPR 5.0% and 6.2% since one sitting counts against an account, 6.3-6.5% before: labs on accounts
-# a week or two old, which get freshness evidence as a harvester's do; a spurious 3-member lab ring each). Strict:
+# (hard-negative FPR 4.3% and 6.2% since freshness fades over three weeks, 5.0% and 6.2% since one sitting counts
+# against an account, 6.3-6.5% before: labs on accounts a week or two old that ran their bank once, in one sitting;
+# a spurious 3-member lab ring each: a campus network, a grant card, staged and synchronised). Strict:
 # the day these bars hold, the marker must go.
 RESEARCH_LABS_OPEN = pytest.mark.xfail(strict=True, reason="issue 13 open: research-lab hard negatives flagged (FPR 5-6%, spurious rings)")
 
