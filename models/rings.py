@@ -110,6 +110,14 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
         .filter(share >= settings.min_ip_share)
         .select("account_id", pl.format("ip:{}", pl.col("value")).alias("value"))
     )
+    # a proxy pool that rotates every request spreads each member's traffic thinly over its addresses, not its
+    # networks; a network is of kind ip (``ip:<prefix>/<bits>``), so an address and its network are one kind of evidence
+    networks = (
+        counts.filter(pl.col("kind") == "ip")
+        .group_by("account_id", network_prefix(pl.col("value")).alias("value")).agg(pl.col("n").sum())
+        .filter(pl.col("n") / pl.col("n").sum().over("account_id") >= settings.min_ip_share)
+        .select("account_id", pl.format("ip:{}", pl.col("value")).alias("value"))
+    )
     system_prompts = (
         counts.filter(pl.col("kind") == "sys")
         .filter((share >= 0.2) | (pl.col("n") >= 20))
@@ -133,7 +141,7 @@ def link_values(events: pl.DataFrame, features: pl.DataFrame, settings: RingSett
             features.filter(_templated)
             .select("account_id", pl.format("tmpl:{}", pl.col("dominant_skeleton")).alias("value"))
         )
-    frames = [ips, system_prompts, user_agents] + meta
+    frames = [ips, networks, system_prompts, user_agents] + meta
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames]).drop_nulls().unique()
 
 
@@ -393,6 +401,8 @@ def _value_label(value: str) -> str:
              "signup": "signup network", "tmpl": "prompt template", "ua": "user agent",
              "cohort": "cohort (e-mail domain with a creation window or a prompt template)"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    if kind == "ip" and "/" in raw:
+        return f"client network {shown!r}"
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 
 

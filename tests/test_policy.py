@@ -12,7 +12,7 @@ from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import RingSettings, cohort_links, link_groups, ring_evidence
+from distillguard.models.rings import RingSettings, cohort_links, link_groups, link_values, ring_evidence
 from distillguard.stream.scoring import StreamScorer
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -335,6 +335,27 @@ def test_extractors_split_over_a_signup_cohort_of_a_rare_domain_are_linked_and_n
     assert _groups(_cohort_population(member_score=1.1, spread=timedelta(minutes=20))) == [[f"split{i}" for i in range(5)]]
     assert _groups(_cohort_population(member_score=0.2, spread=timedelta(minutes=20))) == []     # not suspicious
     assert _groups(_cohort_population(member_score=1.1, spread=timedelta(days=3))) == []         # created over two weeks
+
+
+def _proxied_events(addresses) -> pl.DataFrame:
+    """Six accounts of one operator, 400 requests each, every request through the next address of its pool;
+    40 ordinary accounts on their own addresses."""
+    rows = [{"account_id": f"member{m}", "client_ip": addresses(i), "user_agent": "extractor/1.0"} for m in range(6) for i in range(400)]
+    rows += [{"account_id": f"user{u:02d}", "client_ip": f"192.0.2.{u}", "user_agent": "extractor/1.0"} for u in range(40) for _ in range(50)]
+    return pl.DataFrame(rows).with_columns(pl.lit(None, dtype=pl.String).alias("system_prompt_hash"))
+
+
+def test_a_proxy_pool_rotating_through_two_networks_links_its_accounts_but_addresses_across_the_internet_do_not():
+    """A pool of 80 addresses in two /24s, rotated every request: no address carries 5% of a member's
+    traffic, its two networks carry half each, so the members are linked (with the mail domain they share);
+    a pool spread over 80 networks links nothing, and neither does the user agent everyone sends."""
+    features = pl.DataFrame({"account_id": [f"member{m}" for m in range(6)] + [f"user{u:02d}" for u in range(40)],
+                             "email_domain": ["mailbox-7.test"] * 6 + [f"corp{u}.test" for u in range(40)]})
+    two_networks = _proxied_events(lambda i: f"203.0.{113 + i % 2}.{(i // 2) % 40 + 10}")
+    spread = _proxied_events(lambda i: f"100.{64 + i % 80}.7.9")
+    groups = [sorted(g) for g in link_groups(link_values(two_networks, features)).group_by("group").agg("account_id")["account_id"].to_list()]
+    assert groups == [[f"member{m}" for m in range(6)]]
+    assert link_groups(link_values(spread, features)).height == 0
 
 
 def test_aged_extractors_of_one_operator_are_linked_by_a_rare_domain_and_one_template_but_neither_alone_links():
