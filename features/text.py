@@ -24,14 +24,16 @@ from distillguard.features.registry import COLLECT_ENGINE
 SAMPLE_PROMPTS_PER_ACCOUNT = 200
 TEMPLATE_WORD_MIN_SHARE = 0.25
 MIN_PROMPTS_FOR_TEMPLATES = 8
-LEXICON_SCAN_CHARS = 4000    # how much of a prompt the lexicons read (requests for reasoning sit at its start or end)
+LEXICON_SCAN_CHARS = 4000    # how much of a prompt the lexicons read: its first characters ...
+LEXICON_TAIL_CHARS = 1000    # ... and, of a longer prompt, its last ones (an instruction after the material it applies to)
 
 
 @dataclass(frozen=True)
 class Lexicon:
     """Case-insensitive phrases (lower-case regular expressions) that signal one kind of request.
 
-    Matching lower-cases the first :data:`LEXICON_SCAN_CHARS` characters and reads ``\\b`` as an
+    Matching lower-cases the first :data:`LEXICON_SCAN_CHARS` characters (and a longer prompt's last
+    :data:`LEXICON_TAIL_CHARS`: "grade the answer above", "think step by step" after a long document) and reads ``\\b`` as an
     ASCII word boundary: Unicode boundaries and case folding kept the regex engine off its fast
     path (40 times slower over a multilingual lexicon); scripts without spaces (zh, ja) are written
     without boundaries anyway.
@@ -43,7 +45,20 @@ class Lexicon:
 
     def matches(self, text: pl.Expr) -> pl.Expr:
         fast = self.pattern.replace(r"\b", r"(?-u:\b)")
-        return text.str.slice(0, LEXICON_SCAN_CHARS).str.to_lowercase().str.contains(fast).fill_null(False)
+        return scanned_text(text).str.to_lowercase().str.contains(fast).fill_null(False)
+
+
+def scanned_text(text: pl.Expr) -> pl.Expr:
+    """What the lexicons read of a prompt: its first :data:`LEXICON_SCAN_CHARS` characters, and a longer
+    prompt's last :data:`LEXICON_TAIL_CHARS` after a line break.
+
+    >>> long = "Q" * 5000 + " Now grade it."
+    >>> pl.DataFrame({"p": ["short", long]}).select(scanned_text(pl.col("p")).str.len_chars()).to_series().to_list()
+    [5, 5001]
+    """
+    length = text.str.len_chars()
+    tail = text.str.slice(pl.max_horizontal(length - LEXICON_TAIL_CHARS, pl.lit(LEXICON_SCAN_CHARS, dtype=pl.UInt32)))
+    return pl.when(length > LEXICON_SCAN_CHARS).then(text.str.slice(0, LEXICON_SCAN_CHARS) + "\n" + tail).otherwise(text)
 
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")

@@ -248,6 +248,16 @@ def _events(n: int, account: str, gap_s: float, prompt) -> pl.DataFrame:
     })
 
 
+def test_a_request_for_reasoning_after_a_long_document_is_read():
+    """What a prompt asks can follow the material it applies to: the lexicons read a long prompt's
+    end as well as its start; the middle of a 9,000-character document is not read."""
+    document = "The committee met on Tuesday and reviewed the budget lines one by one. " * 120     # 8,640 characters
+    prompts = [document + " Think step by step and show your reasoning before the final answer.",
+               "Think step by step. " + document, document[:4500] + " think step by step " + document[4500:], document]
+    asks = pl.DataFrame({"prompt": prompts}).select(REASONING.matches(pl.col("prompt"))).to_series().to_list()
+    assert asks == [True, True, False, False]
+
+
 def test_answers_many_times_the_question_count_as_depth_behind_a_shared_instruction_block():
     """1,200-token answers to prompts of 650 tokens of instructions sent every time plus a 20-60-token
     question are answers many times what was asked (the whole prompt says 1.8x); the same answers after
