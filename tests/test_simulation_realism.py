@@ -223,8 +223,9 @@ def test_reask_rate_shows_as_repeated_prompts_sampled_warm(attackers):
         warm, greedy = some.filter(pl.col("greedy") == "no"), some.filter(pl.col("greedy") == "yes")
         assert (warm["repeat_temp_min"] >= 0.7).all()            # best-of-n: re-asked at temperature 0.7-1.0
         assert (greedy["repeat_temp_min"] == 0.0).all()          # a greedy harvester re-asks at temperature 0 too
-        exact = some["reask_share"].cast(pl.Float64)
-        assert ((repeated - exact).abs() < 0.12).all()
+        rate = some["reask_share"].cast(pl.Float64)       # the drawn rate: the share re-asked is a binomial draw around it
+        spread = (4 * (rate * (1 - rate) / some["prompted"]).sqrt()).clip(0.05, None)
+        assert ((repeated - rate).abs() < spread).all(), (repeated - rate).to_list()
 
 
 def test_language_axis_writes_prompts_in_that_language(attackers):
@@ -245,7 +246,7 @@ def test_language_axis_writes_prompts_in_that_language(attackers):
 
 def test_implicit_reasoning_attackers_ask_with_the_cap_not_with_words(attackers):
     from distillguard.simulator.vocabulary import DEFAULT, phrasing
-    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 30))
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 30) & (pl.col("target") != "grades"))
     implicit, explicit = own.filter(pl.col("reasoning") == "implicit"), own.filter(pl.col("reasoning") == "explicit")
     assert implicit.height >= 3 and explicit.height >= 3
     for row in own.iter_rows(named=True):
@@ -255,6 +256,24 @@ def test_implicit_reasoning_attackers_ask_with_the_cap_not_with_words(attackers)
             assert asked == 0 and row["min_max_tokens"] >= 8192 and row["median_completion"] > 1500, row["account_id"]
         else:
             assert asked > 0.35, (row["account_id"], asked)
+
+
+def test_grade_harvesters_send_candidate_answers_and_take_short_judgements(pop_a, pop_c, attackers):
+    """Reward-model harvesters (``target`` = grades): each prompt carries a question and one or two
+    candidate answers, so it is longer than what comes back (a grade, a short justification, under
+    a low cap); they ask no reasoning phrase of the answer-harvest set; every kind that harvests
+    answers also harvests grades somewhere, rings as one operator."""
+    from distillguard.simulator.vocabulary import DEFAULT, phrasing
+    graders = attackers.filter((pl.col("target") == "grades") & (pl.col("prompted") >= 30))
+    assert graders.height >= 3 and set(graders["kind"]) >= {"bulk_extractor"}
+    for row in graders.iter_rows(named=True):
+        assert row["median_prompt_tokens"] > row["median_completion"] and row["median_completion"] < 600, row["account_id"]
+        assert row["max_max_tokens"] <= 1024, row["account_id"]
+        phrases = [p.strip() for p in phrasing(DEFAULT, row["language"]).reasoning]
+        assert not any(p in prompt for prompt in row["prompts"] for p in phrases), row["account_id"]
+    for truth in (pop_a.truth, pop_c.truth):
+        rings = truth.filter(pl.col("ring_id").is_not_null() & pl.col("target").is_in(["grades", "answers"]))
+        assert rings.height > 0 and (rings.group_by("ring_id").agg(pl.col("target").n_unique())["target"] == 1).all()
 
 
 def test_aged_accounts_are_old_at_onset_and_fresh_ones_new(attackers):
@@ -376,7 +395,7 @@ def test_truth_names_the_new_axes_and_group_facets(pop_a, pop_c, accounts, attac
 
 
 def test_greedy_harvesters_ask_everything_at_temperature_zero_for_long_answers(attackers):
-    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 30))
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("requests") >= 30) & (pl.col("target") != "grades"))
     greedy, other = own.filter(pl.col("greedy") == "yes"), own.filter(pl.col("greedy") == "no")
     assert greedy.height >= 5 and other.height >= 5
     for row in greedy.iter_rows(named=True):

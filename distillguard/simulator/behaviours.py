@@ -11,7 +11,8 @@ room for long answers, its timing, whether it requests log-probabilities or seve
 and whether it sends a system prompt; whether it dresses its harvest as a product serving many
 end users (``fake_end_users``), wraps each prompt in a made-up conversation (``conversation_wrapping``),
 sends tool definitions with every request to harvest agentic traces (``tool_traces``), opens every
-prompt with a long instruction block of its own (``preamble``),
+prompt with a long instruction block of its own (``preamble``), harvests grades of candidate answers
+(reward-model data) instead of answers (``target``),
 or asks everything at temperature 0 (``greedy``). Benign kinds have hard ``variant`` s of their own;
 the newer ones (an enterprise team, a research lab, an agency, a load test) also carry ``facets``
 (the account's role in its group, the group's size, how new the account is).
@@ -30,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from distillguard.simulator import timing
+from distillguard.simulator.grading import grading_phrasing
 from distillguard.simulator.vocabulary import LANGUAGE_NAMES, Phrasing, Vocabulary, phrasing
 
 #: A missing value for ``np.where``'s third argument (an object array: numpy's stubs read a plain
@@ -446,7 +448,31 @@ def _sweep_prompts(rng, ph: Phrasing, n: int, offset: int, reasoning_rate: float
             for i, kk, r, s, f in zip(idx, k, reason, suffix, fmt)]
 
 
+def _grading_prompts(acct: Account, ctx: Context, n: int) -> list[str]:
+    """A reward-model harvest: each request asks for a grade of a candidate answer to one question of
+    the account's sweep, a quarter of them for a preference between two answers, in the account's
+    language and two house templates of each form (:mod:`distillguard.simulator.grading`)."""
+    rng, language = ctx.rng, acct.axes.get("language", "en")
+    ph, gp = phrasing(ctx.vocab, language), grading_phrasing(ctx.vocab.name, language)
+    questions = _sweep_prompts(rng, ph, n, acct.topic_offset, 0.0, acct.extra.get("template"))
+    pointwise = [gp.pointwise[i] for i in rng.choice(len(gp.pointwise), 2, replace=False)]
+    pairwise = [gp.pairwise[i] for i in rng.choice(len(gp.pairwise), 2, replace=False)]
+    sep = "" if language in ("zh", "ja") else " "
+
+    def candidate() -> str:                          # a policy model's answer: a few sentences on the topic
+        picks = rng.integers(0, len(gp.candidates), int(rng.integers(4, 13)))
+        topic = str(ph.subjects[int(rng.integers(0, len(ph.subjects)))])
+        return sep.join(gp.candidates[i].format(topic=topic) for i in picks)
+
+    pair, which = rng.random(n) < 0.25, rng.integers(0, 2, n)
+    return [(pairwise[w].format(question=q, answer=candidate(), answer_b=candidate(), k=acct.topic_offset + i) if p
+             else pointwise[w].format(question=q, answer=candidate(), k=acct.topic_offset + i))
+            for i, (q, p, w) in enumerate(zip(questions, pair, which))]
+
+
 def _attack_prompts(acct: Account, ctx: Context, n: int, explicit_rate: tuple[float, float] = (0.6, 1.0)) -> list[str]:
+    if acct.axes.get("target") == "grades":
+        return _grading_prompts(acct, ctx, n)
     ph = phrasing(ctx.vocab, acct.axes.get("language", "en"))
     rate = float(ctx.rng.uniform(*explicit_rate)) if acct.axes.get("reasoning", "explicit") == "explicit" else 0.0
     return _sweep_prompts(ctx.rng, ph, n, acct.topic_offset, rate, acct.extra.get("template"))
@@ -482,7 +508,10 @@ def reask(rng: np.random.Generator, prompts: list, rate: float) -> tuple[list, n
 def _harvest_fields(rng, n: int, acct: Account) -> dict:
     """Answer length, cap and sampling parameters by the account's reasoning and sampling axes."""
     ax = acct.axes
-    if ax.get("reasoning", "explicit") == "implicit":    # no phrase: a high cap and long answers do the asking
+    if ax.get("target") == "grades":                     # a grade with a short justification: answers shorter than the prompt
+        max_tokens = int(rng.choice([256, 512, 1024]))
+        completion = _lognormal_int(rng, n, float(rng.uniform(40, 300)), 0.6, high=max_tokens)
+    elif ax.get("reasoning", "explicit") == "implicit":    # no phrase: a high cap and long answers do the asking
         max_tokens = int(rng.choice([8192, 16384, 32000]))
         completion = _lognormal_int(rng, n, float(rng.uniform(2500, 6000)), 0.5, high=max_tokens)
     else:

@@ -81,6 +81,9 @@ TOOL_TRACES_P = {"bulk_extractor": 0.25, "coordinated_ring": 0.25, "mimicry_ring
 #: Harvesters whose every prompt opens with the operator's long instruction block (2,000-4,000 characters)
 #: before the item that varies (own generator too).
 PREAMBLE_P = {"bulk_extractor": 0.2, "coordinated_ring": 0.2, "mimicry_ring": 0.1, "burner": 0.2}
+#: Harvesters of a model's judgements rather than its answers (``target`` = grades: reward-model data): every
+#: request asks for a grade of one candidate answer, or a preference between two (own generator as well).
+GRADES_TARGET_P = {"bulk_extractor": 0.2, "coordinated_ring": 0.2, "burner": 0.2}
 #: Sentences an operator's instruction block is made of (generic house rules of a data-generation job).
 PREAMBLE_SENTENCES = (
     "This request is part of a larger collection job; treat it independently of any other request.",
@@ -110,10 +113,10 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: does not apply to), after the contract's columns; ``role``, ``group_size`` and ``account_age`` are
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
 AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
-                "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "split_accounts", "split_shared", "role",
-                "group_size", "account_age")
+                "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
+                "role", "group_size", "account_age")
 ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
-               "tool_traces", "preamble")
+               "tool_traces", "preamble", "target")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -799,6 +802,13 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             if a.ring_id is not None:
                 preambles[a.ring_id] = block
         a.axes["preamble"], a.extra["preamble"] = ("yes" if block else "no"), block
+    target_rng = np.random.default_rng([config.seed, 4127])
+    targets: dict[str, bool] = {}                   # a ring's accounts harvest the same thing
+    for a, _, _ in out:
+        if a.label != "attack" or a.kind not in GRADES_TARGET_P:
+            continue
+        draw = bool(target_rng.random() < GRADES_TARGET_P[a.kind])
+        a.axes["target"] = "grades" if (targets.setdefault(a.ring_id, draw) if a.ring_id else draw) else "answers"
     return out
 
 
