@@ -309,7 +309,9 @@ def research_lab(acct: Account, ctx: Context, n: int) -> dict:
     """A research group member's evaluation runs on the benchmark the lab is building: chain-of-thought
     items in the lab's language, the item set growing over the window (a run later in the window
     has more items), bursts of runs on some days and idle days between; by role greedy long answers
-    (``cot_eval``), several samples per item (``pass_at_k``) or log-probabilities (``calibration``).
+    (``cot_eval``), several samples per item (``pass_at_k``), log-probabilities (``calibration``), or the
+    model as a judge of the lab's own model's answers to the bank (``llm_judge``: every run grades new
+    answers, so its prompts are new each run; worded as reward-model harvesters word theirs).
     Members share the bank (each runs it whole, or its own shard)."""
     rng, x = ctx.rng, acct.extra
     bank, start_size, cfg = x["bank"], x["bank_start"], x["run"]
@@ -327,7 +329,7 @@ def research_lab(acct: Account, ctx: Context, n: int) -> dict:
             continue
         gaps = rng.uniform(0.15, 2.0, items.size) if rng.random() < 0.7 else rng.exponential(0.6, items.size)
         times.append(s0 + np.cumsum(gaps))
-        prompts += [bank[i] for i in items]
+        prompts += [_judged(acct, ctx, bank[i], int(i)) for i in items] if cfg.get("judge") else [bank[i] for i in items]
         models.append(np.full(items.size, cfg["models"][r % len(cfg["models"])], dtype=object))
     t = np.concatenate(times)
     order = np.argsort(t, kind="stable")
@@ -339,6 +341,16 @@ def research_lab(acct: Account, ctx: Context, n: int) -> dict:
                    logprobs=np.full(m, lp) if lp else None, top_logprobs=cfg["top_logprobs"] if lp else None,
                    completion=_lognormal_int(rng, m, cfg["completion"], 0.5, high=cfg["max_tokens"]),
                    model=np.concatenate(models)[order], stream=False)
+
+
+def _judged(acct: Account, ctx: Context, item: str, k: int) -> str:
+    """A judging request for one bank item: the lab's model's answer (new every run) to be graded."""
+    rng, language = ctx.rng, acct.language
+    gp, ph = grading_phrasing(ctx.vocab.name, language), phrasing(ctx.vocab, language)
+    sep = "" if language in ("zh", "ja") else " "
+    topic = str(ph.subjects[int(rng.integers(0, len(ph.subjects)))])
+    answer = sep.join(gp.candidates[int(j)].format(topic=topic) for j in rng.integers(0, len(gp.candidates), int(rng.integers(3, 9))))
+    return gp.pointwise[(k + int(acct.extra.get("judge_template", 0))) % 2].format(question=item, answer=answer, k=k)
 
 
 def agency(acct: Account, ctx: Context, n: int) -> dict:

@@ -514,7 +514,7 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         lab_age = float(rng.uniform(3, 30)) if new_lab else float(rng.uniform(60, 1500))
         models = [str(x) for x in rng.choice(vocab.models[1:], int(rng.integers(1, 4)), replace=False)]
         for m in range(k):
-            role = str(rng.choice(["cot_eval", "pass_at_k", "calibration"], p=[0.5, 0.25, 0.25]))
+            role = str(rng.choice(["cot_eval", "pass_at_k", "calibration", "llm_judge"], p=[0.4, 0.2, 0.2, 0.2]))
             a = person("research_lab", hard=True, variant="research_lab")
             a.language, a.tz, a.country = language, tz, country
             a.ips, a.asns = list(cluster), list(cluster_asn)
@@ -532,9 +532,13 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             elif role == "pass_at_k":
                 run = {"temperature": float(rng.choice([0.6, 0.8, 1.0])), "n": int(rng.choice([4, 5, 8, 10, 16])),
                        "max_tokens": int(rng.choice([4096, 8192])), "completion": float(rng.uniform(900, 2500)), "logprobs": False, "top_logprobs": 0}
-            else:
+            elif role == "calibration":
                 run = {"temperature": float(rng.choice([0.0, 1.0])), "n": 1, "max_tokens": int(rng.choice([512, 1024, 4096])),
                        "completion": float(rng.uniform(150, 700)), "logprobs": True, "top_logprobs": int(rng.choice([5, 10, 20]))}
+            else:       # the model as a judge of the lab's own model's answers to its bank (new answers every run)
+                judge_lp = bool(rng.random() < 0.4)
+                run = {"temperature": 0.0, "n": 1, "max_tokens": int(rng.choice([256, 512, 1024])), "completion": float(rng.uniform(40, 300)),
+                       "logprobs": judge_lp, "top_logprobs": int(rng.choice([5, 20])) if judge_lp else 0, "judge": True}
             run["models"] = models if rng.random() < 0.7 else models[:1]
             shards = k if sharded else 1
             runs = int(rng.integers(1, 5)) * len(active)
