@@ -22,7 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from distillguard.events import EVENT_SCHEMA
-from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, METADATA, TEXT, WINDOW_FEATURES
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, METADATA, SAMPLING_REQUEST, TEXT, WINDOW_FEATURES
 from distillguard.features.registry import COLLECT_ENGINE, Feature
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, prompt_identity, sample_prompts, template_features
 
@@ -114,9 +114,10 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
         )
         .with_columns(pl.int_range(pl.len()).over("account_id").alias("_idx"))
         .with_columns(
-            # where in the account's own sequence its prompt was first asked (null: prompt not logged)
+            # where in the account's own sequence its prompt was first asked (null: prompt not logged);
+            # of requests tied at the earliest time, a deterministic one comes first (the rollups' rule)
             pl.when(pl.col("_prompt_key").is_not_null())
-            .then(pl.col("_idx").min().over("account_id", pl.col("_prompt_key").hash(seed=3)))
+            .then(pl.col("_idx").sort_by("ts", SAMPLING_REQUEST).first().over("account_id", pl.col("_prompt_key").hash(seed=3)))
             .alias("_first_idx"),
             # whether an earlier request of this conversation was seen (a pasted history claims turns never sent)
             pl.when(pl.col("conversation_id").is_not_null())

@@ -115,8 +115,10 @@ SAMPLING_TEMPERATURE = 0.5
 #: Completion tokens from which an answer counts as long (a worked solution, an essay, a trace).
 LONG_ANSWER_TOKENS = 800
 
-_repeat = pl.col("_idx") > pl.col("_first_idx")
-_hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
+#: Whether a request samples (temperature at or above SAMPLING_TEMPERATURE, or unset).
+SAMPLING_REQUEST = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
+_repeat = pl.col("_idx") != pl.col("_first_idx")
+_hot = SAMPLING_REQUEST
 _later_half = pl.col("_idx") >= pl.len() / 2
 _answered = pl.col("status") < 400
 _logged_prompts = pl.col("_prompt_key").drop_nulls()

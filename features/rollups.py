@@ -95,7 +95,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
 
-from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_TEMPERATURE, question_tokens
+from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, LONG_ANSWER_TOKENS, SAMPLING_REQUEST, question_tokens
 from distillguard.features.registry import COLLECT_ENGINE
 from distillguard.features.text import SAMPLE_PROMPTS_PER_ACCOUNT, normalised_prompt, prompt_identity, template_features
 from distillguard.lake import EVENTS_DIR
@@ -160,7 +160,7 @@ KLL_COLUMNS: dict[str, pl.Expr] = {
     "kll_opening_prompt": pl.when(_ANSWERED_OPENING).then(pl.col("prompt_tokens")),
 }
 
-_hot = pl.col("temperature").fill_null(1.0) >= SAMPLING_TEMPERATURE
+_hot = SAMPLING_REQUEST
 _turn = pl.col("turn").fill_null(1)
 #: A request's time as microseconds into its hour (``hours`` and ``conversations`` keep them, sorted).
 _TS_US = (pl.col("ts") - pl.col("hour")).dt.total_microseconds().cast(pl.UInt32)

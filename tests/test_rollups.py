@@ -203,6 +203,27 @@ def test_turn_gaps_rebuilt_across_an_hour_and_two_pieces():
     assert got.equals(account_features(events).select(got.columns))
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2], [1, 0, 2], [2, 1, 0]])
+def test_a_prompt_asked_twice_at_one_moment_counts_its_deterministic_request_first(order):
+    """Two requests of one prompt at the same instant (a window clipped at its end, a client that
+    stamps whole seconds), one greedy and one sampling: in whichever order they arrive, the greedy
+    one is the first ask and the sampling one a hot re-ask, raw and from rollups alike."""
+    from datetime import datetime, timezone
+
+    t = datetime(2026, 11, 7, 23, 59, 59, tzinfo=timezone.utc)
+    rows = pl.DataFrame({
+        "event_id": ["a", "b", "c"], "ts": [t, t, t.replace(second=0)], "account_id": ["x"] * 3, "api_key_id": ["k"] * 3,
+        "client_ip": ["10.0.0.1"] * 3, "endpoint": ["/v1/messages"] * 3, "model": ["m"] * 3, "status": [200] * 3,
+        "prompt_tokens": [1] * 3, "completion_tokens": [5] * 3, "prompt": ["same", "same", "other"],
+        "temperature": [0.9, 0.2, 0.2],
+    })
+    events = rows[order]
+    columns = ["hot_reask_share", "cold_reask_share"]
+    raw = account_features(events).select(columns)
+    assert raw.rows() == [(1 / 3, 0.0)]
+    assert features_from_rollups(hourly_rollup(events)).select(columns).equals(raw)
+
+
 def test_empty_events_give_empty_rollups(traffic):
     empty = hourly_rollup(traffic.events.head(0))
     assert isinstance(empty, Rollups) and all(getattr(empty, t).height == 0 for t in Rollups.tables())
