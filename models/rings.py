@@ -69,6 +69,11 @@ class RingSettings(BaseModel):
     network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
     joint_distinct_log10: tuple[float, float] = (2.5, 3.5)  # 300 .. 3,000 distinct prompts across members
     joint_novelty: tuple[float, float] = (0.6, 0.9)       # distinct / all prompts across members (disjoint shards)
+    # a sharded sweep: members follow one prompt template whose slots jointly cover a space no member covers alone;
+    # that is the members' coverage (each alone asks a few dozen prompts), so it counts as their purpose
+    sweep_distinct_log10: tuple[float, float] = (1.3, 2.7)  # 20 .. 500 distinct prompts across the members (an account's coverage scale)
+    sweep_growth: tuple[float, float] = (0.2, 0.6)         # members' mean share of later prompts that are new (re-asks do not hide a sweep)
+    sweep_weight: float = 0.9                              # purpose points a full sharded sweep is worth to each member (less what its own coverage gave)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
     # a cohort: suspicious accounts of one rare e-mail domain created within hours of each other (split extractors)
@@ -311,9 +316,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
     else:
         scored = scored.with_columns(pl.col("score").alias("member_score"))
-    if "ev_rerun" not in scored.columns:
-        scored = scored.with_columns(pl.lit(0.0).alias("ev_rerun"))
-    cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "n_requests", "first_seen", "last_seen"]
+    scored = scored.with_columns(pl.lit(0.0).alias(c) for c in ("ev_rerun", "ev_coverage", "prompt_growth") if c not in scored.columns)
+    cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "ev_coverage", "prompt_growth",
+            "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
     base = members.group_by("group").agg(
@@ -323,6 +328,8 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # habit has to be present for a group to be harvesting (what speaks against it is in the members' score)
         pl.col("points_purpose").fill_null(0.0).mean().alias("mean_purpose"),
         pl.col("ev_rerun").fill_null(0.0).mean().alias("mean_rerun"),
+        pl.col("ev_coverage").fill_null(0.0).mean().alias("mean_coverage"),
+        pl.col("prompt_growth").fill_null(0.0).mean().alias("mean_growth"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
         pl.col("n_requests").fill_null(0).sum().alias("n_requests"),
         pl.col("first_seen").min(), pl.col("last_seen").max(),
@@ -340,6 +347,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     sharing = shared.group_by("group").agg(
         pl.col("account_id").filter(pl.col("kind") == "pay").n_unique().alias("n_paying_together"),
         pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
+        pl.col("account_id").filter(pl.col("kind") == "tmpl").n_unique().alias("n_one_template"),
         pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )
     minutes, prompt_counts = events if isinstance(events, tuple) else member_activity(events)
@@ -361,8 +369,16 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         base.join(sharing, on="group", how="left").join(activity, on="group", how="left").join(prompts, on="group", how="left")
         .with_columns((pl.col("joint_distinct") / pl.col("joint_prompts")).alias("joint_novelty"))    # null: no prompt logged
         .with_columns(
+            (ramp(pl.col("n_one_template").fill_null(0) / pl.col("n_accounts"), s.template_share)
+             * log_ramp(pl.col("joint_distinct"), s.sweep_distinct_log10)
+             * pl.max_horizontal(ramp(pl.col("joint_novelty"), s.joint_novelty), ramp(pl.col("mean_growth"), s.sweep_growth))
+             ).fill_null(0.0).alias("rev_sharded_sweep"))
+        .with_columns(
+            (pl.col("mean_purpose") + s.sweep_weight * (pl.col("rev_sharded_sweep") - pl.col("mean_coverage")).clip(0.0, None))
+            .alias("ring_purpose"))
+        .with_columns(
             ramp(pl.col("mean_score"), s.members_score).alias("rev_members"),
-            ramp(pl.col("mean_purpose"), s.purpose_points).alias("rev_purpose"),
+            ramp(pl.col("ring_purpose"), s.purpose_points).alias("rev_purpose"),
             ramp(pl.col("n_paying_together").fill_null(0) / pl.col("n_accounts"), s.payment_share).alias("rev_payment"),
             pl.when(pl.col("n_created") >= 3)
             .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),

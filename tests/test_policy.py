@@ -148,13 +148,19 @@ def test_threaded_prompts_at_a_metronome_are_no_conversation_but_people_at_their
     ("Löse die Aufgabe Schritt für Schritt", REASONING), ("Résous ce problème étape par étape", REASONING),
     ("Return only a JSON object with the keys a and b", FIXED_FORMAT), ("以JSON格式输出", FIXED_FORMAT),
     ("Which response is better, A or B?", RUBRIC), ("Bewerte die Antwort auf einer Skala von 1 bis 10", RUBRIC),
+    ("Please act as an impartial judge and evaluate the quality of the response. Output your final verdict", RUBRIC),
+    ("Rate the following completion from 1 to 5 for helpfulness and harmlessness.", RUBRIC),
+    ("Is the student's answer correct? Compare it with the reference answer.", RUBRIC),
+    ("Avalie a resposta abaixo e atribua uma nota", RUBRIC), ("Valuta la risposta su una scala da 1 a 10", RUBRIC),
+    ("下面两个回答哪个更好？请打分", RUBRIC), ("Оцените ответ по шкале от 1 до 10", RUBRIC),
 ])
 def test_lexicons_speak_several_languages(prompt, lexicon):
     assert pl.DataFrame({"p": [prompt]}).select(lexicon.matches(pl.col("p"))).item()
 
 
 def test_ordinary_questions_match_no_lexicon():
-    ordinary = ["what's the weather like in Lisbon", "东京有什么好吃的", "Wie spät ist es in Berlin?", "merci beaucoup !"]
+    ordinary = ["what's the weather like in Lisbon", "东京有什么好吃的", "Wie spät ist es in Berlin?", "merci beaucoup !",
+                "What is the exchange rate of the euro today?", "My answer to her letter was short.", "Qual é a capital do Brasil?"]
     frame = pl.DataFrame({"p": ordinary})
     for lexicon in (REASONING, FIXED_FORMAT, RUBRIC):
         assert not frame.select(lexicon.matches(pl.col("p")).any()).item()
@@ -223,6 +229,37 @@ def test_a_team_sharing_card_office_onboarding_and_tool_is_no_ring_unless_its_me
     assert together_only < settings.flag_points
     harvesting = [{**r, "score_ignoring_volume": 0.7, "points_purpose": 1.8} if r["account_id"].startswith("team") else r for r in scored]
     assert ring_points(harvesting) >= settings.flag_points > together_only
+
+
+def test_members_that_shard_one_templated_sweep_harvest_together_though_each_covers_little():
+    """Twenty accounts made together on one card and network, each asking thirty prompts of one template
+    with new slot values: no member covers a space alone (their own coverage is nil), together they
+    sweep six hundred. The sweep is their purpose; the same group re-running one bank of thirty prompts
+    is not a sweep, and a group that shares no template shards nothing."""
+    def group(prompt, template: bool) -> dict:
+        links, scored, events = [], [], []
+        for i in range(20):
+            a = f"shard{i:02d}"
+            links += [(a, "ip:203.0.113.7"), (a, "pay:card-1")] + ([(a, "tmpl:grade the answer to <slot>")] if template else [])
+            scored.append({"account_id": a, "score": 0.1, "score_ignoring_volume": 0.15, "points_purpose": 0.6, "ev_coverage": 0.05,
+                           "prompt_growth": 0.0, "ev_downstream": 0.0, "n_requests": 30, "first_seen": T0, "last_seen": T0 + timedelta(hours=20),
+                           "created_at_account": T0 - timedelta(days=300 * (i + 1))})      # no staged creation
+            events += [(a, T0 + timedelta(minutes=40 * k + i), prompt(i, k)) for k in range(30)]
+        links += [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)]
+        links_frame = pl.DataFrame(links, schema=["account_id", "value"], orient="row")
+        settings = RingSettings()
+        membership = link_groups(links_frame, settings)
+        evidence = ring_evidence(membership, links_frame, pl.DataFrame(scored), pl.DataFrame(events, schema=["account_id", "ts", "prompt"], orient="row"),
+                                 settings)
+        return evidence.filter(pl.col("n_accounts") == 20).row(0, named=True)
+
+    sweep = group(lambda i, k: f"Grade the answer to question {30 * i + k}", template=True)
+    assert sweep["rev_sharded_sweep"] > 0.9 and sweep["ring_purpose"] > sweep["mean_purpose"] + 0.7
+    assert sweep["points"] >= RingSettings().flag_points
+    bank = group(lambda i, k: f"Grade the answer to question {k}", template=True)       # every member the same thirty
+    assert bank["rev_sharded_sweep"] == 0.0 and bank["points"] < RingSettings().flag_points
+    untemplated = group(lambda i, k: f"Grade the answer to question {30 * i + k}", template=False)
+    assert untemplated["rev_sharded_sweep"] == 0.0 and untemplated["ring_purpose"] == untemplated["mean_purpose"]
 
 
 def test_a_ring_whose_prompts_were_not_logged_is_still_found_and_not_taken_for_a_bank_re_run():
