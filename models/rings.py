@@ -60,6 +60,7 @@ class RingSettings(BaseModel):
     bank_reuse_novelty: tuple[float, float] = (0.15, 0.35)  # distinct / all prompts across members: one bank re-run .. no re-use
     rerun_weight: float = 1.2         # points taken away at full "re-runs a fixed bank" evidence (members' mean ev_rerun): a lab evaluating
     members_rerun: tuple[float, float] = (0.1, 0.4)       # members' mean re-run evidence: a member or two .. a lab whose members re-run their bank
+    members_sitting: tuple[float, float] = (0.85, 1.0)    # members' mean one-sitting evidence: ... every member one sitting, an evaluation run each
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
@@ -316,8 +317,8 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
     else:
         scored = scored.with_columns(pl.col("score").alias("member_score"))
-    scored = scored.with_columns(pl.lit(0.0).alias(c) for c in ("ev_rerun", "ev_coverage", "prompt_growth") if c not in scored.columns)
-    cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "ev_coverage", "prompt_growth",
+    scored = scored.with_columns(pl.lit(0.0).alias(c) for c in ("ev_rerun", "ev_one_sitting", "ev_coverage", "prompt_growth") if c not in scored.columns)
+    cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "ev_one_sitting", "ev_coverage", "prompt_growth",
             "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
@@ -328,6 +329,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # habit has to be present for a group to be harvesting (what speaks against it is in the members' score)
         pl.col("points_purpose").fill_null(0.0).mean().alias("mean_purpose"),
         pl.col("ev_rerun").fill_null(0.0).mean().alias("mean_rerun"),
+        pl.col("ev_one_sitting").fill_null(0.0).mean().alias("mean_sitting"),
         pl.col("ev_coverage").fill_null(0.0).mean().alias("mean_coverage"),
         pl.col("prompt_growth").fill_null(0.0).mean().alias("mean_growth"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
@@ -399,7 +401,8 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     )
     together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
-    rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"))
+    rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
+                                                      ramp(pl.col("mean_sitting"), settings.members_sitting))
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
     points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
     kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))
@@ -458,6 +461,13 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")
+        if r["rev_sharded_sweep"] > 0:
+            reasons.append(f"a sharded sweep: members follow one prompt template and ask {r['joint_distinct']:,} distinct prompts together, "
+                           f"a space none covers alone (counted as their purpose: {r['ring_purpose']:.2f} points against their own mean "
+                           f"{r['mean_purpose']:.2f})")
+        if r["mean_sitting"] >= settings.members_sitting[0]:
+            reasons.append(f"weighs against: the members' windows are each one sitting of modest size (mean one-sitting evidence "
+                           f"{r['mean_sitting']:.2f}), as evaluation runs are")
         if r["rev_purpose"] > 0:
             reasons.append(f"members take what a distiller trains on (mean purpose points {r['mean_purpose']:.2f}: "
                            "reasoning, long answers, sampling or a growing prompt set)")

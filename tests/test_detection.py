@@ -41,18 +41,17 @@ def assert_bars(metrics: dict, skip: tuple[str, ...] = ()) -> None:
     assert not failed, failed
 
 
-# Issue 13 is open: since the simulator gained research labs (shared grant card, domain and cluster; chain-of-thought
-# evaluations with pass@k and logprobs over a growing bank, in bursts), those labs are flagged on these seeds
-# (hard-negative FPR 4.3% and 6.2% since freshness fades over three weeks, 5.0% and 6.2% since one sitting counts
-# against an account, 6.3-6.5% before: labs on accounts a week or two old that ran their bank once, in one sitting;
-# a spurious 3-member lab ring each: a campus network, a grant card, staged and synchronised). Strict:
-# the day these bars hold, the marker must go.
-RESEARCH_LABS_OPEN = pytest.mark.xfail(strict=True, reason="issue 13 open: research-lab hard negatives flagged (FPR 5-6%, spurious rings)")
+# Issue 13 is open on seed 101 (the alternative vocabulary, hard negatives heavy): a split grade harvester whose eight
+# accounts share only a prompt template (own cards, networks and mail) and grade in Russian phrasings the lexicon does
+# not read stays under the bar (recall 0.885, ring recall 0.875), and a research lab made of new accounts that run in
+# step is a spurious ring (hard-negative FPR 5%). Seed 102 meets every bar since a ring whose members each run one
+# sitting is judged as an evaluation (2026-12-03). Strict: the day these bars hold, the marker must go.
+RESEARCH_LABS_OPEN = pytest.mark.xfail(strict=True, reason="issue 13 open: a template-only split grade harvester, a staged lab ring")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed,mix,vocabulary", [pytest.param(101, "hard_negative_heavy", "alt", marks=RESEARCH_LABS_OPEN),
-                                                 pytest.param(102, "ring_heavy", "default", marks=RESEARCH_LABS_OPEN)])
+                                                 (102, "ring_heavy", "default")])
 def test_detection_meets_the_bars_on_unseen_populations(tmp_path, seed, mix, vocabulary):
     store, metrics = run(tmp_path, seed=seed, mix=mix, vocabulary=vocabulary)
     with store:

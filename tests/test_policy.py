@@ -262,6 +262,26 @@ def test_members_that_shard_one_templated_sweep_harvest_together_though_each_cov
     assert untemplated["rev_sharded_sweep"] == 0.0 and untemplated["ring_purpose"] == untemplated["mean_purpose"]
 
 
+def test_a_lab_whose_members_each_run_one_sitting_is_judged_as_an_evaluation_not_a_ring():
+    """Six accounts of one lab on its card and network, each nearly flagged alone for what it asks (reasoning,
+    long answers), each window one sitting of modest size, as an evaluation run is: the group acts together
+    but what it does is evaluate. The same group whose members work over the whole window is a ring."""
+    def points(sitting: float) -> float:
+        links = [(f"lab{i}", v) for i in range(6) for v in ("ip:198.51.100.20", "pay:grant-card")]
+        links += [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)]
+        scored = [{"account_id": f"lab{i}", "score": 0.9, "score_ignoring_volume": 0.9, "points_purpose": 2.2, "ev_one_sitting": sitting,
+                   "ev_downstream": 0.0, "n_requests": 400, "first_seen": T0, "last_seen": T0 + timedelta(hours=3),
+                   "created_at_account": T0 - timedelta(days=400 + 60 * i)} for i in range(6)]
+        events = [(f"lab{i}", T0 + timedelta(seconds=20 * k), f"lab {i} item {k}") for i in range(6) for k in range(400)]
+        links_frame = pl.DataFrame(links, schema=["account_id", "value"], orient="row")
+        settings = RingSettings()
+        evidence = ring_evidence(link_groups(links_frame, settings), links_frame, pl.DataFrame(scored),
+                                 pl.DataFrame(events, schema=["account_id", "ts", "prompt"], orient="row"), settings)
+        return evidence.filter(pl.col("n_accounts") == 6)["points"][0]
+
+    assert points(1.0) < RingSettings().flag_points <= points(0.3)
+
+
 def test_a_ring_whose_prompts_were_not_logged_is_still_found_and_not_taken_for_a_bank_re_run():
     """Gateways may leave prompts out: no prompt says nothing about re-running a bank."""
     links, scored, events = _ring_population(n_members=24, n_benign=120)
