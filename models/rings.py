@@ -45,6 +45,9 @@ class RingSettings(BaseModel):
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
     sufficient_min_rarity: float = 0.05  # ... a payment instrument's: N^0.95 (a card paying for a ring that is a large share of
                                       # the accounts is still one holder's; only a placeholder most accounts carry is not)
+    strong_min_rarity: dict[str, float] = {"sys": 0.6}  # rarity from which a value of these kinds joins accounts on its own (below
+                                      # it, down to min_rarity, it only corroborates): a system prompt sent by N^0.4 accounts at most is
+                                      # distinctive, one operator's; an SDK's, a chat front end's or a tutorial's is sent by many strangers
     min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
     rounds: int = 3                   # prune-and-reconnect rounds
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
@@ -155,8 +158,9 @@ def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
 
-#: Kinds of value that can join accounts on their own: shared infrastructure, payment, deployment, a
-#: suspicious signup cohort (:func:`cohort_links`).
+#: Kinds of value that can join accounts on their own: shared infrastructure, payment, a distinctive
+#: system prompt (rare enough: ``RingSettings.strong_min_rarity``), a suspicious cohort (:func:`cohort_links`,
+#: :func:`deployment_cohort_links`).
 STRONG_KINDS = ("ip", "pay", "signup", "sys", "cohort")
 #: Kinds that only corroborate: independent operations may share a template or a disposable mail domain.
 WEAK_KINDS = ("tmpl", "mail", "ua")
@@ -216,6 +220,33 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
 
 
+def deployment_cohort_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``cohort:<system prompt>#<prompt template>`` for the accounts whose own
+    behaviour is suspicious (``score_ignoring_volume`` of ``cohort_min_score`` or more): an operator's split
+    accounts that share only how they are deployed, one system prompt and one prompt template. Either alone
+    links nobody (strangers send a tutorial's system prompt, or ask in one template); the two together,
+    between accounts that each act like extractors, are one operator.
+
+    >>> links = pl.DataFrame({"account_id": ["a", "a", "b", "b", "c", "c", "d"],
+    ...                       "value": ["sys:s1", "tmpl:t1", "sys:s1", "tmpl:t1", "sys:s1", "tmpl:t1", "sys:s1"]})
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "score_ignoring_volume": [1.1, 0.8, 0.1, 1.0]})
+    >>> deployment_cohort_links(links, scored)["account_id"].to_list()    # c is not suspicious, d asks in no shared template
+    ['a', 'b']
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    if "score_ignoring_volume" not in scored.columns or links.height == 0:
+        return empty
+    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+    held = links.join(suspects, on="account_id").with_columns(_kind(pl.col("value")).alias("kind"))
+    systems = held.filter(pl.col("kind") == "sys").select("account_id", pl.col("value").alias("system"))
+    templates = held.filter(pl.col("kind") == "tmpl").select("account_id", pl.col("value").alias("template"))
+    return (
+        systems.join(templates, on="account_id")
+        .select("account_id", pl.format("cohort:{}#{}", pl.col("system").str.slice(4), pl.col("template").str.slice(5)).alias("value"))
+        .sort("account_id", "value")
+    )
+
+
 def _codes(series: pl.Series) -> np.ndarray:
     return series.rank("dense").cast(pl.Int64).to_numpy() - 1
 
@@ -237,6 +268,13 @@ def _components(pairs: pl.DataFrame) -> pl.DataFrame:
     return membership.with_columns(pl.col("account_id").min().over("label").alias("group")).select("account_id", "group")
 
 
+def _strong(value: pl.Expr, rarity: pl.Expr, settings: RingSettings) -> pl.Expr:
+    """Whether a rare value joins accounts on its own: a strong kind, rare enough for its kind."""
+    kind = _kind(value)
+    needed = kind.replace_strict(settings.strong_min_rarity, default=0.0, return_dtype=pl.Float64)
+    return kind.is_in(STRONG_KINDS) & (rarity >= needed)
+
+
 def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """Link values shared by at least two accounts and rare enough to link them, with their rarity.
 
@@ -253,6 +291,7 @@ def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) ->
         links.group_by("value").agg(pl.len().alias("holders"))
         .with_columns(rarity.alias("rarity"))
         .filter((pl.col("holders") >= 2) & (pl.col("rarity") >= needed))
+        .with_columns(_strong(pl.col("value"), pl.col("rarity"), settings).alias("strong"))
         .sort("value")
     )
 
@@ -264,26 +303,26 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
-    pairs = links.join(rare.select("value"), on="value")
+    pairs = links.join(rare.select("value", "strong"), on="value")
     membership = pl.DataFrame(schema={"account_id": pl.String, "group": pl.String})
     for _ in range(settings.rounds):
-        membership = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
+        membership = _components(pairs.filter(pl.col("strong")))
         shared = (
             pairs.join(membership, on="account_id")
             .filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
         )
         kinds = shared.group_by("account_id").agg(
             _kind(pl.col("value")).n_unique().alias("kinds"),
-            _kind(pl.col("value")).is_in(STRONG_KINDS).any().alias("strong"),
+            pl.col("strong").any(),
             _kind(pl.col("value")).is_in(list(settings.sufficient_kinds)).any().alias("sufficient"),
         )
         keep = kinds.filter(((pl.col("kinds") >= settings.min_kinds) & pl.col("strong")) | pl.col("sufficient")).select("account_id")
-        new_pairs = shared.join(keep, on="account_id").select("account_id", "value")
+        new_pairs = shared.join(keep, on="account_id").select("account_id", "value", "strong")
         done = new_pairs.height == pairs.height
         pairs = new_pairs
         if done:
             break
-    membership = _components(pairs.filter(_kind(pl.col("value")).is_in(STRONG_KINDS)))
+    membership = _components(pairs.filter(pl.col("strong")))
     return membership.filter(pl.len().over("group") >= settings.min_accounts)
 
 

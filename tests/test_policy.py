@@ -12,7 +12,7 @@ from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import RingSettings, cohort_links, link_groups, link_values, ring_evidence
+from distillguard.models.rings import RingSettings, cohort_links, deployment_cohort_links, link_groups, link_values, ring_evidence
 from distillguard.stream.scoring import StreamScorer
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -280,6 +280,30 @@ def test_a_lab_whose_members_each_run_one_sitting_is_judged_as_an_evaluation_not
         return evidence.filter(pl.col("n_accounts") == 6)["points"][0]
 
     assert points(1.0) < RingSettings().flag_points <= points(0.3)
+
+
+def test_a_default_system_prompt_that_strangers_send_links_nobody_a_distinctive_one_does():
+    """Forty chat users of one front end send its default system prompt, on a common webmail domain, pairs of
+    them behind one residential address: no group (before, the prompt joined them all, and through them any
+    ring one of them shared an address with). Four accounts of one operator that share a system prompt of
+    their own and a prompt template are a group; so are four suspicious accounts whose shared system prompt
+    is not rare enough to join them alone, through their deployment cohort."""
+    def links_for(operator_prompt: str, n_operator_prompt_holders: int) -> pl.DataFrame:
+        links = [(f"chat{i:02d}", v) for i in range(40) for v in ("sys:front-end-default", f"ip:198.51.100.{i // 2}", "mail:webmail.test")]
+        links += [(f"op{i}", v) for i in range(4) for v in (f"sys:{operator_prompt}", "tmpl:rate the answer to <slot>", f"ip:192.0.2.{i}")]
+        links += [(f"user{i}", f"sys:{operator_prompt}") for i in range(n_operator_prompt_holders - 4)]
+        links += [(f"other{i}", f"ip:203.0.113.{i}") for i in range(200)]
+        return pl.DataFrame(links, schema=["account_id", "value"], orient="row")
+
+    settings = RingSettings()
+    distinctive = link_groups(links_for("collector-v2", 4), settings)
+    assert sorted(distinctive["account_id"].to_list()) == ["op0", "op1", "op2", "op3"]
+    common = links_for("you are a data assistant", 40)
+    assert link_groups(common, settings).height == 0
+    scored = pl.DataFrame({"account_id": [f"op{i}" for i in range(4)] + [f"chat{i:02d}" for i in range(40)],
+                           "score_ignoring_volume": [0.9] * 4 + [0.1] * 40})
+    cohorts = link_groups(pl.concat([common, deployment_cohort_links(common, scored, settings)]), settings)
+    assert sorted(cohorts["account_id"].to_list()) == ["op0", "op1", "op2", "op3"]
 
 
 def test_a_ring_whose_prompts_were_not_logged_is_still_found_and_not_taken_for_a_bank_re_run():
