@@ -102,6 +102,23 @@ def test_reseller_accounts_front_many_system_prompts_and_clients(pop_a):
     assert (res["sp"] >= 20).all() and (res["ua"] >= 20).all()
 
 
+def test_strangers_send_the_same_default_system_prompt_and_are_linked_by_nothing(pop_a):
+    """Chat users and developers often send a default system prompt (a front end's, an SDK example's)
+    that many unrelated accounts send; linking joins none of them into a group through it (a system
+    prompt links on its own only when few accounts send it: 34 of them were grouped before)."""
+    from distillguard.config import Settings
+    from distillguard.detection import score_accounts
+    from distillguard.models.rings import link_groups, link_values
+
+    benign = pop_a.truth.filter(pl.col("kind").is_in(["casual_chat", "developer"]))["account_id"]
+    senders = (pop_a.events.filter(pl.col("account_id").is_in(benign.implode()) & pl.col("system_prompt_hash").is_not_null())
+               .group_by("system_prompt_hash").agg(pl.col("account_id").n_unique().alias("accounts")))
+    assert senders["accounts"].max() >= 8
+    settings = Settings()
+    groups = link_groups(link_values(pop_a.events, score_accounts(pop_a.events, pop_a.accounts, settings), settings.rings), settings.rings)
+    assert not set(groups["account_id"].to_list()) & set(benign.to_list())
+
+
 def test_alt_vocabulary_shares_no_surface_with_the_default():
     a = simulate(SimulationConfig(seed=5, scale=0.1))
     b = simulate(SimulationConfig(seed=5, scale=0.1, vocabulary="alt"))

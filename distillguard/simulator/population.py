@@ -103,6 +103,10 @@ PREAMBLE_SENTENCES = (
     "Spell out abbreviations once, and keep the same name for the same quantity throughout.",
     "Treat every item as if it were the only one you will see today.",
 )
+#: Benign kinds that often send a default system prompt many strangers send too (a chat front end's, an SDK
+#: example's, a tutorial's): the share of their accounts that do, and how many such defaults circulate.
+DEFAULT_SYSTEM_PROMPT_P = {"casual_chat": 0.4, "developer": 0.3, "campus_member": 0.4}
+DEFAULT_SYSTEM_PROMPTS = 3
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
@@ -813,6 +817,11 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             continue
         draw = bool(target_rng.random() < GRADES_TARGET_P[a.kind])
         a.axes["target"] = "grades" if (targets.setdefault(a.ring_id, draw) if a.ring_id else draw) else "answers"
+    default_rng = np.random.default_rng([config.seed, 4133])
+    defaults = [f"{int(x):032x}" for x in default_rng.integers(0, 2**62, DEFAULT_SYSTEM_PROMPTS)]
+    for a, _, _ in out:                             # strangers' shared defaults: a system prompt alone links nobody
+        if a.kind in DEFAULT_SYSTEM_PROMPT_P and a.system_prompt is None and default_rng.random() < DEFAULT_SYSTEM_PROMPT_P[a.kind]:
+            a.system_prompt = defaults[int(default_rng.integers(0, len(defaults)))]
     return out
 
 
