@@ -791,13 +791,8 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             a.extra["fake_users"] = end_users(int(min(60_000, max(50, n * rng.uniform(0.8, 3)))), fmt)
         elif mode == "skewed":
             a.extra["fake_users"] = end_users(int(min(20_000, max(30, n * rng.uniform(0.05, 0.3)))), fmt)
-    tool_rng = np.random.default_rng([config.seed, 4099])
-    operators: dict[str, bool] = {}                 # a ring's accounts run one operator's tooling
-    for a, _, _ in out:
-        if a.label != "attack" or a.kind not in TOOL_TRACES_P:
-            continue
-        draw = bool(tool_rng.random() < TOOL_TRACES_P[a.kind])
-        a.axes["tool_traces"] = "yes" if (operators.setdefault(a.ring_id, draw) if a.ring_id else draw) else "no"
+    for a, traces in operator_draws(out, np.random.default_rng([config.seed, 4099]), TOOL_TRACES_P):   # one operator's tooling
+        a.axes["tool_traces"] = "yes" if traces else "no"
     preamble_rng = np.random.default_rng([config.seed, 4111])
     preambles: dict[str, str | None] = {}           # one instruction block per operator (a ring's accounts share it)
     for a, _, _ in out:
@@ -810,19 +805,35 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
             if a.ring_id is not None:
                 preambles[a.ring_id] = block
         a.axes["preamble"], a.extra["preamble"] = ("yes" if block else "no"), block
-    target_rng = np.random.default_rng([config.seed, 4127])
-    targets: dict[str, bool] = {}                   # a ring's accounts harvest the same thing
-    for a, _, _ in out:
-        if a.label != "attack" or a.kind not in GRADES_TARGET_P:
-            continue
-        draw = bool(target_rng.random() < GRADES_TARGET_P[a.kind])
-        a.axes["target"] = "grades" if (targets.setdefault(a.ring_id, draw) if a.ring_id else draw) else "answers"
+    for a, grades in operator_draws(out, np.random.default_rng([config.seed, 4127]), GRADES_TARGET_P):  # one operator's target
+        a.axes["target"] = "grades" if grades else "answers"
     default_rng = np.random.default_rng([config.seed, 4133])
     defaults = [f"{int(x):032x}" for x in default_rng.integers(0, 2**62, DEFAULT_SYSTEM_PROMPTS)]
     for a, _, _ in out:                             # strangers' shared defaults: a system prompt alone links nobody
         if a.kind in DEFAULT_SYSTEM_PROMPT_P and a.system_prompt is None and default_rng.random() < DEFAULT_SYSTEM_PROMPT_P[a.kind]:
             a.system_prompt = defaults[int(default_rng.integers(0, len(defaults)))]
     return out
+
+
+def operator_draws(out: list, rng: np.random.Generator, p_by_kind: dict[str, float]):
+    """``(account, yes)`` for every attack account of a kind in ``p_by_kind``: a draw with that kind's
+    probability, one per operator (a ring's accounts take their first member's draw). Every eligible
+    account draws, in order, so a probability changed for one kind moves no other account's draw.
+
+    >>> rng = np.random.default_rng(0)
+    >>> class A:                                    # an account: label, kind, ring_id
+    ...     def __init__(self, ring): self.label, self.kind, self.ring_id = "attack", "burner", ring
+    >>> out = [(A("r1"), 0, 0), (A("r1"), 0, 0), (A(None), 0, 0)]
+    >>> draws = [yes for _, yes in operator_draws(out, rng, {"burner": 0.5})]
+    >>> draws[0] == draws[1], len(draws)
+    (True, 3)
+    """
+    shared: dict[str, bool] = {}
+    for a, _, _ in out:
+        if a.label != "attack" or a.kind not in p_by_kind:
+            continue
+        draw = bool(rng.random() < p_by_kind[a.kind])
+        yield a, (shared.setdefault(a.ring_id, draw) if a.ring_id else draw)
 
 
 def instruction_block(rng: np.random.Generator, p: float) -> str | None:
