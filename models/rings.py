@@ -158,6 +158,11 @@ def _kind(value: pl.Expr) -> pl.Expr:
     return value.str.extract(r"^(\w+):", 1)
 
 
+def _raw(value: pl.Expr) -> pl.Expr:
+    """A link value without its ``kind:`` prefix."""
+    return value.str.replace(r"^\w+:", "")
+
+
 #: Kinds of value that can join accounts on their own: shared infrastructure, payment, a distinctive
 #: system prompt (rare enough: ``RingSettings.strong_min_rarity``), a suspicious cohort (:func:`cohort_links`,
 #: :func:`deployment_cohort_links`).
@@ -242,7 +247,7 @@ def deployment_cohort_links(links: pl.DataFrame, scored: pl.DataFrame, settings:
     templates = held.filter(pl.col("kind") == "tmpl").select("account_id", pl.col("value").alias("template"))
     return (
         systems.join(templates, on="account_id")
-        .select("account_id", pl.format("cohort:{}#{}", pl.col("system").str.slice(4), pl.col("template").str.slice(5)).alias("value"))
+        .select("account_id", pl.format("cohort:{}#{}", _raw(pl.col("system")), _raw(pl.col("template"))).alias("value"))
         .sort("account_id", "value")
     )
 
@@ -457,7 +462,8 @@ def _value_label(value: str) -> str:
     kind, _, raw = value.partition(":")
     names = {"ip": "client IP", "sys": "system prompt", "pay": "payment fingerprint", "mail": "e-mail domain",
              "signup": "signup network", "tmpl": "prompt template", "ua": "user agent",
-             "cohort": "cohort (e-mail domain with a creation window or a prompt template)"}
+             "cohort": "cohort (suspicious accounts of one e-mail domain with a creation window or a prompt template, "
+                       "or of one system prompt with a prompt template)"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     if kind == "ip" and "/" in raw:
         return f"client network {shown!r}"
@@ -504,7 +510,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"a sharded sweep: members follow one prompt template and ask {r['joint_distinct']:,} distinct prompts together, "
                            f"a space none covers alone (counted as their purpose: {r['ring_purpose']:.2f} points against their own mean "
                            f"{r['mean_purpose']:.2f})")
-        if r["mean_sitting"] >= settings.members_sitting[0]:
+        if r["mean_sitting"] > settings.members_sitting[0]:      # the counter is taking points away
             reasons.append(f"weighs against: the members' windows are each one sitting of modest size (mean one-sitting evidence "
                            f"{r['mean_sitting']:.2f}), as evaluation runs are")
         if r["rev_purpose"] > 0:
