@@ -22,7 +22,16 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import cohort_links, deployment_cohort_links, describe_rings, link_groups, link_values, ring_evidence
+from distillguard.models.rings import (
+    cohort_links,
+    creation_links,
+    deployment_cohort_links,
+    describe_rings,
+    link_groups,
+    link_values,
+    ring_evidence,
+    template_cohort_links,
+)
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -133,7 +142,8 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
     gives the events the groups are judged on (the groups' members' at least: the sharded path
     gathers only theirs)."""
     ring_settings = settings.rings
-    links = pl.concat([links, cohort_links(scored, ring_settings), deployment_cohort_links(links, scored, ring_settings)])
+    links = pl.concat([links, cohort_links(scored, ring_settings), deployment_cohort_links(links, scored, ring_settings),
+                       creation_links(scored, ring_settings), template_cohort_links(scored, ring_settings)])
     membership = link_groups(links, ring_settings, exclude=exclude)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")

@@ -4,9 +4,10 @@ Each account carries *link values*: the client IPs it uses, its payment fingerpr
 domain, signup network, system prompt and dominant prompt template. A value links accounts by
 its rarity: one shared by a handful of accounts (a card, a proxy pool) is strong glue, one
 shared by a large part of the population (a big cloud egress, a carrier NAT) links nobody
-(:attr:`RingSettings.min_rarity`). Accounts are joined through rare values of a strong kind
-(connected components of the account-value graph, with SciPy), and every member must share at
-least two kinds of value with the rest of its group, so one coincidence does not make a ring.
+(:attr:`RingSettings.min_rarity`). Two accounts are joined when they hold two rare values of
+different facts together (an address and a template, say; one of a strong kind) or one that
+stands alone (a card): one coincidence does not make a link, and one bridging value does not
+merge two operations (connected components of accounts and links, with SciPy).
 
 No account needs to be suspicious to be linked. Each group is then judged on its *collective*
 evidence (:func:`ring_evidence`): members' mean suspicion and harvesting purpose, shared
@@ -40,8 +41,8 @@ class RingSettings(BaseModel):
     """Every threshold of ring detection (``Settings().rings``), shared by batch and the re-detect flow."""
 
     min_accounts: int = 3             # smallest ring
-    min_kinds: int = 2                # kinds of shared value each member needs (one of them strong) ...
-    sufficient_kinds: tuple[str, ...] = ("pay",)  # ... unless it shares one of these: a payment instrument is one holder's
+    sufficient_kinds: tuple[str, ...] = ("pay",)  # kinds that link on their own; any other link needs two facts (corroborated_links)
+    core_merge_share: float = 0.5     # share of each of two cores' members holding strong values the other core holds, to merge them
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
     sufficient_min_rarity: float = 0.05  # ... a payment instrument's: N^0.95 (a card paying for a ring that is a large share of
                                       # the accounts is still one holder's; only a placeholder most accounts carry is not)
@@ -49,7 +50,6 @@ class RingSettings(BaseModel):
                                       # it, down to min_rarity, it only corroborates): a system prompt sent by N^0.4 accounts at most is
                                       # distinctive, one operator's; an SDK's, a chat front end's or a tutorial's is sent by many strangers
     min_ip_share: float = 0.05        # an IP counts for an account when it carries this share of its traffic
-    rounds: int = 3                   # prune-and-reconnect rounds
     flag_points: float = 2.0          # collective evidence points at which a group is a ring
     # what the members do (harvesting), and how they act together; acting together is capped, so a
     # team that shares a card, an office and an onboarding day is no ring unless its members harvest
@@ -85,6 +85,11 @@ class RingSettings(BaseModel):
     cohort_hours: float = 6.0         # creation window of a cohort (overlapping windows, so a cohort is not cut at a boundary)
     cohort_domain_rarity: float = 0.5  # rarity an e-mail domain needs over all accounts (0.5: N^0.5 holders at most; a domain
                                       # several operations or many people use would merge them)
+    cohort_template_rarity: float = 0.5  # rarity a prompt template needs over all accounts for suspicious accounts asking in it
+                                      # to be one cohort (0.5: N^0.5 holders at most)
+    weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
+                                      # (co-holders / either's holders, Jaccard): one operator's user agent and mail domain, not two
+                                      # operations that happen to use one disposable domain and one HTTP library
 
 
 def value_counts(events: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
@@ -167,8 +172,9 @@ def _raw(value: pl.Expr) -> pl.Expr:
 #: system prompt (rare enough: ``RingSettings.strong_min_rarity``), a suspicious cohort (:func:`cohort_links`,
 #: :func:`deployment_cohort_links`).
 STRONG_KINDS = ("ip", "pay", "signup", "sys", "cohort")
-#: Kinds that only corroborate: independent operations may share a template or a disposable mail domain.
-WEAK_KINDS = ("tmpl", "mail", "ua")
+#: Kinds that only corroborate: independent operations may share a template, a disposable mail domain,
+#: an HTTP library or the hours in which their accounts were made.
+WEAK_KINDS = ("tmpl", "mail", "ua", "made")
 
 
 
@@ -209,11 +215,10 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     n = max(2, scored.height)
     domain = pl.col("email_domain").str.to_lowercase()
     rarity = (n / pl.len().over(domain)).log() / math.log(n)
-    created = pl.col("first_seen") - pl.duration(seconds=(pl.col("account_age_days") * 86400.0).round(0).cast(pl.Int64))
     window_s = max(1, int(settings.cohort_hours * 3600))
     suspects = (
         scored.filter(pl.col("email_domain").is_not_null())
-        .with_columns(rarity.alias("domain_rarity"), created.dt.epoch("s").alias("created_s"))
+        .with_columns(rarity.alias("domain_rarity"), _created_s(scored).alias("created_s"))
         .filter((pl.col("domain_rarity") >= settings.cohort_domain_rarity)
                 & (pl.col("score_ignoring_volume") >= settings.cohort_min_score) & pl.col("created_s").is_not_null())
     )
@@ -223,6 +228,32 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     if "dominant_skeleton" in suspects.columns:
         frames.append(suspects.filter(_templated).select("account_id", pl.format("cohort:{}#{}", domain, pl.col("dominant_skeleton")).alias("value")))
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
+
+
+def template_cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``cohort:#<prompt template>`` for the suspicious accounts
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more) that ask in a template few accounts use
+    (``cohort_template_rarity`` over all accounts): a hydra's members bought aged, each on its own card,
+    address and mail domain, that share nothing but the template their operator gave them.
+
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c"] + [f"x{i}" for i in range(30)],
+    ...     "score_ignoring_volume": [1.2, 0.9, 0.2] + [0.1] * 30, "top_skeleton_share": [0.6] * 3 + [0.0] * 30,
+    ...     "dominant_skeleton": ["define with examples and misconceptions"] * 3 + [None] * 30})
+    >>> template_cohort_links(scored)["account_id"].to_list()      # c asks in it too but acts like nobody's extractor
+    ['a', 'b']
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    if not {"dominant_skeleton", "top_skeleton_share", "score_ignoring_volume"} <= set(scored.columns) or scored.height == 0:
+        return empty
+    n = max(2, scored.height)
+    templated = scored.filter(_templated)
+    rarity = (n / pl.len().over("dominant_skeleton")).log() / math.log(n)
+    return (
+        templated.with_columns(rarity.alias("template_rarity"))
+        .filter((pl.col("template_rarity") >= settings.cohort_template_rarity) & (pl.col("score_ignoring_volume") >= settings.cohort_min_score))
+        .select("account_id", pl.format("cohort:#{}", pl.col("dominant_skeleton")).alias("value"))
+        .sort("account_id")
+    )
 
 
 def deployment_cohort_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -250,6 +281,33 @@ def deployment_cohort_links(links: pl.DataFrame, scored: pl.DataFrame, settings:
         .select("account_id", pl.format("cohort:{}#{}", _raw(pl.col("system")), _raw(pl.col("template"))).alias("value"))
         .sort("account_id", "value")
     )
+
+
+def _created_s(scored: pl.DataFrame) -> pl.Expr:
+    """When an account was made (epoch seconds): its first request less its age then."""
+    return (pl.col("first_seen") - pl.duration(seconds=(pl.col("account_age_days") * 86400.0).round(0).cast(pl.Int64))).dt.epoch("s")
+
+
+def creation_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``made:<offset>/<window>`` for the suspicious accounts
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more): the ``cohort_hours`` window in which each
+    was made, two overlapping windows an account. A weak kind: it only corroborates another value (a
+    system prompt of the operator's own, say), as every operation makes accounts at some hour.
+
+    >>> from datetime import datetime
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c"], "score_ignoring_volume": [1.0, 0.9, 0.1],
+    ...     "first_seen": [datetime(2026, 11, 5, 9)] * 3, "account_age_days": [0.5, 0.45, 0.5]})
+    >>> creation_links(scored).group_by("value").agg("account_id").sort("value")["account_id"].to_list()
+    [['a', 'b'], ['a', 'b']]
+    """
+    if not {"score_ignoring_volume", "first_seen", "account_age_days"} <= set(scored.columns) or scored.height == 0:
+        return pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    window_s = max(1, int(settings.cohort_hours * 3600))
+    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).with_columns(
+        _created_s(scored).alias("created_s")).filter(pl.col("created_s").is_not_null())
+    return pl.concat([suspects.select("account_id", pl.format("made:{}/{}", pl.lit(offset),
+                                                                (pl.col("created_s") + offset * window_s // 2) // window_s).alias("value"))
+                      for offset in (0, 1)]).with_columns(pl.col("value").cast(pl.String))
 
 
 def _codes(series: pl.Series) -> np.ndarray:
@@ -301,34 +359,133 @@ def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) ->
     )
 
 
+#: Kinds of value that are one fact: where an account signs up from and where it connects from
+#: (a campus, an office, a proxy pool) say the same thing once, not twice.
+SAME_FACT = {"signup": "ip"}
+#: Kinds that join accounts on their own, without a second fact beside them: a cohort is already one
+#: (a rare domain or a deployment, taken together with creation or a template, among suspicious accounts).
+SELF_CORROBORATING = ("cohort",)
+
+
+def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, link, weak)``: what joins two accounts. Either a value of a kind that stands alone (a payment
+    instrument, ``sufficient_kinds``; a cohort), or two rare values of *different facts* that the
+    accounts hold together (``<value>&<value>``): one of them strong, or two weak ones whose holders nearly
+    coincide (``weak_pair_overlap``: an operator's own user agent and mail domain).
+
+    One shared value is a coincidence more often than an operation: a residential proxy address two
+    operations rent, a customer's system prompt sent through two resellers, a campus network. Joining
+    accounts through single values lets one such value bridge two operations into one group; requiring
+    each link to carry two facts does not. ``pairs`` are ``(account_id, value, strong)`` of rare values
+    (:func:`rare_values`); an account holds a few, so the pairs of its values stay few.
+
+    >>> pairs = pl.DataFrame({"account_id": ["a", "a", "b", "b", "c", "c"],
+    ...                       "value": ["ip:9", "tmpl:t", "ip:9", "tmpl:t", "ip:9", "signup:9/24"], "strong": [True, False] * 2 + [True, True]})
+    >>> corroborated_links(pairs).sort("account_id").rows()   # c shares only the address (its signup network is the same fact)
+    [('a', 'ip:9&tmpl:t', False), ('b', 'ip:9&tmpl:t', False)]
+    """
+    alone_kinds = list(settings.sufficient_kinds) + list(SELF_CORROBORATING)
+    facts = pairs.with_columns(_kind(pl.col("value")).alias("kind")).with_columns(
+        pl.col("kind").replace(SAME_FACT).alias("fact"))
+    alone = facts.filter(pl.col("kind").is_in(alone_kinds)).select("account_id", pl.col("value").alias("link"), pl.lit(False).alias("weak"))
+    held = facts.select("account_id", "value", "fact", "strong", pl.len().over("value").alias("holders"))
+    both = (
+        held.join(held, on="account_id", suffix="_2")
+        .filter(pl.col("fact") < pl.col("fact_2"))
+        .with_columns(pl.format("{}&{}", pl.col("value"), pl.col("value_2")).alias("link"),
+                      ~(pl.col("strong") | pl.col("strong_2")).alias("weak"))
+        .with_columns(pl.len().over("link").alias("co"))
+        .filter(~pl.col("weak") | (pl.col("co") / (pl.col("holders") + pl.col("holders_2") - pl.col("co")) >= settings.weak_pair_overlap))
+        .select("account_id", "link", "weak")
+    )
+    return pl.concat([alone, both]).filter(pl.len().over("link") >= 2)
+
+
+def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
+    """``(account_id, value)`` joining whole cores: ``merge:<core>`` for each core, and the same label for
+    every core it merges with. Two cores (corroborated groups of two or more accounts) merge when the strong
+    values they share are held broadly on both sides, by ``core_merge_share`` of each core's members: the
+    card groups of one operation that all rotate through one proxy pool. An address held by one member of
+    each of two operations is a bridge, not a merge."""
+    sized = cores.filter(pl.len().over("group") >= 2).with_columns(pl.len().over("group").alias("size"))
+    held = (
+        pairs.filter(pl.col("strong")).select("account_id", "value")
+        .join(sized, on="account_id")
+        .filter(pl.col("group").n_unique().over("value") >= 2)
+    )
+    reach = (
+        held.join(held.select("value", pl.col("group").alias("other")).unique(), on="value")
+        .filter(pl.col("group") != pl.col("other"))
+        .group_by("group", "other").agg((pl.col("account_id").n_unique() / pl.col("size").first()).alias("share"))
+    )
+    both = reach.join(reach.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back")),
+                      on=["group", "other"])
+    merged = both.filter(pl.min_horizontal("share", "back") >= settings.core_merge_share)
+    labels = pl.concat([sized.select("group", pl.col("group").alias("other")).unique(), merged.select("group", "other")])
+    return sized.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value"))
+
+
 def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None) -> pl.DataFrame:
-    """``(account_id, group)`` for every account in a group of ``min_accounts`` or more, joined through
-    rare values of a strong kind, each member sharing ``min_kinds`` kinds (one strong) with the rest, or
-    one of ``sufficient_kinds`` (a card paying for several accounts)."""
+    """``(account_id, group)`` for every account in a group of ``min_accounts`` or more: accounts joined by
+    :func:`corroborated_links` of the rare values (:func:`rare_values`) into cores (a link of two weak values
+    only between accounts no other link places), cores that share strong values broadly merged
+    (:func:`_core_merges`), accounts no link places attached to the one group they share two facts with
+    (:func:`_attached`), and the rest chained through single strong values (:func:`_chained`)."""
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
     pairs = links.join(rare.select("value", "strong"), on="value")
+    joined = corroborated_links(pairs, settings).rename({"link": "value"})
+    # two weak values join only accounts nothing stronger places: they gather an operation that shares nothing
+    # else, and do not bridge two that happen to use one disposable domain and one HTTP library
+    placed = _components(joined.filter(~pl.col("weak")))["account_id"]
+    joined = joined.filter(~pl.col("weak") | ~pl.col("account_id").is_in(placed.implode()))
+    cores = _components(joined.filter(pl.len().over("value") >= 2).select("account_id", "value"))
+    membership = _components(_core_merges(pairs, cores, settings)) if cores.height else cores
+    membership = pl.concat([membership, _attached(pairs, membership)])
+    membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
+    return membership.filter(pl.len().over("group") >= settings.min_accounts)
+
+
+def _chained(pairs: pl.DataFrame, rounds: int = 3) -> pl.DataFrame:
+    """``(account_id, group)`` among accounts no link places: chains of single strong values (an address two
+    of them share, another that two others share) in which every member shares two facts, one strong, with
+    the rest of its chain. A ring that passes through residential addresses, two members at a time, shares no
+    two facts between any two members; only the accounts nothing else explains are chained this way, so a
+    chain cannot bridge two groups that corroborated links made."""
+    pairs = pairs.with_columns(_kind(pl.col("value")).replace(SAME_FACT).alias("fact"))
     membership = pl.DataFrame(schema={"account_id": pl.String, "group": pl.String})
-    for _ in range(settings.rounds):
-        membership = _components(pairs.filter(pl.col("strong")))
-        shared = (
-            pairs.join(membership, on="account_id")
-            .filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
+    for _ in range(rounds):
+        membership = _components(pairs.filter(pl.col("strong")).select("account_id", "value"))
+        shared = pairs.join(membership, on="account_id").filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
+        keep = (
+            shared.group_by("account_id").agg(pl.col("fact").n_unique().alias("facts"), pl.col("strong").any())
+            .filter((pl.col("facts") >= 2) & pl.col("strong")).select("account_id")
         )
-        kinds = shared.group_by("account_id").agg(
-            _kind(pl.col("value")).n_unique().alias("kinds"),
-            pl.col("strong").any(),
-            _kind(pl.col("value")).is_in(list(settings.sufficient_kinds)).any().alias("sufficient"),
-        )
-        keep = kinds.filter(((pl.col("kinds") >= settings.min_kinds) & pl.col("strong")) | pl.col("sufficient")).select("account_id")
-        new_pairs = shared.join(keep, on="account_id").select("account_id", "value", "strong")
-        done = new_pairs.height == pairs.height
-        pairs = new_pairs
+        kept = shared.join(keep, on="account_id").select(pairs.columns)
+        done = kept.height == pairs.height
+        pairs = kept
         if done:
             break
-    membership = _components(pairs.filter(pl.col("strong")))
-    return membership.filter(pl.len().over("group") >= settings.min_accounts)
+    return _components(pairs.filter(pl.col("strong")).select("account_id", "value"))
+
+
+def _attached(pairs: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """``(account_id, group)`` for accounts no link places that share two facts, one strong, with one group's
+    members taken together (an address with some, a template with others): each joins the group it shares
+    the most facts with, and only one, so it bridges nothing."""
+    if membership.height == 0:
+        return membership
+    facts = pairs.with_columns(_kind(pl.col("value")).replace(SAME_FACT).alias("fact"))
+    in_groups = facts.join(membership, on="account_id").select("value", "group").unique()
+    loose = facts.join(membership.select("account_id"), on="account_id", how="anti")
+    shared = (
+        loose.join(in_groups, on="value")
+        .group_by("account_id", "group").agg(pl.col("fact").n_unique().alias("facts"), pl.col("strong").any())
+        .filter((pl.col("facts") >= 2) & pl.col("strong"))
+        .sort("account_id", "facts", "group", descending=[False, True, False])
+    )
+    return shared.group_by("account_id", maintain_order=True).first().select("account_id", "group")
 
 
 def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -12,7 +12,16 @@ from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import RingSettings, cohort_links, deployment_cohort_links, link_groups, link_values, ring_evidence
+from distillguard.models.rings import (
+    RingSettings,
+    cohort_links,
+    creation_links,
+    deployment_cohort_links,
+    link_groups,
+    link_values,
+    ring_evidence,
+    template_cohort_links,
+)
 from distillguard.stream.scoring import StreamScorer
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -283,7 +292,7 @@ def test_a_lab_whose_members_each_run_one_sitting_is_judged_as_an_evaluation_not
 
 
 def test_a_default_system_prompt_that_strangers_send_links_nobody_a_distinctive_one_does():
-    """Forty chat users of one front end send its default system prompt, on a common webmail domain, pairs of
+    """Forty chat users of one front end send its default system prompt, on a webmail domain most accounts use, pairs of
     them behind one residential address: no group (before, the prompt joined them all, and through them any
     ring one of them shared an address with). Four accounts of one operator that share a system prompt of
     their own and a prompt template are a group; so are four suspicious accounts whose shared system prompt
@@ -292,7 +301,7 @@ def test_a_default_system_prompt_that_strangers_send_links_nobody_a_distinctive_
         links = [(f"chat{i:02d}", v) for i in range(40) for v in ("sys:front-end-default", f"ip:198.51.100.{i // 2}", "mail:webmail.test")]
         links += [(f"op{i}", v) for i in range(4) for v in (f"sys:{operator_prompt}", "tmpl:rate the answer to <slot>", f"ip:192.0.2.{i}")]
         links += [(f"user{i}", f"sys:{operator_prompt}") for i in range(n_operator_prompt_holders - 4)]
-        links += [(f"other{i}", f"ip:203.0.113.{i}") for i in range(200)]
+        links += [(f"other{i}", v) for i in range(200) for v in (f"ip:203.0.113.{i}", "mail:webmail.test")]   # everyone's webmail
         return pl.DataFrame(links, schema=["account_id", "value"], orient="row")
 
     settings = RingSettings()
@@ -304,6 +313,90 @@ def test_a_default_system_prompt_that_strangers_send_links_nobody_a_distinctive_
                            "score_ignoring_volume": [0.9] * 4 + [0.1] * 40})
     cohorts = link_groups(pl.concat([common, deployment_cohort_links(common, scored, settings)]), settings)
     assert sorted(cohorts["account_id"].to_list()) == ["op0", "op1", "op2", "op3"]
+
+
+def _link_groups_among_others(links: list[tuple[str, str]], n_others: int = 300) -> list[list[str]]:
+    """The groups :func:`link_groups` makes of ``links`` among ``n_others`` unrelated accounts, sorted."""
+    links = links + [(f"other{i}", f"ip:192.0.2.{i % 250}/{i}") for i in range(n_others)]
+    membership = link_groups(pl.DataFrame(links, schema=["account_id", "value"], orient="row"), RingSettings())
+    return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
+
+
+def test_one_address_two_operations_happen_to_share_does_not_merge_them():
+    """Two operations, each on its own card and proxy pool with its own template; one member of each goes out
+    through the same residential address once rented to both. The address is one coincidence: two groups."""
+    links = []
+    for op in ("a", "b"):
+        for i in range(6):
+            links += [(f"{op}{i}", f"pay:card-{op}"), (f"{op}{i}", f"ip:203.0.113.{ord(op)}{i % 3}"), (f"{op}{i}", f"tmpl:template of {op} <slot>")]
+    links += [("a0", "ip:198.51.100.77"), ("b0", "ip:198.51.100.77")]
+    assert _link_groups_among_others(links) == [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+
+
+def test_card_groups_of_one_operation_that_rotate_one_proxy_pool_are_one_group():
+    """Eighteen accounts on three cards, every one of them rotating through one pool of addresses: the pool is
+    shared broadly by each card's group, so the three are one operation."""
+    links = [(f"m{i:02d}", f"pay:card-{i % 3}") for i in range(18)]
+    links += [(f"m{i:02d}", f"ip:203.0.113.{(i + k) % 9}") for i in range(18) for k in (0, 4)]
+    assert _link_groups_among_others(links) == [sorted(f"m{i:02d}" for i in range(18))]
+
+
+def test_a_member_sharing_an_address_with_one_member_and_a_system_prompt_with_others_joins_its_ring():
+    """Eight members on one card; a ninth on a card of its own goes out through one member's address and sends
+    the system prompt two other members send: two facts shared with the ring taken together (with no single
+    member), so it is a member. An account that shares only the address is not."""
+    links = [(f"m{i}", v) for i in range(8) for v in ("pay:card-1", f"ip:203.0.113.{i}")]
+    links += [("m5", "sys:collector-v2"), ("m6", "sys:collector-v2")]
+    links += [("ninth", "pay:card-2"), ("ninth", "ip:203.0.113.3"), ("ninth", "sys:collector-v2")]
+    links += [("stranger", "ip:203.0.113.4")]
+    assert _link_groups_among_others(links) == [sorted([f"m{i}" for i in range(8)] + ["ninth"])]
+
+
+def test_an_operation_sharing_only_its_own_client_and_mail_domain_is_a_group_but_tools_two_share_bridge_nothing():
+    """Forty accounts share nothing strong, only a user agent and a mail domain nobody else uses: two weak
+    values whose holders coincide are one operator. Two operations on their own cards and pools that both
+    use one disposable domain and one HTTP library stay two groups: weak values place no account that a
+    stronger link already places."""
+    hydra = [(f"h{i:02d}", v) for i in range(40) for v in ("ua:collector/0.3.1 (custom)", "mail:own-domain.test")]
+    hydra += [(f"h{i:02d}", f"ip:198.51.100.{i}") for i in range(40)]
+    assert _link_groups_among_others(hydra) == [sorted(f"h{i:02d}" for i in range(40))]
+    two = []
+    for op in ("a", "b"):
+        for i in range(8):
+            two += [(f"{op}{i}", f"pay:card-{op}"), (f"{op}{i}", "mail:disposable.test"), (f"{op}{i}", "ua:aiohttp/3.10")]
+    assert _link_groups_among_others(two) == [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)]]
+
+
+def test_aged_accounts_that_share_only_a_rare_template_are_a_group_when_they_act_like_extractors():
+    """Fifteen accounts bought aged, each on its own card and address, ask in one template few accounts use: the
+    suspicious ones are one cohort and a group; the same template on accounts that act like nobody's extractor
+    links nobody (teams and strangers reuse templates)."""
+    def groups(suspicion: float) -> list[list[str]]:
+        scored = pl.DataFrame({"account_id": [f"h{i:02d}" for i in range(15)], "score_ignoring_volume": [suspicion] * 15,
+                               "top_skeleton_share": [0.4] * 15, "dominant_skeleton": ["define it with examples and misconceptions"] * 15})
+        links = [(f"h{i:02d}", v) for i in range(15) for v in (f"pay:card-h{i}", f"ip:203.0.113.{i}", "tmpl:define it with examples and misconceptions")]
+        links += template_cohort_links(pl.concat([scored, pl.DataFrame({"account_id": [f"other{i}" for i in range(300)]})],
+                                                 how="diagonal"), RingSettings()).rows()
+        return _link_groups_among_others(links)
+
+    assert groups(0.9) == [[f"h{i:02d}" for i in range(15)]]
+    assert groups(0.3) == []
+
+
+def test_suspicious_accounts_made_within_hours_on_one_distinctive_system_prompt_are_a_group():
+    """Twelve accounts on their own cards, addresses and webmail, made within an hour, each acting like an
+    extractor, send one system prompt nobody else sends: the hour they were made corroborates the prompt.
+    The same prompt on twelve accounts made weeks apart links nobody (one fact)."""
+    def groups(spread_hours: float) -> list[list[str]]:
+        scored = pl.DataFrame({"account_id": [f"s{i:02d}" for i in range(12)], "score_ignoring_volume": [1.1] * 12,
+                               "first_seen": [T0 + timedelta(days=5)] * 12,
+                               "account_age_days": [5 - spread_hours * i / 11 / 24 for i in range(12)]})
+        links = [(f"s{i:02d}", v) for i in range(12) for v in ("sys:operator-prompt", f"pay:card-s{i}", f"ip:203.0.113.{i}")]
+        links += creation_links(scored, RingSettings()).rows()
+        return _link_groups_among_others(links)
+
+    assert groups(1.0) == [[f"s{i:02d}" for i in range(12)]]
+    assert groups(24 * 21) == []
 
 
 def test_a_ring_whose_prompts_were_not_logged_is_still_found_and_not_taken_for_a_bank_re_run():
