@@ -401,15 +401,21 @@ def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSetting
     return pl.concat([alone, both]).filter(pl.len().over("link") >= 2)
 
 
+#: Kinds through which whole cores merge: the infrastructure and payment an operation rotates its groups
+#: through. Not a system prompt: a reseller forwards its customers' prompts, and customers use several
+#: resellers, so two proxies share many system prompts without being one operation.
+MERGING_KINDS = ("ip", "signup", "pay")
+
+
 def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
     """``(account_id, value)`` joining whole cores: ``merge:<core>`` for each core, and the same label for
     every core it merges with. Two cores (corroborated groups of two or more accounts) merge when the strong
-    values they share are held broadly on both sides, by ``core_merge_share`` of each core's members: the
+    values of ``MERGING_KINDS`` they share are held broadly on both sides, by ``core_merge_share`` of each core's members: the
     card groups of one operation that all rotate through one proxy pool. An address held by one member of
     each of two operations is a bridge, not a merge."""
     sized = cores.filter(pl.len().over("group") >= 2).with_columns(pl.len().over("group").alias("size"))
     held = (
-        pairs.filter(pl.col("strong")).select("account_id", "value")
+        pairs.filter(pl.col("strong") & _kind(pl.col("value")).is_in(MERGING_KINDS)).select("account_id", "value")
         .join(sized, on="account_id")
         .filter(pl.col("group").n_unique().over("value") >= 2)
     )

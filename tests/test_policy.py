@@ -341,6 +341,18 @@ def test_card_groups_of_one_operation_that_rotate_one_proxy_pool_are_one_group()
     assert _link_groups_among_others(links) == [sorted(f"m{i:02d}" for i in range(18))]
 
 
+def test_two_resellers_whose_customers_send_the_same_system_prompts_stay_two_groups():
+    """Two proxies, each four accounts on its own card and egress, forward their customers' system prompts;
+    the customers use both proxies, so the two share six system prompts broadly. Customers' prompts say who
+    the customers are, not who runs the proxies: two groups."""
+    links = []
+    for op in ("p", "q"):
+        for i in range(4):
+            links += [(f"{op}{i}", f"pay:card-{op}"), (f"{op}{i}", f"ip:203.0.113.{ord(op)}")]
+            links += [(f"{op}{i}", f"sys:customer-{k}") for k in range(6) if (i + k) % 2 == 0]
+    assert _link_groups_among_others(links) == [[f"p{i}" for i in range(4)], [f"q{i}" for i in range(4)]]
+
+
 def test_a_member_sharing_an_address_with_one_member_and_a_system_prompt_with_others_joins_its_ring():
     """Eight members on one card; a ninth on a card of its own goes out through one member's address and sends
     the system prompt two other members send: two facts shared with the ring taken together (with no single
