@@ -30,6 +30,7 @@ from distillguard.models.rings import (
     link_groups,
     link_values,
     ring_evidence,
+    suspect_links,
     template_cohort_links,
 )
 from distillguard.reviews import apply_verdicts, decisions, review_sets
@@ -143,7 +144,8 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
     gathers only theirs)."""
     ring_settings = settings.rings
     links = pl.concat([links, cohort_links(scored, ring_settings), deployment_cohort_links(links, scored, ring_settings),
-                       creation_links(scored, ring_settings), template_cohort_links(scored, ring_settings)])
+                       creation_links(scored, ring_settings), template_cohort_links(scored, ring_settings),
+                       suspect_links(links, scored, ring_settings)])
     membership = link_groups(links, ring_settings, exclude=exclude)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")

@@ -230,6 +230,31 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
 
 
+def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``suspects:<system prompt>`` for the suspicious accounts
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more) that send it: a hydra whose members send one
+    stock system prompt ("you are a helpful assistant"), each on its own card, address and mail domain. The
+    prompt alone links nobody (strangers send it); suspicious accounts that send it are a loose cohort, which
+    gathers only accounts nothing stronger places (:data:`LOOSE_COHORTS`), so it does not bridge operations;
+    and only accounts that send one system prompt (a proxy's many prompts are its customers').
+
+    >>> links = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e", "e"], "value": ["sys:s1"] * 5 + ["sys:s2"]})
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "score_ignoring_volume": [1.1, 0.8, 0.1, 0.2, 1.4]})
+    >>> suspect_links(links, scored)["account_id"].to_list()      # c and d act like nobody's extractor; e is a proxy
+    ['a', 'b']
+    """
+    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    if "score_ignoring_volume" not in scored.columns or links.height == 0:
+        return empty
+    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+    return (
+        links.join(suspects, on="account_id").filter(_kind(pl.col("value")) == "sys")
+        .filter(pl.len().over("account_id") == 1)       # one deployment's own prompt; a proxy's are its customers'
+        .select("account_id", pl.format("suspects:{}", _raw(pl.col("value"))).alias("value"))
+        .sort("account_id", "value")
+    )
+
+
 def template_cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """``(account_id, value)`` pairs ``cohort:#<prompt template>`` for the suspicious accounts
     (``score_ignoring_volume`` of ``cohort_min_score`` or more) that ask in a template few accounts use
@@ -365,6 +390,9 @@ SAME_FACT = {"signup": "ip"}
 #: Kinds that join accounts on their own, without a second fact beside them: a cohort is already one
 #: (a rare domain or a deployment, taken together with creation or a template, among suspicious accounts).
 SELF_CORROBORATING = ("cohort",)
+#: Kinds that stand alone but, like two weak values, only gather accounts nothing stronger places: suspicious
+#: accounts that send one system prompt, distinctive or not (:func:`suspect_links`).
+LOOSE_COHORTS = ("suspects",)
 
 
 def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -384,11 +412,12 @@ def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSetting
     >>> corroborated_links(pairs).sort("account_id").rows()   # c shares only the address (its signup network is the same fact)
     [('a', 'ip:9&tmpl:t', False), ('b', 'ip:9&tmpl:t', False)]
     """
-    alone_kinds = list(settings.sufficient_kinds) + list(SELF_CORROBORATING)
+    alone_kinds = list(settings.sufficient_kinds) + list(SELF_CORROBORATING) + list(LOOSE_COHORTS)
     facts = pairs.with_columns(_kind(pl.col("value")).alias("kind")).with_columns(
         pl.col("kind").replace(SAME_FACT).alias("fact"))
-    alone = facts.filter(pl.col("kind").is_in(alone_kinds)).select("account_id", pl.col("value").alias("link"), pl.lit(False).alias("weak"))
-    held = facts.select("account_id", "value", "fact", "strong", pl.len().over("value").alias("holders"))
+    alone = facts.filter(pl.col("kind").is_in(alone_kinds)).select("account_id", pl.col("value").alias("link"),
+                                                                   pl.col("kind").is_in(LOOSE_COHORTS).alias("weak"))
+    held = facts.filter(~pl.col("kind").is_in(LOOSE_COHORTS)).select("account_id", "value", "fact", "strong", pl.len().over("value").alias("holders"))
     both = (
         held.join(held, on="account_id", suffix="_2")
         .filter(pl.col("fact") < pl.col("fact_2"))
@@ -433,24 +462,25 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
 
 def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None) -> pl.DataFrame:
     """``(account_id, group)`` for every account in a group of ``min_accounts`` or more: accounts joined by
-    :func:`corroborated_links` of the rare values (:func:`rare_values`) into cores (a link of two weak values
-    only between accounts no other link places), cores that share strong values broadly merged
-    (:func:`_core_merges`), accounts no link places attached to the one group they share two facts with
-    (:func:`_attached`), and the rest chained through single strong values (:func:`_chained`)."""
+    :func:`corroborated_links` of the rare values (:func:`rare_values`) into cores, cores that share strong
+    values broadly merged (:func:`_core_merges`), accounts no link places attached to the one group they share
+    two facts with (:func:`_attached`), the rest chained through single strong values (:func:`_chained`); last,
+    the weak links (two weak values, a loose cohort) among the accounts still in no group."""
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
     pairs = links.join(rare.select("value", "strong"), on="value")
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
-    # two weak values join only accounts nothing stronger places: they gather an operation that shares nothing
-    # else, and do not bridge two that happen to use one disposable domain and one HTTP library
-    placed = _components(joined.filter(~pl.col("weak")))["account_id"]
-    joined = joined.filter(~pl.col("weak") | ~pl.col("account_id").is_in(placed.implode()))
-    cores = _components(joined.filter(pl.len().over("value") >= 2).select("account_id", "value"))
+    cores = _components(joined.filter(~pl.col("weak")).select("account_id", "value"))
     membership = _components(_core_merges(pairs, cores, settings)) if cores.height else cores
     membership = pl.concat([membership, _attached(pairs, membership)])
     membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
-    return membership.filter(pl.len().over("group") >= settings.min_accounts)
+    membership = membership.filter(pl.len().over("group") >= settings.min_accounts)
+    # weak links (two weak values, a loose cohort) gather only accounts nothing stronger places: an operation that
+    # shares nothing else, without bridging two that happen to use one disposable domain and one HTTP library
+    loose = joined.filter(pl.col("weak")).join(membership.select("account_id"), on="account_id", how="anti")
+    loose = _components(loose.filter(pl.len().over("value") >= 2).select("account_id", "value"))
+    return pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
 
 
 def _chained(pairs: pl.DataFrame, rounds: int = 3) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from distillguard.models.rings import (
     link_groups,
     link_values,
     ring_evidence,
+    suspect_links,
     template_cohort_links,
 )
 from distillguard.stream.scoring import StreamScorer
@@ -393,6 +394,22 @@ def test_aged_accounts_that_share_only_a_rare_template_are_a_group_when_they_act
 
     assert groups(0.9) == [[f"h{i:02d}" for i in range(15)]]
     assert groups(0.3) == []
+
+
+def test_suspicious_accounts_on_a_stock_system_prompt_are_gathered_without_bridging_through_a_proxy():
+    """Twenty accounts, each on its own card and address, act like extractors and send one stock system prompt
+    that two hundred chat users send too: the suspicious senders are one loose cohort and a group; the chat
+    users stay out. A proxy account that forwards that prompt among its customers' many does not join them,
+    and a ring of its own (one card) keeps its shape."""
+    scored = pl.DataFrame({"account_id": [f"h{i:02d}" for i in range(20)] + [f"chat{i}" for i in range(200)] + ["proxy"],
+                           "score_ignoring_volume": [1.0] * 20 + [0.1] * 200 + [1.3]})
+    links = [(f"h{i:02d}", v) for i in range(20) for v in (f"pay:card-h{i}", f"ip:203.0.113.{i}", "sys:you-are-a-helpful-assistant")]
+    links += [(f"chat{i}", "sys:you-are-a-helpful-assistant") for i in range(200)]
+    links += [("proxy", v) for v in ("sys:you-are-a-helpful-assistant", "sys:customer-1", "sys:customer-2", "pay:card-r")]
+    links += [(f"r{i}", v) for i in range(3) for v in ("pay:card-r", "ip:198.51.100.9")]
+    frame = pl.DataFrame(links, schema=["account_id", "value"], orient="row")
+    links += suspect_links(frame, scored, RingSettings()).rows()
+    assert _link_groups_among_others(links) == [[f"h{i:02d}" for i in range(20)], ["proxy", "r0", "r1", "r2"]]
 
 
 def test_suspicious_accounts_made_within_hours_on_one_distinctive_system_prompt_are_a_group():
