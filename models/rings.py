@@ -87,6 +87,11 @@ class RingSettings(BaseModel):
                                       # several operations or many people use would merge them)
     cohort_template_rarity: float = 0.5  # rarity a prompt template needs over all accounts for suspicious accounts asking in it
                                       # to be one cohort (0.5: N^0.5 holders at most)
+    # synchronised accounts: suspicious accounts that fire in the same minutes far more often than chance
+    sync_min_minutes: int = 5          # minutes two accounts must share (and each be active in) ...
+    sync_min_lift: float = 10.0        # ... this many times what two independent accounts of their activity would share ...
+    sync_min_share: float = 0.5        # ... covering this share of the quieter one's active minutes
+    sync_max_busy: float = 0.5         # an account active in more than this share of its span's minutes has no schedule to share
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
                                       # (co-holders / either's holders, Jaccard): one operator's user agent and mail domain, not two
                                       # operations that happen to use one disposable domain and one HTTP library
@@ -171,7 +176,7 @@ def _raw(value: pl.Expr) -> pl.Expr:
 #: Kinds of value that can join accounts on their own: shared infrastructure, payment, a distinctive
 #: system prompt (rare enough: ``RingSettings.strong_min_rarity``), a suspicious cohort (:func:`cohort_links`,
 #: :func:`deployment_cohort_links`).
-STRONG_KINDS = ("ip", "pay", "signup", "sys", "cohort")
+STRONG_KINDS = ("ip", "pay", "signup", "sys", "cohort", "sync")
 #: Kinds that only corroborate: independent operations may share a template, a disposable mail domain,
 #: an HTTP library or the hours in which their accounts were made.
 WEAK_KINDS = ("tmpl", "mail", "ua", "made")
@@ -228,6 +233,65 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     if "dominant_skeleton" in suspects.columns:
         frames.append(suspects.filter(_templated).select("account_id", pl.format("cohort:{}#{}", domain, pl.col("dominant_skeleton")).alias("value")))
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
+
+
+def sync_links(events: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``sync:<account>~<account>`` for two suspicious accounts
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more) that fire in the same minutes far more often than
+    chance: one scheduler driving both (``sync_min_minutes`` shared, ``sync_min_lift`` times what two independent
+    accounts would share, each active at its own rate over its own span, ``sync_min_share`` of the quieter one's
+    minutes). Two burners working through the same afternoon share minutes by chance; accounts busy in most
+    minutes of their span (``sync_max_busy``) share minutes with everyone and are left out. One fact: it links with a
+    second (a template, the hours the accounts were made), like an address.
+
+    >>> from datetime import datetime, timedelta
+    >>> t = datetime(2026, 11, 2)
+    >>> rows = [(a, t + timedelta(hours=4 * k, seconds=s)) for k in range(12) for a, s in (("a", 1), ("b", 20))]
+    >>> rows += [("c", t + timedelta(minutes=37 * k + 5)) for k in range(12)] + [("z", t + timedelta(hours=48))]
+    >>> events = pl.DataFrame(rows, schema=["account_id", "ts"], orient="row")
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "z"], "score_ignoring_volume": [1.0] * 4})
+    >>> sync_links(events, scored).rows()        # a and b fire together every four hours; c keeps its own time
+    [('a', 'sync:a~b'), ('b', 'sync:a~b')]
+    """
+    from scipy.sparse import coo_matrix
+
+    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+    if "score_ignoring_volume" not in scored.columns or events.height == 0:
+        return empty
+    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+    minutes = events.join(suspects, on="account_id").select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+    if minutes.height == 0:
+        return empty
+    per_account = (
+        minutes.group_by("account_id").agg(pl.len().alias("active"), pl.col("minute").min().dt.epoch("s").alias("first_s"),
+                                           pl.col("minute").max().dt.epoch("s").alias("last_s"))
+        .with_columns(((pl.col("last_s") - pl.col("first_s")) / 60 + 1).alias("span"))
+        .filter((pl.col("active") >= settings.sync_min_minutes) & (pl.col("active") <= settings.sync_max_busy * pl.col("span")))
+        .sort("account_id")
+    )
+    if per_account.height < 2:
+        return empty
+    minutes = minutes.join(per_account.select("account_id"), on="account_id")
+    accounts = per_account["account_id"]
+    a = accounts.search_sorted(minutes["account_id"]).to_numpy()
+    m = _codes(minutes["minute"].cast(pl.Int64))
+    matrix = coo_matrix((np.ones(a.size), (a, m)), shape=(accounts.len(), int(m.max()) + 1)).tocsr()
+    active, first, last, span = (per_account[c].to_numpy().astype(float) for c in ("active", "first_s", "last_s", "span"))
+    shared = (matrix @ matrix.T).tocoo()
+    i, j, co = shared.row, shared.col, shared.data
+    keep = (i < j) & (co >= settings.sync_min_minutes)
+    i, j, co = i[keep], j[keep], co[keep]
+    # chance: each account active at its own rate over its own span, the two spans overlapping this long
+    overlap = np.maximum(1.0, (np.minimum(last[i], last[j]) - np.maximum(first[i], first[j])) / 60 + 1)
+    lift = co / ((active[i] / span[i]) * (active[j] / span[j]) * overlap)
+    keep = (lift >= settings.sync_min_lift) & (co >= settings.sync_min_share * np.minimum(active[i], active[j]))
+    if not keep.any():
+        return empty
+    names = accounts.to_numpy()
+    left, right = names[i[keep]], names[j[keep]]
+    values = np.char.add(np.char.add(np.char.add("sync:", left.astype(str)), "~"), right.astype(str))
+    return pl.concat([pl.DataFrame({"account_id": left, "value": values}), pl.DataFrame({"account_id": right, "value": values})]
+                     ).with_columns(pl.col("account_id").cast(pl.String), pl.col("value").cast(pl.String)).sort("value", "account_id")
 
 
 def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from distillguard.models.rings import (
     link_values,
     ring_evidence,
     suspect_links,
+    sync_links,
     template_cohort_links,
 )
 from distillguard.stream.scoring import StreamScorer
@@ -410,6 +411,23 @@ def test_suspicious_accounts_on_a_stock_system_prompt_are_gathered_without_bridg
     frame = pl.DataFrame(links, schema=["account_id", "value"], orient="row")
     links += suspect_links(frame, scored, RingSettings()).rows()
     assert _link_groups_among_others(links) == [[f"h{i:02d}" for i in range(20)], ["proxy", "r0", "r1", "r2"]]
+
+
+def test_accounts_one_scheduler_drives_are_a_group_but_burners_working_the_same_afternoon_are_not():
+    """Twelve suspicious accounts, each on its own card and address, fire within the same minute six times a day
+    for three days and ask in one template: one scheduler, a group. Twelve burners that each work through the
+    same afternoon without pause share minutes only by chance: no group."""
+    def groups(times) -> list[list[str]]:
+        rows = [(f"s{i:02d}", T0 + timedelta(seconds=t)) for i in range(12) for t in times(i)]
+        events = pl.DataFrame(rows, schema=["account_id", "ts"], orient="row")
+        scored = pl.DataFrame({"account_id": [f"s{i:02d}" for i in range(12)], "score_ignoring_volume": [1.0] * 12})
+        links = [(f"s{i:02d}", v) for i in range(12) for v in (f"pay:card-{i}", f"ip:203.0.113.{i}", "tmpl:explain <slot> to a <slot>")]
+        return _link_groups_among_others(links + sync_links(events, scored, RingSettings()).rows())
+
+    scheduled = lambda i: [day * 86400 + slot * 14400 + i for day in range(3) for slot in range(6)]   # noqa: E731
+    afternoon = lambda i: [12 * 3600 + 180 * k + 60 * (i % 3) for k in range(80)]                 # noqa: E731
+    assert groups(scheduled) == [[f"s{i:02d}" for i in range(12)]]
+    assert groups(afternoon) == []
 
 
 def test_suspicious_accounts_made_within_hours_on_one_distinctive_system_prompt_are_a_group():

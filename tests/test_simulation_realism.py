@@ -79,7 +79,7 @@ def test_campus_accounts_share_a_nat_address(pop_a):
 
 
 def test_ring_members_share_infrastructure_payment_and_templates(pop_a):
-    truth = pop_a.truth.filter(pl.col("kind") == "coordinated_ring")
+    truth = pop_a.truth.filter((pl.col("kind") == "coordinated_ring") & (pl.col("linkage") == "shared"))
     # the ring with the fewest bought (aged) accounts: a bought account comes with its own card and address
     ring = truth.group_by("ring_id").agg((pl.col("age") == "aged").mean().alias("aged")).sort("aged", "ring_id")["ring_id"][0]
     members = truth.filter(pl.col("ring_id") == ring)
@@ -94,6 +94,21 @@ def test_ring_members_share_infrastructure_payment_and_templates(pop_a):
     with_system = members.filter(pl.col("system_prompt") == "yes")["account_id"]
     sent = ev.filter(pl.col("account_id").is_in(with_system.implode()))["system_prompt_hash"]
     assert sent.null_count() == 0 and sent.n_unique() <= max(1, len(with_system))
+
+
+def test_disguised_ring_members_share_no_address_card_or_domain_only_how_they_ask(pop_a):
+    """A disguised ring (axis ``linkage``): every member on its own residential address, card and webmail
+    address, a stock system prompt strangers send too; what they share is the ring's template and schedule."""
+    truth = pop_a.truth.filter((pl.col("kind") == "coordinated_ring") & (pl.col("linkage") == "disguised"))
+    assert truth.height >= 3
+    ids = truth["account_id"]
+    ev = pop_a.events.filter(pl.col("account_id").is_in(ids.implode()))
+    assert ev.group_by("client_ip").agg(pl.col("account_id").n_unique().alias("k"))["k"].max() == 1
+    acc = pop_a.accounts.filter(pl.col("account_id").is_in(ids.implode()))
+    assert acc["payment_fingerprint"].drop_nulls().is_unique().all()
+    assert acc["signup_ip"].is_unique().all()
+    strangers = pop_a.events.filter(~pl.col("account_id").is_in(ids.implode()))["system_prompt_hash"].drop_nulls().unique()
+    assert ev["system_prompt_hash"].drop_nulls().is_in(strangers.implode()).all()
 
 
 def test_reseller_accounts_front_many_system_prompts_and_clients(pop_a):

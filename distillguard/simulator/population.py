@@ -107,6 +107,11 @@ PREAMBLE_SENTENCES = (
 #: example's, a tutorial's): the share of their accounts that do, and how many such defaults circulate.
 DEFAULT_SYSTEM_PROMPT_P = {"casual_chat": 0.4, "developer": 0.3, "campus_member": 0.4}
 DEFAULT_SYSTEM_PROMPTS = 3
+#: Rings whose members share nothing distinctive (axis ``linkage`` = disguised): each its own residential
+#: address, card, webmail address and HTTP client; a stock system prompt (one of the defaults strangers send)
+#: when the ring sends one. What still ties them is how they ask and act: the ring's template, its
+#: schedule, their extraction (own generator: every other account keeps its attributes).
+DISGUISED_RING_P = {"coordinated_ring": 0.3}
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
@@ -118,9 +123,9 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
 AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
                 "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
-                "role", "group_size", "account_age")
+                "role", "group_size", "account_age", "linkage")
 ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
-               "tool_traces", "preamble", "target")
+               "tool_traces", "preamble", "target", "linkage")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -812,7 +817,30 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
     for a, _, _ in out:                             # strangers' shared defaults: a system prompt alone links nobody
         if a.kind in DEFAULT_SYSTEM_PROMPT_P and a.system_prompt is None and default_rng.random() < DEFAULT_SYSTEM_PROMPT_P[a.kind]:
             a.system_prompt = defaults[int(default_rng.integers(0, len(defaults)))]
+    disguise(out, np.random.default_rng([config.seed, 4139]), defaults, vocab)
     return out
+
+
+def disguise(out: list, rng: np.random.Generator, defaults: list[str], vocab: Vocabulary) -> None:
+    """Rewrite the members of the rings :data:`DISGUISED_RING_P` draws to share nothing distinctive (axis
+    ``linkage``): own residential address, card (if they pay), webmail address and HTTP client, a stock system
+    prompt from ``defaults`` if they send one. Template, schedule and extraction stay the ring's."""
+    ids = Identities(rng, vocab)
+    stock: dict[str, str] = {}
+    accounts = {id(a): meta for a, _, meta in out}
+    for a, disguised in operator_draws(out, rng, DISGUISED_RING_P):
+        a.axes["linkage"] = "disguised" if disguised else "shared"
+        if not disguised:
+            continue
+        ip, asn = ids.residential_ip()
+        a.ips, a.asns = [ip], [asn]
+        a.user_agents = [str(rng.choice(vocab.scripts + vocab.sdks))]
+        if a.system_prompt is not None:
+            a.system_prompt = stock.setdefault(a.ring_id, defaults[int(rng.integers(0, len(defaults)))])
+        meta = accounts[id(a)]
+        meta["email_domain"] = str(rng.choice(vocab.webmail))
+        meta["payment_fingerprint"] = ids.fingerprint() if meta["payment_fingerprint"] else None
+        meta["signup_ip"] = ids.residential_ip()[0]
 
 
 def operator_draws(out: list, rng: np.random.Generator, p_by_kind: dict[str, float]):
