@@ -92,6 +92,8 @@ class RingSettings(BaseModel):
     sync_min_lift: float = 10.0        # ... this many times what two independent accounts of their activity would share ...
     sync_min_share: float = 0.5        # ... covering this share of the quieter one's active minutes
     sync_max_busy: float = 0.5         # an account active in more than this share of its span's minutes has no schedule to share
+    loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
+                                      # lower than a cohort's, as the cohort only gathers accounts nothing else places
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
                                       # (co-holders / either's holders, Jaccard): one operator's user agent and mail domain, not two
                                       # operations that happen to use one disposable domain and one HTTP library
@@ -295,8 +297,9 @@ def sync_links(events: pl.DataFrame, scored: pl.DataFrame, settings: RingSetting
 
 
 def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """``(account_id, value)`` pairs ``suspects:<system prompt>`` for the suspicious accounts
-    (``score_ignoring_volume`` of ``cohort_min_score`` or more) that send it: a hydra whose members send one
+    """``(account_id, value)`` pairs ``suspects:<system prompt>`` for the somewhat suspicious accounts
+    (``score_ignoring_volume`` of ``loose_min_score`` or more: a hydra's members, tens of requests each, score
+    low alone) that send it: a hydra whose members send one
     stock system prompt ("you are a helpful assistant"), each on its own card, address and mail domain. The
     prompt alone links nobody (strangers send it); suspicious accounts that send it are a loose cohort, which
     gathers only accounts nothing stronger places (:data:`LOOSE_COHORTS`), so it does not bridge operations;
@@ -310,7 +313,7 @@ def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSetti
     empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     if "score_ignoring_volume" not in scored.columns or links.height == 0:
         return empty
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.loose_min_score).select("account_id")
     return (
         links.join(suspects, on="account_id").filter(_kind(pl.col("value")) == "sys")
         .filter(pl.len().over("account_id") == 1)       # one deployment's own prompt; a proxy's are its customers'
