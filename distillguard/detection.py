@@ -22,18 +22,7 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import (
-    cohort_links,
-    creation_links,
-    deployment_cohort_links,
-    describe_rings,
-    link_groups,
-    link_values,
-    ring_evidence,
-    suspect_links,
-    sync_links,
-    template_cohort_links,
-)
+from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -137,15 +126,6 @@ def find_rings(events: pl.DataFrame, scored: pl.DataFrame, accounts: pl.DataFram
     return rings_from_links(links, lambda membership: events, scored, accounts, settings, exclude=exclude)
 
 
-def synchronised_links(member_events: Callable[[pl.DataFrame], pl.DataFrame], scored: pl.DataFrame, settings) -> pl.DataFrame:
-    """:func:`~distillguard.models.rings.sync_links` over the suspicious accounts' events (``member_events``
-    fetches them: all of them in one process, theirs from every shard in the sharded path)."""
-    if "score_ignoring_volume" not in scored.columns:
-        return pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id", pl.col("account_id").alias("group"))
-    return sync_links(member_events(suspects), scored, settings)
-
-
 def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame], pl.DataFrame], scored: pl.DataFrame,
                      accounts: pl.DataFrame | None, settings: Settings,
                      exclude: set[str] | None = None) -> tuple[list[dict], pl.DataFrame]:
@@ -153,9 +133,7 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
     gives the events the groups are judged on (the groups' members' at least: the sharded path
     gathers only theirs)."""
     ring_settings = settings.rings
-    links = pl.concat([links, cohort_links(scored, ring_settings), deployment_cohort_links(links, scored, ring_settings),
-                       creation_links(scored, ring_settings), template_cohort_links(scored, ring_settings),
-                       suspect_links(links, scored, ring_settings), synchronised_links(member_events, scored, ring_settings)])
+    links = pl.concat([links, derived_links(links, scored, member_events, ring_settings)])
     membership = link_groups(links, ring_settings, exclude=exclude)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")

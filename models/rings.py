@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -400,6 +401,22 @@ def creation_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()
     return pl.concat([suspects.select("account_id", pl.format("made:{}/{}", pl.lit(offset),
                                                                 (pl.col("created_s") + offset * window_s // 2) // window_s).alias("value"))
                       for offset in (0, 1)]).with_columns(pl.col("value").cast(pl.String))
+
+
+def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Callable[[pl.DataFrame], pl.DataFrame],
+                  settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """The link pairs that the accounts' behaviour adds to the values they hold (``links``): cohorts
+    (:func:`cohort_links`, :func:`deployment_cohort_links`, :func:`template_cohort_links`), the hours suspicious
+    accounts were made (:func:`creation_links`), loose cohorts of a system prompt (:func:`suspect_links`) and
+    synchronised accounts (:func:`sync_links`, over the suspicious accounts' events that ``member_events``
+    fetches for a ``(account_id, group)`` frame: all of them in one process, theirs from every shard when
+    sharded)."""
+    frames = [cohort_links(scored, settings), deployment_cohort_links(links, scored, settings), creation_links(scored, settings),
+              template_cohort_links(scored, settings), suspect_links(links, scored, settings)]
+    if "score_ignoring_volume" in scored.columns:
+        suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score)
+        frames.append(sync_links(member_events(suspects.select("account_id", pl.col("account_id").alias("group"))), scored, settings))
+    return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames])
 
 
 def _codes(series: pl.Series) -> np.ndarray:
