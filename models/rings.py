@@ -7,7 +7,9 @@ shared by a large part of the population (a big cloud egress, a carrier NAT) lin
 (:attr:`RingSettings.min_rarity`). Two accounts are joined when they hold two rare values of
 different facts together (an address and a template, say; one of a strong kind) or one that
 stands alone (a card): one coincidence does not make a link, and one bridging value does not
-merge two operations (connected components of accounts and links, with SciPy).
+merge two operations (connected components of accounts and links, with SciPy). Behaviour adds
+values of its own (:func:`derived_links`): cohorts of suspicious accounts, the hours they were
+made, the minutes they fire together. Weak ties gather only the accounts nothing stronger places.
 
 No account needs to be suspicious to be linked. Each group is then judged on its *collective*
 evidence (:func:`ring_evidence`): members' mean suspicion and harvesting purpose, shared
@@ -298,29 +300,31 @@ def sync_links(events: pl.DataFrame, scored: pl.DataFrame, settings: RingSetting
 
 
 def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """``(account_id, value)`` pairs ``suspects:<system prompt>`` for the somewhat suspicious accounts
-    (``score_ignoring_volume`` of ``loose_min_score`` or more: a hydra's members, tens of requests each, score
-    low alone) that send it: a hydra whose members send one
-    stock system prompt ("you are a helpful assistant"), each on its own card, address and mail domain. The
-    prompt alone links nobody (strangers send it); suspicious accounts that send it are a loose cohort, which
-    gathers only accounts nothing stronger places (:data:`LOOSE_COHORTS`), so it does not bridge operations;
-    and only accounts that send one system prompt (a proxy's many prompts are its customers').
+    """``(account_id, value)`` pairs ``suspects:<system prompt>`` and ``suspects:#<template>`` for the somewhat
+    suspicious accounts (``score_ignoring_volume`` of ``loose_min_score`` or more: a hydra's members, tens of
+    requests each, score low alone) that send that prompt or ask in that template: a hydra whose members send
+    one stock system prompt ("you are a helpful assistant") or ask in one template, each on its own card,
+    address and mail domain. The prompt or template alone links nobody (strangers send it); somewhat
+    suspicious accounts that share it are a loose cohort, which gathers only accounts nothing stronger places
+    (:data:`LOOSE_COHORTS`), so it does not bridge operations; and only accounts that send one system prompt
+    (a proxy's many prompts are its customers').
 
-    >>> links = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e", "e"], "value": ["sys:s1"] * 5 + ["sys:s2"]})
+    >>> links = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e", "e", "b"], "value": ["sys:s1"] * 5 + ["sys:s2", "tmpl:t"]})
     >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "score_ignoring_volume": [1.1, 0.8, 0.1, 0.2, 1.4]})
-    >>> suspect_links(links, scored)["account_id"].to_list()      # c and d act like nobody's extractor; e is a proxy
-    ['a', 'b']
+    >>> suspect_links(links, scored).rows()      # c and d act like nobody's extractor; e is a proxy
+    [('a', 'suspects:s1'), ('b', 'suspects:#t'), ('b', 'suspects:s1')]
     """
     empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     if "score_ignoring_volume" not in scored.columns or links.height == 0:
         return empty
     suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.loose_min_score).select("account_id")
-    return (
-        links.join(suspects, on="account_id").filter(_kind(pl.col("value")) == "sys")
+    held = links.join(suspects, on="account_id").with_columns(_kind(pl.col("value")).alias("kind"))
+    return pl.concat([
+        held.filter(pl.col("kind") == "sys")
         .filter(pl.len().over("account_id") == 1)       # one deployment's own prompt; a proxy's are its customers'
-        .select("account_id", pl.format("suspects:{}", _raw(pl.col("value"))).alias("value"))
-        .sort("account_id", "value")
-    )
+        .select("account_id", pl.format("suspects:{}", _raw(pl.col("value"))).alias("value")),
+        held.filter(pl.col("kind") == "tmpl").select("account_id", pl.format("suspects:#{}", _raw(pl.col("value"))).alias("value")),
+    ]).sort("account_id", "value")
 
 
 def template_cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
