@@ -240,14 +240,16 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
 
 
-def sync_links(events: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored: pl.DataFrame,
+               settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """``(account_id, value)`` pairs ``sync:<account>~<account>`` for two suspicious accounts
     (``score_ignoring_volume`` of ``cohort_min_score`` or more) that fire in the same minutes far more often than
     chance: one scheduler driving both (``sync_min_minutes`` shared, ``sync_min_lift`` times what two independent
     accounts would share, each active at its own rate over its own span, ``sync_min_share`` of the quieter one's
     minutes). Two burners working through the same afternoon share minutes by chance; accounts busy in most
     minutes of their span (``sync_max_busy``) share minutes with everyone and are left out. One fact: it links with a
-    second (a template, the hours the accounts were made), like an address.
+    second (a template, the hours the accounts were made), like an address. ``events``: the accounts' events, or
+    their :func:`member_activity` (from the per-account rollups, which keep active minutes).
 
     >>> from datetime import datetime, timedelta
     >>> t = datetime(2026, 11, 2)
@@ -261,10 +263,11 @@ def sync_links(events: pl.DataFrame, scored: pl.DataFrame, settings: RingSetting
     from scipy.sparse import coo_matrix
 
     empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
-    if "score_ignoring_volume" not in scored.columns or events.height == 0:
+    activity = events[0] if isinstance(events, tuple) else events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute"))
+    if "score_ignoring_volume" not in scored.columns or activity.height == 0:
         return empty
     suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
-    minutes = events.join(suspects, on="account_id").select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+    minutes = activity.join(suspects, on="account_id").select("account_id", "minute").unique()
     if minutes.height == 0:
         return empty
     per_account = (
