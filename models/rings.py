@@ -742,15 +742,23 @@ def ring_id_for(members: list[str]) -> str:
     return "ring-" + hashlib.md5(min(members).encode()).hexdigest()[:10]
 
 
+#: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity),
+#: not as a shared value.
+OWN_REASON_KINDS = ("made", "sync")
+
+
 def _value_label(value: str) -> str:
     kind, _, raw = value.partition(":")
     names = {"ip": "client IP", "sys": "system prompt", "pay": "payment fingerprint", "mail": "e-mail domain",
              "signup": "signup network", "tmpl": "prompt template", "ua": "user agent",
              "cohort": "cohort (suspicious accounts of one e-mail domain with a creation window or a prompt template, "
-                       "or of one system prompt with a prompt template)"}
+                       "of one system prompt with a prompt template, or of one rare prompt template)"}
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     if kind == "ip" and "/" in raw:
         return f"client network {shown!r}"
+    if kind == "suspects":          # a loose cohort (suspect_links): the template or system prompt they share
+        template = raw.startswith("#")
+        return (f"prompt template \"{shown[1:]}\"" if template else f"system prompt {shown!r}") + " (a loose cohort of somewhat suspicious accounts)"
     return f"{names.get(kind, kind)} {shown!r}" if kind != "tmpl" else f"prompt template \"{shown}\""
 
 
@@ -766,7 +774,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         ring_id = ring_id_for(members)
         n = len(members)
         shared = (
-            links.filter(pl.col("account_id").is_in(members))
+            links.filter(pl.col("account_id").is_in(members) & ~_kind(pl.col("value")).is_in(OWN_REASON_KINDS))
             .group_by("value").agg(pl.len().alias("holders"))
             .filter(pl.col("holders") >= 2)
             .sort("holders", "value", descending=[True, False])

@@ -83,6 +83,7 @@ def check_reasons_against_events(store: Store, flagged: pl.DataFrame, rings: pl.
             assert abs(100 * share - int(match.group(1))) <= 1
             checked += 1
     for ring_id, reasons in rings.select("ring_id", "reasons").iter_rows():
+        assert "share made '" not in reasons and "share sync '" not in reasons    # creation hours and schedules have sentences of their own
         for match in re.finditer(r"(\d+) of (\d+) members share client IP '([^']+)'", reasons):
             users = store.scalar(
                 "SELECT count(DISTINCT e.account_id) FROM events e JOIN ring_members m USING (account_id) "
