@@ -178,6 +178,34 @@ def _raw(value: pl.Expr) -> pl.Expr:
     return value.str.replace(r"^\w+:", "")
 
 
+def _no_links() -> pl.DataFrame:
+    """An empty frame of ``(account_id, value)`` link pairs."""
+    return pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
+
+
+def _suspicious(bar: float) -> pl.Expr:
+    """An account whose own score (ignoring volume) reaches ``bar``: ``RingSettings.cohort_min_score`` for the
+    cohorts, creation hours and synchronised accounts, ``loose_min_score`` for a loose cohort."""
+    return pl.col("score_ignoring_volume") >= bar
+
+
+def _rarity(holders: pl.Expr, n: int) -> pl.Expr:
+    """``log(N / holders) / log(N)``: 0 for a value every account holds, 1 for a value one account holds."""
+    return (n / holders).log() / math.log(n)
+
+
+def _creation_windows(created_s: pl.Expr, settings: RingSettings) -> list[pl.Expr]:
+    """``<offset>/<window>`` of the ``cohort_hours`` windows an account was made in: two overlapping windows,
+    offset by half a window, so accounts made together either side of a boundary still share one."""
+    window_s = max(1, int(settings.cohort_hours * 3600))
+    return [pl.format("{}/{}", pl.lit(offset), (created_s + offset * window_s // 2) // window_s) for offset in (0, 1)]
+
+
+def _fact(value: pl.Expr) -> pl.Expr:
+    """What a link value says: its kind, with kinds that say one thing (``SAME_FACT``) taken as one."""
+    return _kind(value).replace(SAME_FACT)
+
+
 #: Kinds of value that can join accounts on their own: shared infrastructure, payment, a distinctive
 #: system prompt (rare enough: ``RingSettings.strong_min_rarity``), a suspicious cohort (:func:`cohort_links`,
 #: :func:`deployment_cohort_links`).
@@ -218,23 +246,19 @@ def cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) 
     >>> cohort_links(aged).filter(pl.col("value").str.contains("#"))["account_id"].to_list()   # made 259 days apart, one template
     ['a', 'b']
     """
-    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     needed = {"email_domain", "score_ignoring_volume", "first_seen", "account_age_days"}
     if not needed <= set(scored.columns) or scored.height == 0:
-        return empty
+        return _no_links()
     n = max(2, scored.height)
     domain = pl.col("email_domain").str.to_lowercase()
-    rarity = (n / pl.len().over(domain)).log() / math.log(n)
-    window_s = max(1, int(settings.cohort_hours * 3600))
     suspects = (
         scored.filter(pl.col("email_domain").is_not_null())
-        .with_columns(rarity.alias("domain_rarity"), _created_s(scored).alias("created_s"))
+        .with_columns(_rarity(pl.len().over(domain), n).alias("domain_rarity"), _created_s(scored).alias("created_s"))
         .filter((pl.col("domain_rarity") >= settings.cohort_domain_rarity)
-                & (pl.col("score_ignoring_volume") >= settings.cohort_min_score) & pl.col("created_s").is_not_null())
+                & _suspicious(settings.cohort_min_score) & pl.col("created_s").is_not_null())
     )
-    frames = [suspects.select("account_id", pl.format("cohort:{}@{}/{}", domain, pl.lit(offset),
-                                                      ((pl.col("created_s") + offset * window_s // 2) // window_s)).alias("value"))
-              for offset in (0, 1)]
+    frames = [suspects.select("account_id", pl.format("cohort:{}@{}", domain, window).alias("value"))
+              for window in _creation_windows(pl.col("created_s"), settings)]
     if "dominant_skeleton" in suspects.columns:
         frames.append(suspects.filter(_templated).select("account_id", pl.format("cohort:{}#{}", domain, pl.col("dominant_skeleton")).alias("value")))
     return pl.concat(frames).with_columns(pl.col("value").cast(pl.String))
@@ -262,11 +286,11 @@ def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored:
     """
     from scipy.sparse import coo_matrix
 
-    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
-    activity = events[0] if isinstance(events, tuple) else events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute"))
+    empty = _no_links()
+    activity = events[0] if isinstance(events, tuple) else active_minutes(events)
     if "score_ignoring_volume" not in scored.columns or activity.height == 0:
         return empty
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+    suspects = scored.filter(_suspicious(settings.cohort_min_score)).select("account_id")
     minutes = activity.join(suspects, on="account_id").select("account_id", "minute").unique()
     if minutes.height == 0:
         return empty
@@ -317,10 +341,9 @@ def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSetti
     >>> suspect_links(links, scored).rows()      # c and d act like nobody's extractor; e is a proxy
     [('a', 'suspects:s1'), ('b', 'suspects:#t'), ('b', 'suspects:s1')]
     """
-    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     if "score_ignoring_volume" not in scored.columns or links.height == 0:
-        return empty
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.loose_min_score).select("account_id")
+        return _no_links()
+    suspects = scored.filter(_suspicious(settings.loose_min_score)).select("account_id")
     held = links.join(suspects, on="account_id").with_columns(_kind(pl.col("value")).alias("kind"))
     return pl.concat([
         held.filter(pl.col("kind") == "sys")
@@ -342,15 +365,12 @@ def template_cohort_links(scored: pl.DataFrame, settings: RingSettings = RingSet
     >>> template_cohort_links(scored)["account_id"].to_list()      # c asks in it too but acts like nobody's extractor
     ['a', 'b']
     """
-    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     if not {"dominant_skeleton", "top_skeleton_share", "score_ignoring_volume"} <= set(scored.columns) or scored.height == 0:
-        return empty
+        return _no_links()
     n = max(2, scored.height)
-    templated = scored.filter(_templated)
-    rarity = (n / pl.len().over("dominant_skeleton")).log() / math.log(n)
     return (
-        templated.with_columns(rarity.alias("template_rarity"))
-        .filter((pl.col("template_rarity") >= settings.cohort_template_rarity) & (pl.col("score_ignoring_volume") >= settings.cohort_min_score))
+        scored.filter(_templated).with_columns(_rarity(pl.len().over("dominant_skeleton"), n).alias("template_rarity"))
+        .filter((pl.col("template_rarity") >= settings.cohort_template_rarity) & _suspicious(settings.cohort_min_score))
         .select("account_id", pl.format("cohort:#{}", pl.col("dominant_skeleton")).alias("value"))
         .sort("account_id")
     )
@@ -369,10 +389,9 @@ def deployment_cohort_links(links: pl.DataFrame, scored: pl.DataFrame, settings:
     >>> deployment_cohort_links(links, scored)["account_id"].to_list()    # c is not suspicious, d asks in no shared template
     ['a', 'b']
     """
-    empty = pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
     if "score_ignoring_volume" not in scored.columns or links.height == 0:
-        return empty
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).select("account_id")
+        return _no_links()
+    suspects = scored.filter(_suspicious(settings.cohort_min_score)).select("account_id")
     held = links.join(suspects, on="account_id").with_columns(_kind(pl.col("value")).alias("kind"))
     systems = held.filter(pl.col("kind") == "sys").select("account_id", pl.col("value").alias("system"))
     templates = held.filter(pl.col("kind") == "tmpl").select("account_id", pl.col("value").alias("template"))
@@ -401,13 +420,11 @@ def creation_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()
     [['a', 'b'], ['a', 'b']]
     """
     if not {"score_ignoring_volume", "first_seen", "account_age_days"} <= set(scored.columns) or scored.height == 0:
-        return pl.DataFrame(schema={"account_id": pl.String, "value": pl.String})
-    window_s = max(1, int(settings.cohort_hours * 3600))
-    suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score).with_columns(
+        return _no_links()
+    suspects = scored.filter(_suspicious(settings.cohort_min_score)).with_columns(
         _created_s(scored).alias("created_s")).filter(pl.col("created_s").is_not_null())
-    return pl.concat([suspects.select("account_id", pl.format("made:{}/{}", pl.lit(offset),
-                                                                (pl.col("created_s") + offset * window_s // 2) // window_s).alias("value"))
-                      for offset in (0, 1)]).with_columns(pl.col("value").cast(pl.String))
+    return pl.concat([suspects.select("account_id", pl.format("made:{}", window).alias("value"))
+                      for window in _creation_windows(pl.col("created_s"), settings)]).with_columns(pl.col("value").cast(pl.String))
 
 
 def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Callable[[pl.DataFrame], pl.DataFrame],
@@ -421,7 +438,7 @@ def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Call
     frames = [cohort_links(scored, settings), deployment_cohort_links(links, scored, settings), creation_links(scored, settings),
               template_cohort_links(scored, settings), suspect_links(links, scored, settings)]
     if "score_ignoring_volume" in scored.columns:
-        suspects = scored.filter(pl.col("score_ignoring_volume") >= settings.cohort_min_score)
+        suspects = scored.filter(_suspicious(settings.cohort_min_score))
         frames.append(sync_links(member_events(suspects.select("account_id", pl.col("account_id").alias("group"))), scored, settings))
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames])
 
@@ -464,7 +481,7 @@ def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) ->
     ['pay:card-1']
     """
     n = max(2, links["account_id"].n_unique())
-    rarity = (n / pl.col("holders")).log() / math.log(n)
+    rarity = _rarity(pl.col("holders"), n)
     needed = pl.when(_kind(pl.col("value")).is_in(list(settings.sufficient_kinds))).then(settings.sufficient_min_rarity).otherwise(settings.min_rarity)
     return (
         links.group_by("value").agg(pl.len().alias("holders"))
@@ -504,8 +521,7 @@ def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSetting
     [('a', 'ip:9&tmpl:t', False), ('b', 'ip:9&tmpl:t', False)]
     """
     alone_kinds = list(settings.sufficient_kinds) + list(SELF_CORROBORATING) + list(LOOSE_COHORTS)
-    facts = pairs.with_columns(_kind(pl.col("value")).alias("kind")).with_columns(
-        pl.col("kind").replace(SAME_FACT).alias("fact"))
+    facts = pairs.with_columns(_kind(pl.col("value")).alias("kind"), _fact(pl.col("value")).alias("fact"))
     alone = facts.filter(pl.col("kind").is_in(alone_kinds)).select("account_id", pl.col("value").alias("link"),
                                                                    pl.col("kind").is_in(LOOSE_COHORTS).alias("weak"))
     held = facts.filter(~pl.col("kind").is_in(LOOSE_COHORTS)).select("account_id", "value", "fact", "strong", pl.len().over("value").alias("holders"))
@@ -580,7 +596,7 @@ def _chained(pairs: pl.DataFrame, rounds: int = 3) -> pl.DataFrame:
     the rest of its chain. A ring that passes through residential addresses, two members at a time, shares no
     two facts between any two members; only the accounts nothing else explains are chained this way, so a
     chain cannot bridge two groups that corroborated links made."""
-    pairs = pairs.with_columns(_kind(pl.col("value")).replace(SAME_FACT).alias("fact"))
+    pairs = pairs.with_columns(_fact(pl.col("value")).alias("fact"))
     membership = pl.DataFrame(schema={"account_id": pl.String, "group": pl.String})
     for _ in range(rounds):
         membership = _components(pairs.filter(pl.col("strong")).select("account_id", "value"))
@@ -603,7 +619,7 @@ def _attached(pairs: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     the most facts with, and only one, so it bridges nothing."""
     if membership.height == 0:
         return membership
-    facts = pairs.with_columns(_kind(pl.col("value")).replace(SAME_FACT).alias("fact"))
+    facts = pairs.with_columns(_fact(pl.col("value")).alias("fact"))
     in_groups = facts.join(membership, on="account_id").select("value", "group").unique()
     loose = facts.join(membership.select("account_id"), on="account_id", how="anti")
     shared = (
@@ -615,10 +631,15 @@ def _attached(pairs: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     return shared.group_by("account_id", maintain_order=True).first().select("account_id", "group")
 
 
+def active_minutes(events: pl.DataFrame) -> pl.DataFrame:
+    """``(account_id, minute)`` of each minute an account sent a request in."""
+    return events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+
+
 def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What ring evidence reads of the members' events: ``(account_id, minute)`` of each minute an
     account was active, and ``(account_id, h, n)``: requests per prompt (its identity, :func:`distillguard.features.text.prompt_identity`, hashed)."""
-    minutes = events.select("account_id", pl.col("ts").dt.truncate("1m").alias("minute")).unique()
+    minutes = active_minutes(events)
     tokens = pl.col("prompt_tokens") if "prompt_tokens" in events.columns else pl.lit(None, dtype=pl.Int64)
     prompts = (
         events.filter(pl.col("prompt").is_not_null())
