@@ -24,6 +24,10 @@ from distillguard.features.registry import COLLECT_ENGINE
 SAMPLE_PROMPTS_PER_ACCOUNT = 200
 TEMPLATE_WORD_MIN_SHARE = 0.25
 MIN_PROMPTS_FOR_TEMPLATES = 8
+FRAME_TOKENS = 4             # a prompt frame: a run of this many words (characters, in scripts written without spaces) ...
+FRAME_MIN_SHARE = 0.25       # ... found in at least this share of an account's sampled prompts
+FRAMES_PER_ACCOUNT = 16      # frames kept per account: the lowest hashes of its frame set (a bottom-k sketch)
+FRAME_PROMPT_TOKENS = 120    # tokens of each prompt read for frames
 LEXICON_SCAN_CHARS = 4000    # how much of a prompt the lexicons read: its first characters ...
 LEXICON_TAIL_CHARS = 1000    # ... and, of a longer prompt, its last ones (an instruction after the material it applies to)
 
@@ -200,5 +204,60 @@ def template_features(sample: pl.DataFrame) -> pl.DataFrame:
         shares.join(skeleton_stats, on="account_id", how="left")
         .join(slots, on="account_id", how="left")
         .with_columns(pl.col("top_skeleton_share").fill_null(0.0), pl.col("slot_diversity").fill_null(0.0))
+        .collect(engine=COLLECT_ENGINE)
+        .join(prompt_frames(sample), on="account_id", how="left")
+    )
+
+
+#: Scripts written without spaces between words: each of their characters is a token of a frame.
+_UNSPACED = r"([\p{Han}\p{Hiragana}\p{Katakana}])"
+
+
+def prompt_frames(sample: pl.DataFrame) -> pl.DataFrame:
+    """Per account: ``prompt_frames``, the frames its prompts keep repeating, as hashes (a list, empty for an
+    account with fewer than :data:`MIN_PROMPTS_FOR_TEMPLATES` sampled prompts or none repeated).
+
+    A frame is a run of :data:`FRAME_TOKENS` tokens (words; characters of Chinese and Japanese) found in at
+    least :data:`FRAME_MIN_SHARE` of the account's sampled prompts: the fixed wording of its template, a
+    preamble, an answer format, a bank of passages it keeps quoting. Accounts whose templates differ only in
+    their slots (one sweep sharded by topic, say) share most frames while no two share a skeleton; a person's
+    questions repeat none. The account keeps the :data:`FRAMES_PER_ACCOUNT` lowest hashes of its frames, so two
+    accounts with one frame set keep the same ones (a bottom-k sketch of the set; ``models.rings.frame_links``
+    compares them).
+
+    >>> sample = pl.DataFrame({"account_id": ["a"] * 8 + ["b"] * 8 + ["c"] * 8,
+    ...     "text": [f"explain the {t} of topic {i} in depth answer in json" for t, i in zip("xyzwvuts", range(8))] * 2
+    ...           + ["what should i cook tonight", "fix my bash loop please", "is it going to rain", "a poem about cats",
+    ...              "how far is the moon", "translate hello to german", "why is the sky blue", "best books of the year"]})
+    >>> frames = prompt_frames(sample).sort("account_id")
+    >>> frames["prompt_frames"].list.len().to_list()          # "in depth answer in", "depth answer in json"; c repeats nothing
+    [2, 2, 0]
+    >>> frames["prompt_frames"][0].to_list() == frames["prompt_frames"][1].to_list()
+    True
+    """
+    token = pl.col("token")
+    tokens = (
+        sample.lazy()
+        .select("account_id", pl.int_range(pl.len()).alias("pid"), pl.len().over("account_id").alias("n_prompts"),
+                pl.col("text").str.replace_all(_UNSPACED, " ${1} ").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+                .list.head(FRAME_PROMPT_TOKENS).alias("token"))
+        .filter(pl.col("n_prompts") >= MIN_PROMPTS_FOR_TEMPLATES)
+        .explode("token")
+        .filter(token.is_not_null())
+        .with_columns(token.hash(seed=23).alias("token"))
+    )
+    runs = tokens.with_columns(pl.struct([token.shift(-k).over("pid").alias(f"t{k}") for k in range(FRAME_TOKENS)]).alias("run"))
+    frames = (
+        runs.filter(pl.col("run").struct.field(f"t{FRAME_TOKENS - 1}").is_not_null())
+        .select("account_id", "pid", "n_prompts", pl.col("run").hash(seed=29).alias("frame"))
+        .unique(["pid", "frame"])
+        .group_by("account_id", "frame").agg(pl.len().alias("prompts"), pl.col("n_prompts").first())
+        .filter(pl.col("prompts") >= FRAME_MIN_SHARE * pl.col("n_prompts"))
+        .sort("account_id", "frame")
+        .group_by("account_id", maintain_order=True).agg(pl.col("frame").head(FRAMES_PER_ACCOUNT).alias("prompt_frames"))
+    )
+    return (
+        sample.lazy().select(pl.col("account_id").unique()).join(frames, on="account_id", how="left")
+        .with_columns(pl.col("prompt_frames").fill_null(pl.lit([], dtype=pl.List(pl.UInt64))))
         .collect(engine=COLLECT_ENGINE)
     )

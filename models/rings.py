@@ -9,7 +9,8 @@ different facts together (an address and a template, say; one of a strong kind) 
 stands alone (a card): one coincidence does not make a link, and one bridging value does not
 merge two operations (connected components of accounts and links, with SciPy). Behaviour adds
 values of its own (:func:`derived_links`): cohorts of suspicious accounts, the hours they were
-made, the minutes they fire together. Weak ties gather only the accounts nothing stronger places.
+made, the minutes they fire together, the runs of prompt wording they repeat. Weak ties gather only the
+accounts nothing stronger places.
 
 No account needs to be suspicious to be linked. Each group is then judged on its *collective*
 evidence (:func:`ring_evidence`): members' mean suspicion and harvesting purpose, shared
@@ -95,6 +96,11 @@ class RingSettings(BaseModel):
     sync_min_lift: float = 10.0        # ... this many times what two independent accounts of their activity would share ...
     sync_min_share: float = 0.5        # ... covering this share of the quieter one's active minutes
     sync_max_busy: float = 0.5         # an account active in more than this share of its span's minutes has no schedule to share
+    # shared prompt frames: accounts whose prompts keep repeating the same runs of words (features.text.prompt_frames)
+    frame_min_rarity: float = 0.3      # rarity a frame needs over all accounts to count (a run every templated app uses does not)
+    frame_max_holders: int = 2000      # ... and at most this many holders (bounds the pairs compared; a larger template is a product's)
+    frame_min_shared: int = 3          # rare frames two accounts must share ...
+    frame_min_overlap: float = 0.5     # ... covering this share of the smaller frame sketch: one template, slots apart
     loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
                                       # lower than a cohort's, as the cohort only gathers accounts nothing else places
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
@@ -320,8 +326,56 @@ def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored:
     if not keep.any():
         return empty
     names = accounts.to_numpy()
-    left, right = names[i[keep]], names[j[keep]]
-    values = np.char.add(np.char.add(np.char.add("sync:", left.astype(str)), "~"), right.astype(str))
+    return _pair_values("sync", names[i[keep]], names[j[keep]])
+
+
+def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``frames:<account>~<account>`` for two suspicious accounts
+    (``score_ignoring_volume`` of ``cohort_min_score`` or more) whose prompts repeat the same rare frames
+    (``prompt_frames``: runs of words each keeps repeating; ``frame_min_shared`` of them, rare over all accounts,
+    covering ``frame_min_overlap`` of the smaller sketch): one prompt template whose slots differ, a sweep sharded
+    by topic over accounts that share no card, address or skeleton. Strangers who ask in one popular template
+    share its frames with hundreds of others, which are then not rare; companies' batch jobs built on one
+    library's template share rare ones too, which is why this is a loose cohort (:data:`LOOSE_COHORTS`): it
+    gathers only accounts nothing stronger places, and only those that act like extractors.
+
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c"] + [f"x{i}" for i in range(30)], "score_ignoring_volume": [0.8] * 33,
+    ...     "prompt_frames": [[1, 2, 3, 4], [1, 2, 3, 9], [1, 7, 8]] + [[100 + i] for i in range(30)]})
+    >>> frame_links(scored).rows()          # c shares one frame with them
+    [('a', 'frames:a~b'), ('b', 'frames:a~b')]
+    """
+    from scipy.sparse import coo_matrix
+
+    if not {"prompt_frames", "score_ignoring_volume"} <= set(scored.columns) or scored.height < 2:
+        return _no_links()
+    n = scored.height
+    held = (
+        scored.select("account_id", _suspicious(settings.cohort_min_score).alias("suspect"), pl.col("prompt_frames").alias("frame"),
+                      pl.col("prompt_frames").list.len().alias("size"))
+        .filter(pl.col("size") > 0).explode("frame")
+        .with_columns(pl.len().over("frame").alias("holders"))        # over all accounts: a template strangers use is not rare
+        .filter(pl.col("suspect"))
+    )
+    rare = held.filter((pl.col("holders") >= 2) & (pl.col("holders") <= settings.frame_max_holders)
+                       & (_rarity(pl.col("holders"), n) >= settings.frame_min_rarity))
+    if rare.height == 0:
+        return _no_links()
+    accounts = rare["account_id"].unique().sort()
+    a = accounts.search_sorted(rare["account_id"]).to_numpy()
+    f = _codes(rare["frame"])
+    matrix = coo_matrix((np.ones(a.size), (a, f)), shape=(accounts.len(), int(f.max()) + 1)).tocsr()
+    shared = (matrix @ matrix.T).tocoo()
+    i, j, co = shared.row, shared.col, shared.data
+    size = pl.DataFrame({"account_id": accounts}).join(held.select("account_id", "size").unique(), on="account_id", how="left")["size"].to_numpy()
+    keep = (i < j) & (co >= settings.frame_min_shared) & (co >= settings.frame_min_overlap * np.minimum(size[i], size[j]))
+    if not keep.any():
+        return _no_links()
+    return _pair_values("frames", accounts.to_numpy()[i[keep]], accounts.to_numpy()[j[keep]])
+
+
+def _pair_values(kind: str, left: np.ndarray, right: np.ndarray) -> pl.DataFrame:
+    """``(account_id, value)`` for pairs of accounts: ``<kind>:<left>~<right>``, held by both."""
+    values = np.char.add(np.char.add(np.char.add(f"{kind}:", left.astype(str)), "~"), right.astype(str))
     return pl.concat([pl.DataFrame({"account_id": left, "value": values}), pl.DataFrame({"account_id": right, "value": values})]
                      ).with_columns(pl.col("account_id").cast(pl.String), pl.col("value").cast(pl.String)).sort("value", "account_id")
 
@@ -436,7 +490,7 @@ def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Call
     fetches for a ``(account_id, group)`` frame: all of them in one process, theirs from every shard when
     sharded)."""
     frames = [cohort_links(scored, settings), deployment_cohort_links(links, scored, settings), creation_links(scored, settings),
-              template_cohort_links(scored, settings), suspect_links(links, scored, settings)]
+              template_cohort_links(scored, settings), suspect_links(links, scored, settings), frame_links(scored, settings)]
     if "score_ignoring_volume" in scored.columns:
         suspects = scored.filter(_suspicious(settings.cohort_min_score))
         frames.append(sync_links(member_events(suspects.select("account_id", pl.col("account_id").alias("group"))), scored, settings))
@@ -499,8 +553,9 @@ SAME_FACT = {"signup": "ip"}
 #: (a rare domain or a deployment, taken together with creation or a template, among suspicious accounts).
 SELF_CORROBORATING = ("cohort",)
 #: Kinds that stand alone but, like two weak values, only gather accounts nothing stronger places: suspicious
-#: accounts that send one system prompt, distinctive or not (:func:`suspect_links`).
-LOOSE_COHORTS = ("suspects",)
+#: accounts that send one system prompt, distinctive or not (:func:`suspect_links`), or repeat one template's
+#: frames (:func:`frame_links`).
+LOOSE_COHORTS = ("suspects", "frames")
 
 
 def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -649,6 +704,12 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return minutes, prompts
 
 
+#: Minutes of activity from which a member busy in most of them is busy, not firing in a burst.
+BUSY_SPAN_MINUTES = 60
+#: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
+SCALE_OF_TOGETHER = ("joint_coverage", "volume")
+
+
 def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
                   events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame],
                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -705,6 +766,10 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     activity = (
         minutes
         .join(membership, on="account_id")
+        # a member busy in most minutes of a span of hours (a batch job, a production integration) fires with
+        # everyone and has no schedule to share (``sync_max_busy``, as for synchronised pairs); a burst of minutes has one
+        .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
+        .filter((pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")) | (pl.col("span") < BUSY_SPAN_MINUTES))
         .group_by("group", "minute").agg(pl.len().alias("firing"))
         .join(base.select("group", "n_accounts"), on="group")
         .group_by("group").agg(
@@ -748,7 +813,12 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # behaviour, not only acting together (a busy team asks as many distinct prompts, for its own purposes)
         .with_columns((pl.col("rev_joint_coverage") * pl.col("rev_purpose")).alias("rev_joint_harvest"))
     )
-    together = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()])
+    # what members do at once (a card, a creation day, a schedule, a template, a network) is acting together; what
+    # they add up to (joint coverage, combined volume) is only the scale of it, and counts no more than the rest
+    weighted = {name: weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()}
+    coordination = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER])
+    scale = pl.sum_horizontal([e for name, e in weighted.items() if name in SCALE_OF_TOGETHER])
+    together = coordination + pl.min_horizontal(scale, coordination)
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
     rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
                                                       ramp(pl.col("mean_sitting"), settings.members_sitting))
@@ -763,9 +833,9 @@ def ring_id_for(members: list[str]) -> str:
     return "ring-" + hashlib.md5(min(members).encode()).hexdigest()[:10]
 
 
-#: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity),
-#: not as a shared value.
-OWN_REASON_KINDS = ("made", "sync")
+#: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity,
+#: shared prompt frames), not as a shared value.
+OWN_REASON_KINDS = ("made", "sync", "frames")
 
 
 def _value_label(value: str) -> str:
@@ -808,6 +878,9 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         ]
         for value, holders in shared.head(4).iter_rows():
             reasons.append(f"{holders} of {n} members share {_value_label(value)}")
+        framed = links.filter(pl.col("account_id").is_in(members) & (_kind(pl.col("value")) == "frames"))["account_id"].n_unique()
+        if framed:
+            reasons.append(f"{framed} of {n} members repeat the same rare runs of prompt wording (one template, its slots filled apart)")
         if r["rev_staged"] > 0 and r["creation_spread_hours"] is not None:
             reasons.append(f"staged creation: the middle half of the members' accounts created within {r['creation_spread_hours']:.0f} hours")
         if r["rev_synchronised"] > 0:

@@ -9,7 +9,7 @@ import pytest
 
 from distillguard.config import Settings
 from distillguard.features import account_features
-from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC
+from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, template_features
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import (
@@ -17,6 +17,7 @@ from distillguard.models.rings import (
     cohort_links,
     creation_links,
     deployment_cohort_links,
+    frame_links,
     link_groups,
     link_values,
     ring_evidence,
@@ -639,9 +640,9 @@ def test_members_taking_disjoint_shards_of_one_sweep_harvest_together_but_a_busy
         a = f"shard{i}"
         links += [(a, "pay:card-7"), (a, f"ip:203.0.113.{i}"), (a, "mail:inbox.example")]
         scored.append({"account_id": a, "score": 0.25, "score_ignoring_volume": 0.25, "points_purpose": 1.0, "ev_downstream": 0.0,
-                       "n_requests": 900, "first_seen": T0, "last_seen": T0 + timedelta(hours=15),
+                       "n_requests": 900, "first_seen": T0, "last_seen": T0 + timedelta(hours=45),
                        "created_at_account": T0 - timedelta(days=300 + 90 * i)})             # aged, bought at different times
-        events += [(a, T0 + timedelta(minutes=k), f"Topic {i * 900 + k}: write the full worked answer") for k in range(900)]
+        events += [(a, T0 + timedelta(minutes=3 * k), f"Topic {i * 900 + k}: write the full worked answer") for k in range(900)]
     links += [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)]
     scored += [{"account_id": f"other{i}", "score": 0.0, "score_ignoring_volume": 0.0, "points_purpose": 0.0, "ev_downstream": 0.0,
                 "n_requests": 5, "first_seen": T0, "last_seen": T0, "created_at_account": T0 - timedelta(days=90)} for i in range(200)]
@@ -692,3 +693,30 @@ def test_a_long_shared_preamble_or_a_gateway_cut_does_not_make_a_harvest_one_pro
         assert features[harvest][0]["distinct_prompts"] == 600 and features[harvest][0]["prompt_growth"] > 0.9, harvest
     assert features["bank"][0]["distinct_prompts"] == 200
     assert features["bank"][0]["cold_reask_share"] + features["bank"][0]["hot_reask_share"] > 0.6
+
+
+def test_accounts_sharding_one_template_by_topic_are_gathered_by_its_frames_but_strangers_and_ordinary_users_are_not():
+    """Six suspicious accounts, each on its own card and address, ask in one template whose topic slot each fills
+    from its own shard: no two share a skeleton (each account's topic words are part of its own), yet their prompts
+    repeat the same runs of words, and they are one group. The same template on accounts that act like nobody's
+    extractor, or suspicious accounts each with a template of its own, link nobody."""
+    shards = ["thermodynamics", "the printing press", "ocean currents", "plate tectonics", "game theory", "compound interest"]
+
+    def prompts(account: str, topic: str, template: str) -> list[tuple[str, str]]:
+        return [(account, template.format(topic=topic, aspect=aspect, i=i))
+                for i, aspect in enumerate(["history", "mechanism", "limits", "examples", "misconceptions", "uses", "maths", "debates", "future", "origins"])]
+
+    ring = "Explain the {aspect} of {topic} in depth. Item {i}. Answer in JSON with the keys reasoning and answer."
+    rows = [p for k, topic in enumerate(shards) for p in prompts(f"r{k}", topic, ring)]
+    rows += [p for k, topic in enumerate(shards[:3]) for p in prompts(f"ordinary{k}", topic, ring)]
+    own = ["Quick question {i}: what about the {aspect} of {topic}?", "For my class, summarise the {aspect} of {topic} ({i}).",
+           "List three facts on {topic}, {aspect} first; number {i}."]
+    rows += [p for k, template in enumerate(own) for p in prompts(f"own{k}", shards[k], template)]
+    sample = pl.DataFrame(rows, schema=["account_id", "text"], orient="row").with_columns(normalised_prompt(pl.col("text")).alias("text"))
+    features = template_features(sample)
+    assert features.filter(pl.col("account_id").str.starts_with("r"))["dominant_skeleton"].n_unique() == len(shards)
+    scored = (features.with_columns(pl.when(pl.col("account_id").str.starts_with("ordinary")).then(0.1).otherwise(0.9).alias("score_ignoring_volume"))
+              .join(pl.DataFrame({"account_id": [f"other{i}" for i in range(300)]}), on="account_id", how="full", coalesce=True)
+              .with_columns(pl.col("prompt_frames").fill_null(pl.lit([], dtype=pl.List(pl.UInt64))), pl.col("score_ignoring_volume").fill_null(0.0)))
+    links = [(a, v) for a in scored["account_id"] if not a.startswith("other") for v in (f"pay:card-{a}", f"ip:203.0.113.{len(a)}/{a}")]
+    assert _link_groups_among_others(links + frame_links(scored, RingSettings()).rows()) == [[f"r{k}" for k in range(len(shards))]]
