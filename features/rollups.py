@@ -201,7 +201,7 @@ EXACT = [
     "reasoning_share", "fixed_format_share", "rubric_share", "long_answer_share", "logprobs_share",
     "multi_sample_share", "length_cut_share", "deterministic_share", "top_model_share", "n_system_prompts",
     "system_prompt_entropy", "mean_turn", "single_turn_share", "continued_turn_share", "turn_gap_median_s", "tool_share",
-    "template_word_share", "top_skeleton_share", "slot_diversity", "dominant_skeleton", "account_age_days",
+    "template_word_share", "top_skeleton_share", "slot_diversity", "dominant_skeleton", "prompt_frames", "account_age_days",
 ]
 #: Distinct counts from HLL sketches (within :func:`distinct_count_error`).
 APPROXIMATE_DISTINCT = ["n_ips", "n_prefixes", "n_asns", "n_user_agents", "n_api_keys", "n_end_users", "n_client_styles", "temperature_distinct"]

@@ -101,6 +101,7 @@ class RingSettings(BaseModel):
     frame_max_holders: int = 2000      # ... and at most this many holders (bounds the pairs compared; a larger template is a product's)
     frame_min_shared: int = 3          # rare frames two accounts must share ...
     frame_min_overlap: float = 0.5     # ... covering this share of the smaller frame sketch: one template, slots apart
+    frame_min_score: float = 0.7       # an account's own score (ignoring volume) from which its frames link it
     loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
                                       # lower than a cohort's, as the cohort only gathers accounts nothing else places
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
@@ -350,7 +351,7 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
         return _no_links()
     n = scored.height
     held = (
-        scored.select("account_id", _suspicious(settings.cohort_min_score).alias("suspect"), pl.col("prompt_frames").alias("frame"),
+        scored.select("account_id", _suspicious(settings.frame_min_score).alias("suspect"), pl.col("prompt_frames").alias("frame"),
                       pl.col("prompt_frames").list.len().alias("size"))
         .filter(pl.col("size") > 0).explode("frame")
         .with_columns(pl.len().over("frame").alias("holders"))        # over all accounts: a template strangers use is not rare
