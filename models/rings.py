@@ -709,6 +709,8 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 BUSY_SPAN_MINUTES = 60
 #: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
+#: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
+SHARED_BY_STRANGERS = ("shared_template",)
 
 
 def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
@@ -814,12 +816,14 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # behaviour, not only acting together (a busy team asks as many distinct prompts, for its own purposes)
         .with_columns((pl.col("rev_joint_coverage") * pl.col("rev_purpose")).alias("rev_joint_harvest"))
     )
-    # what members do at once (a card, a creation day, a schedule, a template, a network) is acting together; what
-    # they add up to (joint coverage, combined volume) is only the scale of it, and counts no more than the rest
+    # what members do at once (a card, a creation day, a schedule, a network) is acting together, and so, more
+    # weakly, is a template they share (strangers share one too); what they add up to (joint coverage, combined
+    # volume) is only the scale of it, and counts no more than what they demonstrably do at once
     weighted = {name: weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()}
-    coordination = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER])
+    at_once = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER + SHARED_BY_STRANGERS])
+    shared = pl.sum_horizontal([e for name, e in weighted.items() if name in SHARED_BY_STRANGERS])
     scale = pl.sum_horizontal([e for name, e in weighted.items() if name in SCALE_OF_TOGETHER])
-    together = coordination + pl.min_horizontal(scale, coordination)
+    together = at_once + shared + pl.min_horizontal(scale, at_once)
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
     rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
                                                       ramp(pl.col("mean_sitting"), settings.members_sitting))
