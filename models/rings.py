@@ -821,9 +821,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     # volume) is only the scale of it, and counts no more than what they demonstrably do at once
     weighted = {name: weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()}
     at_once = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER + SHARED_BY_STRANGERS])
-    shared = pl.sum_horizontal([e for name, e in weighted.items() if name in SHARED_BY_STRANGERS])
+    shared_template = pl.sum_horizontal([e for name, e in weighted.items() if name in SHARED_BY_STRANGERS])
     scale = pl.sum_horizontal([e for name, e in weighted.items() if name in SCALE_OF_TOGETHER])
-    together = at_once + shared + pl.min_horizontal(scale, at_once)
+    together = at_once + shared_template + pl.min_horizontal(scale, at_once)
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
     rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
                                                       ramp(pl.col("mean_sitting"), settings.members_sitting))
