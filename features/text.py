@@ -27,7 +27,9 @@ MIN_PROMPTS_FOR_TEMPLATES = 8
 FRAME_TOKENS = 4             # a prompt frame: a run of this many words (characters, in scripts written without spaces) ...
 FRAME_MIN_SHARE = 0.25       # ... found in at least this share of an account's sampled prompts
 FRAMES_PER_ACCOUNT = 16      # frames kept per account: the lowest hashes of its frame set (a bottom-k sketch)
-FRAME_PROMPT_TOKENS = 120    # tokens of each prompt read for frames
+FRAME_PROMPTS = 64           # sampled prompts of an account read for frames ...
+FRAME_PROMPT_TOKENS = 120    # ... their first tokens ...
+FRAME_PROMPT_CHARS = 2000    # ... within their first characters
 LEXICON_SCAN_CHARS = 4000    # how much of a prompt the lexicons read: its first characters ...
 LEXICON_TAIL_CHARS = 1000    # ... and, of a longer prompt, its last ones (an instruction after the material it applies to)
 
@@ -235,20 +237,24 @@ def prompt_frames(sample: pl.DataFrame) -> pl.DataFrame:
     >>> frames["prompt_frames"][0].to_list() == frames["prompt_frames"][1].to_list()
     True
     """
-    token = pl.col("token")
+    token, pid = pl.col("token"), pl.col("pid")
     tokens = (
         sample.lazy()
+        .filter(pl.int_range(pl.len()).over("account_id") < FRAME_PROMPTS)
         .select("account_id", pl.int_range(pl.len()).alias("pid"), pl.len().over("account_id").alias("n_prompts"),
-                pl.col("text").str.replace_all(_UNSPACED, " ${1} ").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+                pl.col("text").str.slice(0, FRAME_PROMPT_CHARS).str.replace_all(_UNSPACED, " ${1} ").str.replace_all(" {2,}", " ")
+                .str.strip_chars(" ").str.split(" ")
                 .list.head(FRAME_PROMPT_TOKENS).alias("token"))
         .filter(pl.col("n_prompts") >= MIN_PROMPTS_FOR_TEMPLATES)
         .explode("token")
-        .filter(token.is_not_null())
-        .with_columns(token.hash(seed=23).alias("token"))
+        .filter(token.is_not_null() & (token != ""))
+        .select("account_id", "pid", "n_prompts", token.hash(seed=23).alias("token"))
     )
-    runs = tokens.with_columns(pl.struct([token.shift(-k).over("pid").alias(f"t{k}") for k in range(FRAME_TOKENS)]).alias("run"))
+    # a prompt's tokens are consecutive rows: a run is this token and the next ones of the same prompt
+    runs = tokens.with_columns(pl.struct([token.shift(-k).alias(f"t{k}") for k in range(FRAME_TOKENS)]).alias("run"),
+                               (pid.shift(-(FRAME_TOKENS - 1)) == pid).alias("whole"))
     frames = (
-        runs.filter(pl.col("run").struct.field(f"t{FRAME_TOKENS - 1}").is_not_null())
+        runs.filter(pl.col("whole"))
         .select("account_id", "pid", "n_prompts", pl.col("run").hash(seed=29).alias("frame"))
         .unique(["pid", "frame"])
         .group_by("account_id", "frame").agg(pl.len().alias("prompts"), pl.col("n_prompts").first())
