@@ -332,7 +332,7 @@ def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored:
 
 def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """``(account_id, value)`` pairs ``frames:<account>~<account>`` for two suspicious accounts
-    (``score_ignoring_volume`` of ``cohort_min_score`` or more) whose prompts repeat the same rare frames
+    (``score_ignoring_volume`` of ``frame_min_score`` or more) whose prompts repeat the same rare frames
     (``prompt_frames``: runs of words each keeps repeating; ``frame_min_shared`` of them, rare over all accounts,
     covering ``frame_min_overlap`` of the smaller sketch): one prompt template whose slots differ, a sweep sharded
     by topic over accounts that share no card, address or skeleton. Strangers who ask in one popular template
@@ -705,8 +705,6 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return minutes, prompts
 
 
-#: Minutes of activity from which a member busy in most of them is busy, not firing in a burst.
-BUSY_SPAN_MINUTES = 60
 #: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
 #: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
@@ -769,10 +767,6 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     activity = (
         minutes
         .join(membership, on="account_id")
-        # a member busy in most minutes of a span of hours (a batch job, a production integration) fires with
-        # everyone and has no schedule to share (``sync_max_busy``, as for synchronised pairs); a burst of minutes has one
-        .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
-        .filter((pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")) | (pl.col("span") < BUSY_SPAN_MINUTES))
         .group_by("group", "minute").agg(pl.len().alias("firing"))
         .join(base.select("group", "n_accounts"), on="group")
         .group_by("group").agg(

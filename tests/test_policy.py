@@ -722,25 +722,24 @@ def test_accounts_sharding_one_template_by_topic_are_gathered_by_its_frames_but_
     assert _link_groups_among_others(links + frame_links(scored, RingSettings()).rows()) == [[f"r{k}" for k in range(len(shards))]]
 
 
-def test_busy_strangers_on_one_template_are_no_ring_but_the_same_accounts_fired_together_by_one_scheduler_are():
-    """Three companies' batch jobs built on one library's template, each on its own card and network, each busy in
-    every minute of the day: they fire in the same minutes because they fire in all of them, and their joint
-    coverage and volume are only the sum of three busy accounts. What they share is a template, which strangers
-    share too: no ring. The same accounts fired in bursts at the same minutes by one scheduler act at once, and
-    then what they take together counts."""
+def test_strangers_on_one_template_are_no_ring_but_the_same_accounts_fired_together_by_one_scheduler_are():
+    """Three companies' batch jobs built on one library's template, each on its own card and network, each at its
+    own times: together they cover thousands of distinct prompts, but that is only the sum of three busy accounts,
+    and what they share is a template, which strangers share too: no ring. The same accounts fired in the same
+    minutes by one scheduler act at once, and then what they take together counts."""
     members = [f"job{i}" for i in range(3)]
     links = pl.DataFrame([(a, v) for a in members for v in (f"pay:card-{a}", f"ip:198.51.100.{len(a)}/{a}", "tmpl:summarise the record as json")],
                          schema=["account_id", "value"], orient="row")
     scored = pl.DataFrame([{"account_id": a, "score": 0.5, "score_ignoring_volume": 0.5, "points_purpose": 1.2, "ev_downstream": 0.0,
-                            "n_requests": 1440, "prompt_growth": 1.0, "ev_coverage": 1.0, "first_seen": T0, "last_seen": T0 + timedelta(hours=24),
+                            "n_requests": 1440, "prompt_growth": 1.0, "ev_coverage": 1.0, "first_seen": T0, "last_seen": T0 + timedelta(hours=72),
                             "created_at_account": T0 - timedelta(days=200 * (i + 1))} for i, a in enumerate(members)])
     membership = pl.DataFrame({"account_id": members, "group": ["g"] * 3})
 
     def points(minute_of) -> float:
-        events = pl.DataFrame([(a, T0 + timedelta(minutes=minute_of(k)), f"{a} record {k}") for a in members for k in range(1440)],
+        events = pl.DataFrame([(a, T0 + timedelta(minutes=minute_of(i, k)), f"{a} record {k}") for i, a in enumerate(members) for k in range(1440)],
                               schema=["account_id", "ts", "prompt"], orient="row")
         return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
 
-    busy = points(lambda k: k)                            # every minute of the day
-    scheduled = points(lambda k: 10 * (k // 10))          # ten requests at once every ten minutes
-    assert busy < RingSettings().flag_points <= scheduled
+    own_times = points(lambda i, k: 3 * k + i)            # every three minutes, each at its own minute
+    scheduled = points(lambda i, k: 3 * k)                # every three minutes, all at once
+    assert own_times < RingSettings().flag_points <= scheduled
