@@ -705,6 +705,8 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return minutes, prompts
 
 
+#: Minutes of activity from which a member active in most of them is busy, not firing in a burst.
+BUSY_SPAN_MINUTES = 60
 #: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
 #: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
@@ -764,9 +766,18 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )
     minutes, prompt_counts = events if isinstance(events, tuple) else member_activity(events)
+    tied = sharing.filter((pl.col("n_paying_together") > 0) | (pl.col("n_networked_together") > 0)).select("group", pl.lit(True).alias("tied"))
     activity = (
         minutes
         .join(membership, on="account_id")
+        # a member busy in most minutes of a span of hours (a batch job, a production integration) fires with
+        # everyone: among accounts that nothing but a template or a cohort ties (no card, no network), it has no
+        # schedule to share (``sync_max_busy``, as for synchronised pairs); a burst of minutes has one. Accounts on
+        # one card or network running around the clock together are one operation's parallel workers.
+        .join(tied, on="group", how="left")
+        .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
+        .filter(pl.col("tied").fill_null(False) | (pl.col("span") < BUSY_SPAN_MINUTES)
+                | (pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")))
         .group_by("group", "minute").agg(pl.len().alias("firing"))
         .join(base.select("group", "n_accounts"), on="group")
         .group_by("group").agg(

@@ -724,9 +724,9 @@ def test_accounts_sharding_one_template_by_topic_are_gathered_by_its_frames_but_
 
 def test_strangers_on_one_template_are_no_ring_but_the_same_accounts_fired_together_by_one_scheduler_are():
     """Three companies' batch jobs built on one library's template, each on its own card and network, each at its
-    own times: together they cover thousands of distinct prompts, but that is only the sum of three busy accounts,
-    and what they share is a template, which strangers share too: no ring. The same accounts fired in the same
-    minutes by one scheduler act at once, and then what they take together counts."""
+    own times or each busy every minute: together they cover thousands of distinct prompts, but that is only the
+    sum of three busy accounts, and what they share is a template, which strangers share too: no ring. The same
+    accounts fired in the same minutes by one scheduler act at once, and then what they take together counts."""
     members = [f"job{i}" for i in range(3)]
     links = pl.DataFrame([(a, v) for a in members for v in (f"pay:card-{a}", f"ip:198.51.100.{len(a)}/{a}", "tmpl:summarise the record as json")],
                          schema=["account_id", "value"], orient="row")
@@ -741,5 +741,6 @@ def test_strangers_on_one_template_are_no_ring_but_the_same_accounts_fired_toget
         return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
 
     own_times = points(lambda i, k: 3 * k + i)            # every three minutes, each at its own minute
+    busy = points(lambda i, k: k)                         # every minute: in the same minutes because in all of them
     scheduled = points(lambda i, k: 3 * k)                # every three minutes, all at once
-    assert own_times < RingSettings().flag_points <= scheduled
+    assert max(own_times, busy) < RingSettings().flag_points <= scheduled
