@@ -96,6 +96,7 @@ class RingSettings(BaseModel):
     sync_min_lift: float = 10.0        # ... this many times what two independent accounts of their activity would share ...
     sync_min_share: float = 0.5        # ... covering this share of the quieter one's active minutes
     sync_max_busy: float = 0.5         # an account active in more than this share of its span's minutes has no schedule to share
+    busy_span_minutes: float = 60.0    # ... once that span is this long (a burst of a few minutes is a schedule; ring evidence)
     # shared prompt frames: accounts whose prompts keep repeating the same runs of words (features.text.prompt_frames)
     frame_min_rarity: float = 0.3      # rarity a frame needs over all accounts to count (a run every templated app uses does not)
     frame_max_holders: int = 2000      # ... and at most this many holders (bounds the pairs compared; a larger template is a product's)
@@ -705,8 +706,6 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return minutes, prompts
 
 
-#: Minutes of activity from which a member active in most of them is busy, not firing in a burst.
-BUSY_SPAN_MINUTES = 60
 #: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
 #: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
@@ -776,7 +775,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # one card or network running around the clock together are one operation's parallel workers.
         .join(tied, on="group", how="left")
         .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
-        .filter(pl.col("tied").fill_null(False) | (pl.col("span") < BUSY_SPAN_MINUTES)
+        .filter(pl.col("tied").fill_null(False) | (pl.col("span") < settings.busy_span_minutes)
                 | (pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")))
         .group_by("group", "minute").agg(pl.len().alias("firing"))
         .join(base.select("group", "n_accounts"), on="group")
