@@ -292,8 +292,6 @@ def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored:
     >>> sync_links(events, scored).rows()        # a and b fire together every four hours; c keeps its own time
     [('a', 'sync:a~b'), ('b', 'sync:a~b')]
     """
-    from scipy.sparse import coo_matrix
-
     empty = _no_links()
     activity = events[0] if isinstance(events, tuple) else active_minutes(events)
     if "score_ignoring_volume" not in scored.columns or activity.height == 0:
@@ -313,13 +311,9 @@ def sync_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored:
         return empty
     minutes = minutes.join(per_account.select("account_id"), on="account_id")
     accounts = per_account["account_id"]
-    a = accounts.search_sorted(minutes["account_id"]).to_numpy()
-    m = _codes(minutes["minute"].cast(pl.Int64))
-    matrix = coo_matrix((np.ones(a.size), (a, m)), shape=(accounts.len(), int(m.max()) + 1)).tocsr()
     active, first, last, span = (per_account[c].to_numpy().astype(float) for c in ("active", "first_s", "last_s", "span"))
-    shared = (matrix @ matrix.T).tocoo()
-    i, j, co = shared.row, shared.col, shared.data
-    keep = (i < j) & (co >= settings.sync_min_minutes)
+    i, j, co = _co_held(accounts, minutes["account_id"], minutes["minute"].cast(pl.Int64))
+    keep = co >= settings.sync_min_minutes
     i, j, co = i[keep], j[keep], co[keep]
     # chance: each account active at its own rate over its own span, the two spans overlapping this long
     overlap = np.maximum(1.0, (np.minimum(last[i], last[j]) - np.maximum(first[i], first[j])) / 60 + 1)
@@ -346,8 +340,6 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
     >>> frame_links(scored).rows()          # c shares one frame with them
     [('a', 'frames:a~b'), ('b', 'frames:a~b')]
     """
-    from scipy.sparse import coo_matrix
-
     if not {"prompt_frames", "score_ignoring_volume"} <= set(scored.columns) or scored.height < 2:
         return _no_links()
     n = scored.height
@@ -363,16 +355,25 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
     if rare.height == 0:
         return _no_links()
     accounts = rare["account_id"].unique().sort()
-    a = accounts.search_sorted(rare["account_id"]).to_numpy()
-    f = _codes(rare["frame"])
-    matrix = coo_matrix((np.ones(a.size), (a, f)), shape=(accounts.len(), int(f.max()) + 1)).tocsr()
-    shared = (matrix @ matrix.T).tocoo()
-    i, j, co = shared.row, shared.col, shared.data
+    i, j, co = _co_held(accounts, rare["account_id"], rare["frame"])
     size = pl.DataFrame({"account_id": accounts}).join(held.select("account_id", "size").unique(), on="account_id", how="left")["size"].to_numpy()
-    keep = (i < j) & (co >= settings.frame_min_shared) & (co >= settings.frame_min_overlap * np.minimum(size[i], size[j]))
+    keep = (co >= settings.frame_min_shared) & (co >= settings.frame_min_overlap * np.minimum(size[i], size[j]))
     if not keep.any():
         return _no_links()
     return _pair_values("frames", accounts.to_numpy()[i[keep]], accounts.to_numpy()[j[keep]])
+
+
+def _co_held(accounts: pl.Series, holder: pl.Series, item: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(i, j, co)`` for each pair ``i < j`` of ``accounts`` (sorted) that hold an item in common: how many
+    items both hold, from the ``(holder, item)`` rows (one per holding; a sparse product)."""
+    from scipy.sparse import coo_matrix
+
+    a = accounts.search_sorted(holder).to_numpy()
+    m = _codes(item)
+    matrix = coo_matrix((np.ones(a.size), (a, m)), shape=(accounts.len(), int(m.max()) + 1)).tocsr()
+    shared = (matrix @ matrix.T).tocoo()
+    upper = shared.row < shared.col
+    return shared.row[upper], shared.col[upper], shared.data[upper]
 
 
 def _pair_values(kind: str, left: np.ndarray, right: np.ndarray) -> pl.DataFrame:
