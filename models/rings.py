@@ -73,6 +73,7 @@ class RingSettings(BaseModel):
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
     staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
     synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
+    cofiring_share: tuple[float, float] = (0.3, 0.7)      # ... or share of members firing in bursts with another member (cofiring_links)
     template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
     network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
     joint_distinct_log10: tuple[float, float] = (2.5, 3.5)  # 300 .. 3,000 distinct prompts across members
@@ -103,6 +104,13 @@ class RingSettings(BaseModel):
     frame_min_shared: int = 3          # rare frames two accounts must share ...
     frame_min_overlap: float = 0.5     # ... covering this share of the smaller frame sketch: one template, slots apart
     frame_min_score: float = 0.7       # an account's own score (ignoring volume) from which its frames link it
+    # co-firing accounts: accounts that repeat the same rare frames and fire in the same bursts (a hydra's members, tens of
+    # requests each, score low alone; one scheduler fires them together, one template fills their prompts)
+    cofire_min_score: float = 0.2      # an account's own score (ignoring volume) from which co-firing links it (ordinary use: about 0)
+    cofire_bucket_minutes: int = 10    # a burst: accounts active in the same bucket of this many minutes fire together
+    cofire_min_buckets: int = 5        # buckets two accounts must share (and each be active in) ...
+    cofire_min_lift: float = 4.0       # ... this many times what two independent accounts of their activity would share ...
+    cofire_min_share: float = 0.7      # ... covering this share of the quieter one's active buckets
     loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
                                       # lower than a cohort's, as the cohort only gathers accounts nothing else places
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
@@ -340,11 +348,19 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
     >>> frame_links(scored).rows()          # c shares one frame with them
     [('a', 'frames:a~b'), ('b', 'frames:a~b')]
     """
+    left, right = _framed_pairs(scored, settings.frame_min_score, settings)
+    return _pair_values("frames", left, right) if left.size else _no_links()
+
+
+def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of accounts (``score_ignoring_volume`` of ``bar`` or more) that repeat the same rare prompt frames:
+    ``frame_min_shared`` of them, rare over all accounts, covering ``frame_min_overlap`` of the smaller sketch."""
+    none = (np.array([], dtype=object), np.array([], dtype=object))
     if not {"prompt_frames", "score_ignoring_volume"} <= set(scored.columns) or scored.height < 2:
-        return _no_links()
+        return none
     n = scored.height
     held = (
-        scored.select("account_id", _suspicious(settings.frame_min_score).alias("suspect"), pl.col("prompt_frames").alias("frame"),
+        scored.select("account_id", _suspicious(bar).alias("suspect"), pl.col("prompt_frames").alias("frame"),
                       pl.col("prompt_frames").list.len().alias("size"))
         .filter(pl.col("size") > 0).explode("frame")
         .with_columns(pl.len().over("frame").alias("holders"))        # over all accounts: a template strangers use is not rare
@@ -353,14 +369,80 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
     rare = held.filter((pl.col("holders") >= 2) & (pl.col("holders") <= settings.frame_max_holders)
                        & (_rarity(pl.col("holders"), n) >= settings.frame_min_rarity))
     if rare.height == 0:
-        return _no_links()
+        return none
     accounts = rare["account_id"].unique().sort()
     i, j, co = _co_held(accounts, rare["account_id"], rare["frame"])
     size = pl.DataFrame({"account_id": accounts}).join(held.select("account_id", "size").unique(), on="account_id", how="left")["size"].to_numpy()
     keep = (co >= settings.frame_min_shared) & (co >= settings.frame_min_overlap * np.minimum(size[i], size[j]))
+    names = accounts.to_numpy()
+    return names[i[keep]], names[j[keep]]
+
+
+def cofiring_candidates(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """The accounts :func:`cofiring_links` compares (``account_id``): those that repeat rare prompt frames with another
+    (``cofire_min_score`` or more), whose activity it then needs."""
+    left, right = _framed_pairs(scored, settings.cofire_min_score, settings)
+    return pl.DataFrame({"account_id": np.unique(np.concatenate([left, right])).astype(str)}, schema={"account_id": pl.String})
+
+
+def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored: pl.DataFrame,
+                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``(account_id, value)`` pairs ``cofire:<account>~<account>`` for two accounts that repeat the same rare prompt
+    frames (as :func:`frame_links` reads them) *and* fire in the same bursts far more often than chance: one template
+    filled apart and one scheduler driving both. A hydra's members make tens of requests each and score low alone
+    (``cofire_min_score`` only keeps out accounts with nothing of an extractor), so neither fact is read from
+    suspicion: content and timing are two independent facts, and strangers who ask in one template keep their own
+    hours. Bursts are buckets of ``cofire_bucket_minutes``: ``cofire_min_buckets`` shared, ``cofire_min_lift`` times
+    what two independent accounts active at their own rates over their own spans would share, ``cofire_min_share``
+    of the quieter one's buckets; accounts busy in most buckets of their span (``sync_max_busy``) fire with everyone
+    and are left out. A loose cohort (:data:`LOOSE_COHORTS`): it gathers only accounts nothing stronger places.
+    ``events``: the candidates' events (:func:`cofiring_candidates`), or their :func:`member_activity`.
+
+    >>> from datetime import datetime, timedelta
+    >>> t = datetime(2026, 11, 2)
+    >>> rows = [(a, t + timedelta(hours=2 * k, minutes=m)) for k in range(12) for a, m in (("a", 1), ("b", 4), ("c", 7))]
+    >>> rows += [("d", t + timedelta(minutes=53 * k + 5)) for k in range(12)]
+    >>> events = pl.DataFrame(rows, schema=["account_id", "ts"], orient="row")
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d"] + [f"x{i}" for i in range(30)],
+    ...     "score_ignoring_volume": [0.3, 0.4, 0.0, 0.3] + [0.5] * 30, "prompt_frames": [[1, 2, 3, 4]] * 4 + [[100 + i] for i in range(30)]})
+    >>> sorted(set(cofiring_links(events, scored)["value"]))     # c does nothing of an extractor; d keeps its own hours
+    ['cofire:a~b']
+    """
+    from scipy.sparse import csr_matrix
+
+    left, right = _framed_pairs(scored, settings.cofire_min_score, settings)
+    if left.size == 0:
+        return _no_links()
+    candidates = pl.Series(np.unique(np.concatenate([left, right])).astype(str))
+    activity = events[0] if isinstance(events, tuple) else active_minutes(events.filter(pl.col("account_id").is_in(candidates)))
+    bucket_s = 60 * settings.cofire_bucket_minutes
+    buckets = (activity.filter(pl.col("account_id").is_in(candidates))
+               .select("account_id", (pl.col("minute").dt.epoch("s") // bucket_s).alias("bucket")).unique())
+    if buckets.height == 0:
+        return _no_links()
+    per_account = (
+        buckets.group_by("account_id").agg(pl.len().alias("active"), pl.col("bucket").min().alias("first"), pl.col("bucket").max().alias("last"))
+        .with_columns((pl.col("last") - pl.col("first") + 1).alias("span"))
+        .filter((pl.col("active") >= settings.cofire_min_buckets) & (pl.col("active") <= settings.sync_max_busy * pl.col("span")))
+        .sort("account_id")
+    )
+    accounts = per_account["account_id"]
+    pairs = pl.DataFrame({"l": left.astype(str), "r": right.astype(str)}).filter(pl.col("l").is_in(accounts) & pl.col("r").is_in(accounts))
+    if pairs.height == 0:
+        return _no_links()
+    buckets = buckets.join(per_account.select("account_id"), on="account_id")
+    rows = accounts.search_sorted(buckets["account_id"]).to_numpy()
+    cols = _codes(buckets["bucket"])
+    matrix = csr_matrix((np.ones(rows.size), (rows, cols)), shape=(accounts.len(), int(cols.max()) + 1))
+    i, j = accounts.search_sorted(pairs["l"]).to_numpy(), accounts.search_sorted(pairs["r"]).to_numpy()
+    co = np.asarray(matrix[i].multiply(matrix[j]).sum(axis=1)).ravel()
+    active, first, last, span = (per_account[c].to_numpy().astype(float) for c in ("active", "first", "last", "span"))
+    overlap = np.maximum(1.0, np.minimum(last[i], last[j]) - np.maximum(first[i], first[j]) + 1)
+    lift = co / ((active[i] / span[i]) * (active[j] / span[j]) * overlap)
+    keep = (co >= settings.cofire_min_buckets) & (lift >= settings.cofire_min_lift) & (co >= settings.cofire_min_share * np.minimum(active[i], active[j]))
     if not keep.any():
         return _no_links()
-    return _pair_values("frames", accounts.to_numpy()[i[keep]], accounts.to_numpy()[j[keep]])
+    return _pair_values("cofire", pairs["l"].to_numpy()[keep], pairs["r"].to_numpy()[keep])
 
 
 def _co_held(accounts: pl.Series, holder: pl.Series, item: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -491,12 +573,15 @@ def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Call
     accounts were made (:func:`creation_links`), loose cohorts of a system prompt (:func:`suspect_links`) and
     synchronised accounts (:func:`sync_links`, over the suspicious accounts' events that ``member_events``
     fetches for a ``(account_id, group)`` frame: all of them in one process, theirs from every shard when
-    sharded)."""
+    sharded), and accounts of one template firing in the same bursts (:func:`cofiring_links`, over theirs)."""
     frames = [cohort_links(scored, settings), deployment_cohort_links(links, scored, settings), creation_links(scored, settings),
               template_cohort_links(scored, settings), suspect_links(links, scored, settings), frame_links(scored, settings)]
     if "score_ignoring_volume" in scored.columns:
         suspects = scored.filter(_suspicious(settings.cohort_min_score))
         frames.append(sync_links(member_events(suspects.select("account_id", pl.col("account_id").alias("group"))), scored, settings))
+        candidates = cofiring_candidates(scored, settings)
+        if candidates.height:
+            frames.append(cofiring_links(member_events(candidates.with_columns(pl.col("account_id").alias("group"))), scored, settings))
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames])
 
 
@@ -558,7 +643,7 @@ SELF_CORROBORATING = ("cohort",)
 #: Kinds that stand alone but, like two weak values, only gather accounts nothing stronger places: suspicious
 #: accounts that send one system prompt, distinctive or not (:func:`suspect_links`), or repeat one template's
 #: frames (:func:`frame_links`).
-LOOSE_COHORTS = ("suspects", "frames")
+LOOSE_COHORTS = ("suspects", "frames", "cofire")
 
 
 def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -762,7 +847,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     sharing = shared.group_by("group").agg(
         pl.col("account_id").filter(pl.col("kind") == "pay").n_unique().alias("n_paying_together"),
         pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
-        pl.col("account_id").filter(pl.col("kind") == "tmpl").n_unique().alias("n_one_template"),
+        # one template: a skeleton they share, or its rare runs of wording repeated with the slots filled apart
+        pl.col("account_id").filter(pl.col("kind").is_in(["tmpl", "frames", "cofire"])).n_unique().alias("n_one_template"),
+        pl.col("account_id").filter(pl.col("kind") == "cofire").n_unique().alias("n_cofiring"),
         pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )
     minutes, prompt_counts = events if isinstance(events, tuple) else member_activity(events)
@@ -806,7 +893,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             ramp(pl.col("n_paying_together").fill_null(0) / pl.col("n_accounts"), s.payment_share).alias("rev_payment"),
             pl.when(pl.col("n_created") >= 3)
             .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),
-            ramp(pl.col("synchronised_share"), s.synchronised).alias("rev_synchronised"),
+            # one schedule: minutes in which a third of the members fire, or members firing in the same bursts
+            pl.max_horizontal(ramp(pl.col("synchronised_share"), s.synchronised),
+                              ramp(pl.col("n_cofiring").fill_null(0) / pl.col("n_accounts"), s.cofiring_share)).alias("rev_synchronised"),
             ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
             ramp(pl.col("n_networked_together").fill_null(0) / pl.col("n_accounts"), s.network_share).alias("rev_shared_network"),
             (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
@@ -845,7 +934,7 @@ def ring_id_for(members: list[str]) -> str:
 
 #: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity,
 #: shared prompt frames), not as a shared value.
-OWN_REASON_KINDS = ("made", "sync", "frames")
+OWN_REASON_KINDS = ("made", "sync", "frames", "cofire")
 
 
 def _value_label(value: str) -> str:
@@ -891,9 +980,13 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         framed = links.filter(pl.col("account_id").is_in(members) & (_kind(pl.col("value")) == "frames"))["account_id"].n_unique()
         if framed:
             reasons.append(f"{framed} of {n} members repeat the same rare runs of prompt wording (one template, its slots filled apart)")
+        cofiring = links.filter(pl.col("account_id").is_in(members) & (_kind(pl.col("value")) == "cofire"))["account_id"].n_unique()
+        if cofiring:
+            reasons.append(f"{cofiring} of {n} members fire in the same bursts of {settings.cofire_bucket_minutes} minutes and fill "
+                           "the same rare prompt wording: one scheduler and one template, however few requests each")
         if r["rev_staged"] > 0 and r["creation_spread_hours"] is not None:
             reasons.append(f"staged creation: the middle half of the members' accounts created within {r['creation_spread_hours']:.0f} hours")
-        if r["rev_synchronised"] > 0:
+        if r["rev_synchronised"] > 0 and r["synchronised_share"]:
             reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire together")
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "

@@ -13,6 +13,7 @@ from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalis
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import (
+    cofiring_links,
     RingSettings,
     cohort_links,
     creation_links,
@@ -744,3 +745,44 @@ def test_strangers_on_one_template_are_no_ring_but_the_same_accounts_fired_toget
     busy = points(lambda i, k: k)                         # every minute: in the same minutes because in all of them
     scheduled = points(lambda i, k: 3 * k)                # every three minutes, all at once
     assert max(own_times, busy) < RingSettings().flag_points <= scheduled
+
+
+def test_a_hydra_of_quiet_accounts_is_gathered_by_its_bursts_and_template_but_the_templates_other_users_are_not():
+    """Twelve aged accounts, each on its own card, address and mail domain, make sixteen requests each: alone they
+    act like nobody's extractor (score 0.35, under every suspicion bar). One scheduler fires them in the same
+    bursts every seventy minutes, and their prompts fill one template, each from its own topic shard. Content and
+    timing together gather them; four accounts asking in the same template, as quiet, each at its own hours, are
+    not gathered, and the hydra's schedule is what its ring evidence reads as acting together."""
+    topics = ["thermodynamics", "the printing press", "ocean currents", "plate tectonics", "game theory", "compound interest",
+              "protein folding", "baroque music", "roman law", "vaccines", "black holes", "sorting algorithms", "monetary policy",
+              "the silk road", "climate feedback", "linear algebra"]
+    aspects = ["history", "mechanism", "limits", "examples", "misconceptions", "uses", "maths", "debates", "future", "origins",
+               "analogies", "experiments", "traps", "nuances", "alternatives", "definitions"]
+    template = "Explain the {aspect} of {topic} in depth (item {i}). Format: Reasoning: ... Final answer: ..."
+    hydra = [f"h{k:02d}" for k in range(12)]
+    loners = [f"loner{k}" for k in range(4)]
+    rows = []
+    for k, account in enumerate(hydra + loners):
+        for i, aspect in enumerate(aspects):
+            minute = 70 * i + (7 * k) % 10 if account in hydra else 131 * i + 37 * k      # a burst of ten minutes; the loners keep their own hours
+            rows.append((account, T0 + timedelta(minutes=minute, seconds=7 * k), template.format(aspect=aspect, topic=topics[k], i=16 * k + i)))
+    events = pl.DataFrame(rows, schema=["account_id", "ts", "text"], orient="row")
+    features = template_features(events.select("account_id", normalised_prompt(pl.col("text")).alias("text")))
+    scored = (features.with_columns(pl.lit(0.35).alias("score_ignoring_volume"))
+              .join(pl.DataFrame({"account_id": [f"other{i}" for i in range(300)]}), on="account_id", how="full", coalesce=True)
+              .with_columns(pl.col("prompt_frames").fill_null(pl.lit([], dtype=pl.List(pl.UInt64))), pl.col("score_ignoring_volume").fill_null(0.0)))
+    settings = RingSettings()
+    assert frame_links(scored, settings).height == 0            # too quiet for the frames of suspicious accounts alone
+    cofiring = cofiring_links(events.select("account_id", "ts"), scored, settings)
+    links = [(a, v) for a in hydra + loners for v in (f"pay:card-{a}", f"ip:203.0.113.{len(a)}/{a}", f"mail:{a}.example")]
+    assert _link_groups_among_others(links + cofiring.rows()) == [hydra]
+
+    members = pl.DataFrame({"account_id": hydra, "group": ["g"] * len(hydra)})
+    member_scores = pl.DataFrame([{"account_id": a, "score": 0.35, "score_ignoring_volume": 0.35, "points_purpose": 1.2, "ev_downstream": 0.0,
+                                   "n_requests": 16, "prompt_growth": 1.0, "ev_coverage": 0.0, "first_seen": T0, "last_seen": T0 + timedelta(hours=18),
+                                   "created_at_account": T0 - timedelta(days=100 * (k + 1))} for k, a in enumerate(hydra)])
+    hydra_events = events.filter(pl.col("account_id").is_in(hydra)).rename({"text": "prompt"})
+    synchronised = {name: ring_evidence(members, pl.DataFrame(ties, schema=["account_id", "value"], orient="row"), member_scores,
+                                        hydra_events, settings)["rev_synchronised"][0]
+                    for name, ties in (("bursts", cofiring.rows()), ("none", [(a, f"pay:card-{a}") for a in hydra]))}
+    assert synchronised["bursts"] == 1.0 and synchronised["none"] < 0.5
