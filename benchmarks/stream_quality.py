@@ -58,6 +58,7 @@ def stream_one_day(bootstrap: str, folder: Path, seed: int, mix: str, vocabulary
         alerts = store.frame("SELECT account_id, ts FROM alerts")
     first_seen = sim.events.group_by("account_id").agg(pl.col("ts").min().dt.replace_time_zone(None).alias("first_ts"))
     metrics = evaluate_alerts(sim.truth, alerts, first_seen)
+    sim.truth.write_csv(folder / f"{name}-truth.csv")          # beside the database, for --keep
     metrics.update(seed=seed, mix=mix, vocabulary=vocabulary, events=sent, alerts=alerts.height,
                    stream_seconds=round(seconds, 1), events_per_s=round(report.records / max(seconds, 1e-9)))
     return metrics
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--no-accounts", action="store_true", help="stream without the accounts file")
     parser.add_argument("--json", type=Path, help="also write every run's metrics here")
+    parser.add_argument("--keep", type=Path, help="keep each day's DuckDB file (alerts, events) in this folder to inspect")
     add_record_option(parser)
     args = parser.parse_args()
 
@@ -81,6 +83,9 @@ def main() -> None:
         table.add_column(col, justify="right")
     runs = []
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
         for seed in args.seeds:
             for mix in args.mixes:
                 for vocabulary in args.vocabularies:

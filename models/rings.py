@@ -395,7 +395,8 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     hours. Bursts are buckets of ``cofire_bucket_minutes``: ``cofire_min_buckets`` shared, ``cofire_min_lift`` times
     what two independent accounts active at their own rates over their own spans would share, ``cofire_min_share``
     of the quieter one's buckets; accounts busy in most buckets of their span (``sync_max_busy``) fire with everyone
-    and are left out. A loose cohort (:data:`LOOSE_COHORTS`): it gathers only accounts nothing stronger places.
+    and are left out. Two facts in one link, it stands alone (:data:`SELF_CORROBORATING`): the shards of one hydra that
+    other links (a schedule shared minute by minute, a creation day) made into separate groups are one.
     ``events``: the candidates' events (:func:`cofiring_candidates`), or their :func:`member_activity`.
 
     >>> from datetime import datetime, timedelta
@@ -638,12 +639,13 @@ def rare_values(links: pl.DataFrame, settings: RingSettings = RingSettings()) ->
 #: (a campus, an office, a proxy pool) say the same thing once, not twice.
 SAME_FACT = {"signup": "ip"}
 #: Kinds that join accounts on their own, without a second fact beside them: a cohort is already one
-#: (a rare domain or a deployment, taken together with creation or a template, among suspicious accounts).
-SELF_CORROBORATING = ("cohort",)
+#: (a rare domain or a deployment, taken together with creation or a template, among suspicious accounts),
+#: and so is co-firing (one template's rare frames and the same bursts: :func:`cofiring_links`).
+SELF_CORROBORATING = ("cohort", "cofire")
 #: Kinds that stand alone but, like two weak values, only gather accounts nothing stronger places: suspicious
 #: accounts that send one system prompt, distinctive or not (:func:`suspect_links`), or repeat one template's
 #: frames (:func:`frame_links`).
-LOOSE_COHORTS = ("suspects", "frames", "cofire")
+LOOSE_COHORTS = ("suspects", "frames")
 
 
 def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:

@@ -13,8 +13,8 @@ from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalis
 from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import (
-    cofiring_links,
     RingSettings,
+    cofiring_links,
     cohort_links,
     creation_links,
     deployment_cohort_links,
@@ -751,8 +751,9 @@ def test_a_hydra_of_quiet_accounts_is_gathered_by_its_bursts_and_template_but_th
     """Twelve aged accounts, each on its own card, address and mail domain, make sixteen requests each: alone they
     act like nobody's extractor (score 0.35, under every suspicion bar). One scheduler fires them in the same
     bursts every seventy minutes, and their prompts fill one template, each from its own topic shard. Content and
-    timing together gather them; four accounts asking in the same template, as quiet, each at its own hours, are
-    not gathered, and the hydra's schedule is what its ring evidence reads as acting together."""
+    timing together gather them, and join the shards other links made of them; four accounts asking in the same
+    template, as quiet, each at its own hours, are not gathered, and the hydra's schedule is what its ring evidence
+    reads as acting together."""
     topics = ["thermodynamics", "the printing press", "ocean currents", "plate tectonics", "game theory", "compound interest",
               "protein folding", "baroque music", "roman law", "vaccines", "black holes", "sorting algorithms", "monetary policy",
               "the silk road", "climate feedback", "linear algebra"]
@@ -776,6 +777,9 @@ def test_a_hydra_of_quiet_accounts_is_gathered_by_its_bursts_and_template_but_th
     cofiring = cofiring_links(events.select("account_id", "ts"), scored, settings)
     links = [(a, v) for a in hydra + loners for v in (f"pay:card-{a}", f"ip:203.0.113.{len(a)}/{a}", f"mail:{a}.example")]
     assert _link_groups_among_others(links + cofiring.rows()) == [hydra]
+    two_cards = [(a, f"pay:card-{'ab'[k // 6]}") for k, a in enumerate(hydra)]        # two shards, each on one card
+    assert _link_groups_among_others(two_cards) == [hydra[:6], hydra[6:]]
+    assert _link_groups_among_others(two_cards + cofiring.rows()) == [hydra]          # one template, one scheduler: one hydra
 
     members = pl.DataFrame({"account_id": hydra, "group": ["g"] * len(hydra)})
     member_scores = pl.DataFrame([{"account_id": a, "score": 0.35, "score_ignoring_volume": 0.35, "points_purpose": 1.2, "ev_downstream": 0.0,
