@@ -798,6 +798,9 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
 #: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
 SHARED_BY_STRANGERS = ("shared_template",)
+#: Link kinds that say members ask in one template: a skeleton they share, or the rare runs of its wording
+#: repeated with the slots filled apart (:func:`frame_links`, :func:`cofiring_links`).
+ONE_TEMPLATE = ("tmpl", "frames", "cofire")
 
 
 def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
@@ -848,9 +851,11 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     )
     sharing = shared.group_by("group").agg(
         pl.col("account_id").filter(pl.col("kind") == "pay").n_unique().alias("n_paying_together"),
-        pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl"])).n_unique().alias("n_templated_together"),
-        # one template: a skeleton they share, or its rare runs of wording repeated with the slots filled apart
-        pl.col("account_id").filter(pl.col("kind").is_in(["tmpl", "frames", "cofire"])).n_unique().alias("n_one_template"),
+        # sent together: a system prompt or skeleton they share, or one template's wording fired in the same bursts
+        # (its frames alone do not count here: a lab's accounts run one evaluation harness, each in its own sittings)
+        pl.col("account_id").filter(pl.col("kind").is_in(["sys", "tmpl", "cofire"])).n_unique().alias("n_templated_together"),
+        # one template, for a sharded sweep: a skeleton they share, or its rare runs of wording repeated with the slots filled apart
+        pl.col("account_id").filter(pl.col("kind").is_in(ONE_TEMPLATE)).n_unique().alias("n_one_template"),
         pl.col("account_id").filter(pl.col("kind") == "cofire").n_unique().alias("n_cofiring"),
         pl.col("account_id").filter(pl.col("kind").is_in(["ip", "signup"])).n_unique().alias("n_networked_together"),
     )

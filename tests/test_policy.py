@@ -786,7 +786,11 @@ def test_a_hydra_of_quiet_accounts_is_gathered_by_its_bursts_and_template_but_th
                                    "n_requests": 16, "prompt_growth": 1.0, "ev_coverage": 0.0, "first_seen": T0, "last_seen": T0 + timedelta(hours=18),
                                    "created_at_account": T0 - timedelta(days=100 * (k + 1))} for k, a in enumerate(hydra)])
     hydra_events = events.filter(pl.col("account_id").is_in(hydra)).rename({"text": "prompt"})
-    synchronised = {name: ring_evidence(members, pl.DataFrame(ties, schema=["account_id", "value"], orient="row"), member_scores,
-                                        hydra_events, settings)["rev_synchronised"][0]
-                    for name, ties in (("bursts", cofiring.rows()), ("none", [(a, f"pay:card-{a}") for a in hydra]))}
-    assert synchronised["bursts"] == 1.0 and synchronised["none"] < 0.5
+    frames_only = [(a, f"frames:{hydra[0]}~{a}") for a in hydra[1:]] + [(hydra[0], f"frames:{hydra[0]}~{a}") for a in hydra[1:]]
+    evidence = {name: ring_evidence(members, pl.DataFrame(ties, schema=["account_id", "value"], orient="row"), member_scores,
+                                    hydra_events, settings).row(0, named=True)
+                for name, ties in (("bursts", cofiring.rows()), ("frames", frames_only), ("none", [(a, f"pay:card-{a}") for a in hydra]))}
+    assert evidence["bursts"]["rev_synchronised"] == 1.0 and evidence["none"]["rev_synchronised"] < 0.5
+    # one template sent in the same bursts is sent together; its frames alone are a template each member may use in its own sittings
+    assert evidence["bursts"]["rev_shared_template"] == 1.0 and evidence["frames"]["rev_shared_template"] == 0.0
+    assert evidence["frames"]["rev_sharded_sweep"] == evidence["bursts"]["rev_sharded_sweep"] > 0     # a sweep either way
