@@ -385,6 +385,10 @@ def cofiring_candidates(scored: pl.DataFrame, settings: RingSettings = RingSetti
     return pl.DataFrame({"account_id": np.unique(np.concatenate([left, right])).astype(str)}, schema={"account_id": pl.String})
 
 
+#: Pairs whose shared buckets :func:`cofiring_links` counts at once (bounds its memory, whatever the pairs).
+PAIR_CHUNK = 100_000
+
+
 def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored: pl.DataFrame,
                    settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """``(account_id, value)`` pairs ``cofire:<account>~<account>`` for two accounts that repeat the same rare prompt
@@ -436,7 +440,8 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     cols = _codes(buckets["bucket"])
     matrix = csr_matrix((np.ones(rows.size), (rows, cols)), shape=(accounts.len(), int(cols.max()) + 1))
     i, j = accounts.search_sorted(pairs["l"]).to_numpy(), accounts.search_sorted(pairs["r"]).to_numpy()
-    co = np.asarray(matrix[i].multiply(matrix[j]).sum(axis=1)).ravel()
+    co = np.concatenate([np.asarray(matrix[i[k:k + PAIR_CHUNK]].multiply(matrix[j[k:k + PAIR_CHUNK]]).sum(axis=1)).ravel()
+                         for k in range(0, i.size, PAIR_CHUNK)])     # in chunks: each is a pairs x buckets sparse product
     active, first, last, span = (per_account[c].to_numpy().astype(float) for c in ("active", "first", "last", "span"))
     overlap = np.maximum(1.0, np.minimum(last[i], last[j]) - np.maximum(first[i], first[j]) + 1)
     lift = co / ((active[i] / span[i]) * (active[j] / span[j]) * overlap)
