@@ -107,6 +107,8 @@ class RingSettings(BaseModel):
     # co-firing accounts: accounts that repeat the same rare frames and fire in the same bursts (a hydra's members, tens of
     # requests each, score low alone; one scheduler fires them together, one template fills their prompts)
     cofire_min_score: float = 0.2      # an account's own score (ignoring volume) from which co-firing links it (ordinary use: about 0)
+    cofire_min_overlap: float = 0.25   # share of the smaller frame sketch two accounts' shared rare frames must cover (their
+                                      # timing is the second fact: a template's wording can be looser than frame_min_overlap)
     cofire_bucket_minutes: int = 10    # a burst: accounts active in the same bucket of this many minutes fire together
     cofire_min_buckets: int = 5        # buckets two accounts must share (and each be active in) ...
     cofire_min_lift: float = 4.0       # ... this many times what two independent accounts of their activity would share ...
@@ -352,9 +354,11 @@ def frame_links(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -
     return _pair_values("frames", left, right) if left.size else _no_links()
 
 
-def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings) -> tuple[np.ndarray, np.ndarray]:
+def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings, overlap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pairs of accounts (``score_ignoring_volume`` of ``bar`` or more) that repeat the same rare prompt frames:
-    ``frame_min_shared`` of them, rare over all accounts, covering ``frame_min_overlap`` of the smaller sketch."""
+    ``frame_min_shared`` of them, rare over all accounts, covering ``overlap`` (default ``frame_min_overlap``) of the
+    smaller sketch."""
+    overlap = settings.frame_min_overlap if overlap is None else overlap
     none = (np.array([], dtype=object), np.array([], dtype=object))
     if not {"prompt_frames", "score_ignoring_volume"} <= set(scored.columns) or scored.height < 2:
         return none
@@ -373,7 +377,7 @@ def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings) -> t
     accounts = rare["account_id"].unique().sort()
     i, j, co = _co_held(accounts, rare["account_id"], rare["frame"])
     size = pl.DataFrame({"account_id": accounts}).join(held.select("account_id", "size").unique(), on="account_id", how="left")["size"].to_numpy()
-    keep = (co >= settings.frame_min_shared) & (co >= settings.frame_min_overlap * np.minimum(size[i], size[j]))
+    keep = (co >= settings.frame_min_shared) & (co >= overlap * np.minimum(size[i], size[j]))
     names = accounts.to_numpy()
     return names[i[keep]], names[j[keep]]
 
@@ -381,7 +385,7 @@ def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings) -> t
 def cofiring_candidates(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
     """The accounts :func:`cofiring_links` compares (``account_id``): those that repeat rare prompt frames with another
     (``cofire_min_score`` or more), whose activity it then needs."""
-    left, right = _framed_pairs(scored, settings.cofire_min_score, settings)
+    left, right = _framed_pairs(scored, settings.cofire_min_score, settings, settings.cofire_min_overlap)
     return pl.DataFrame({"account_id": np.unique(np.concatenate([left, right])).astype(str)}, schema={"account_id": pl.String})
 
 
@@ -415,7 +419,7 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     """
     from scipy.sparse import csr_matrix
 
-    left, right = _framed_pairs(scored, settings.cofire_min_score, settings)
+    left, right = _framed_pairs(scored, settings.cofire_min_score, settings, settings.cofire_min_overlap)
     if left.size == 0:
         return _no_links()
     candidates = pl.Series(np.unique(np.concatenate([left, right])).astype(str))

@@ -794,3 +794,25 @@ def test_a_hydra_of_quiet_accounts_is_gathered_by_its_bursts_and_template_but_th
     # one template sent in the same bursts is sent together; its frames alone are a template each member may use in its own sittings
     assert evidence["bursts"]["rev_shared_template"] == 1.0 and evidence["frames"]["rev_shared_template"] == 0.0
     assert evidence["frames"]["rev_sharded_sweep"] == evidence["bursts"]["rev_sharded_sweep"] > 0     # a sweep either way
+
+
+def test_co_firing_accounts_need_less_of_one_template_than_frames_alone():
+    """Six accounts fired in the same bursts each mix one operator's template (four rare frames they share) with
+    wording of their own (eight frames each): a third of each sketch is shared, too little for the frames of
+    suspicious accounts to call it one template, enough beside one schedule. Six others with the same mix, each
+    at its own hours, are linked by neither."""
+    burst = [f"b{k}" for k in range(6)]
+    own_hours = [f"o{k}" for k in range(6)]
+    accounts = burst + own_hours
+    sketches = [[1, 2, 3, 4] + [1000 * (k + 1) + j for j in range(8)] for k in range(len(accounts))]
+    scored = pl.DataFrame({"account_id": accounts + [f"x{i}" for i in range(300)],
+                           "score_ignoring_volume": [0.9] * len(accounts) + [0.0] * 300,
+                           "prompt_frames": sketches + [[10**6 + i] for i in range(300)]},
+                          schema_overrides={"prompt_frames": pl.List(pl.UInt64)})
+    rows = [(a, T0 + timedelta(minutes=90 * i + k)) for k, a in enumerate(burst) for i in range(12)]
+    rows += [(a, T0 + timedelta(minutes=97 * i + 41 * k + 13)) for k, a in enumerate(own_hours) for i in range(12)]
+    events = pl.DataFrame(rows, schema=["account_id", "ts"], orient="row")
+    settings = RingSettings()
+    assert frame_links(scored, settings).height == 0
+    linked = set(cofiring_links(events, scored, settings)["account_id"])
+    assert linked == set(burst)
