@@ -60,7 +60,7 @@ class RingSettings(BaseModel):
     weights: dict[str, float] = {"members": 1.2, "purpose": 1.0, "joint_harvest": 0.5}  # joint_harvest: joint coverage x purpose
     together_weights: dict[str, float] = {
         "payment": 0.6, "staged": 0.5, "synchronised": 0.6, "shared_template": 0.4, "shared_network": 0.3,
-        "joint_coverage": 0.5, "volume": 0.3,
+        "joint_coverage": 0.5, "volume": 0.3, "alike_extractors": 0.4,
     }
     together_cap: float = 1.4         # most points acting together gives: the rest must come from the members' behaviour
     behaviour_cap: float = 1.6        # most points the members' behaviour gives: a ring needs some acting together too
@@ -69,6 +69,7 @@ class RingSettings(BaseModel):
     members_rerun: tuple[float, float] = (0.1, 0.4)       # members' mean re-run evidence: a member or two .. a lab whose members re-run their bank
     members_sitting: tuple[float, float] = (0.85, 1.0)    # members' mean one-sitting evidence: ... every member one sitting, an evaluation run each
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
+    members_alone: tuple[float, float] = (0.9, 1.0)       # ... at which the members are extractors alone (alike_extractors)
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
     staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
@@ -805,8 +806,9 @@ def member_activity(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 #: Collective evidence that measures how much members add up to, not that they act together (``together_weights``).
 SCALE_OF_TOGETHER = ("joint_coverage", "volume")
-#: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's).
-SHARED_BY_STRANGERS = ("shared_template",)
+#: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's),
+#: and extractors that repeat one template's rare wording (the quieter of them are the same extraction).
+SHARED_BY_STRANGERS = ("shared_template", "alike_extractors")
 #: Link kinds that say members ask in one template: a skeleton they share, or the rare runs of its wording
 #: repeated with the slots filled apart (:func:`frame_links`, :func:`cofiring_links`).
 ONE_TEMPLATE = ("tmpl", "frames", "cofire")
@@ -913,6 +915,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             pl.max_horizontal(ramp(pl.col("synchronised_share"), s.synchronised),
                               ramp(pl.col("n_cofiring").fill_null(0) / pl.col("n_accounts"), s.cofiring_share)).alias("rev_synchronised"),
             ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
+            # members that are extractors alone, asking in one template's rare wording: the quieter ones are the same extraction
+            (ramp(pl.col("mean_score"), s.members_alone)
+             * ramp(pl.col("n_one_template").fill_null(0) / pl.col("n_accounts"), s.template_share)).alias("rev_alike_extractors"),
             ramp(pl.col("n_networked_together").fill_null(0) / pl.col("n_accounts"), s.network_share).alias("rev_shared_network"),
             (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
              * ramp(pl.col("joint_novelty"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),

@@ -816,3 +816,27 @@ def test_co_firing_accounts_need_less_of_one_template_than_frames_alone():
     assert frame_links(scored, settings).height == 0
     linked = set(cofiring_links(events, scored, settings)["account_id"])
     assert linked == set(burst)
+
+
+def test_extractors_in_one_templates_rare_wording_carry_their_quieter_fellows_but_batch_jobs_on_it_do_not():
+    """Eight accounts repeat one template's rare wording (frames), each at its own hours, on its own card and
+    network. When they are extractors alone (mean own score 1.1: the quieter ones under the bar), the group is
+    one extraction and a ring; three companies' batch jobs built on one library's template (mean 0.85, the same
+    wording and hours of their own) are not."""
+    members = [f"m{k}" for k in range(8)]
+    frames = [(a, f"frames:{members[0]}~{a}") for a in members[1:]] + [(members[0], f"frames:{members[0]}~{a}") for a in members[1:]]
+    links = pl.DataFrame(frames, schema=["account_id", "value"], orient="row")
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+    events = pl.DataFrame([(a, T0 + timedelta(minutes=53 * i + 17 * k), f"{a} item {i}") for k, a in enumerate(members) for i in range(40)],
+                          schema=["account_id", "ts", "prompt"], orient="row")
+
+    def evidence(scores: list[float]) -> dict:
+        scored = pl.DataFrame([{"account_id": a, "score": s, "score_ignoring_volume": s, "points_purpose": 2.0, "ev_downstream": 0.0,
+                                "n_requests": 40, "prompt_growth": 1.0, "ev_coverage": 0.5, "first_seen": T0, "last_seen": T0 + timedelta(hours=40),
+                                "created_at_account": T0 - timedelta(days=90 * (k + 1))} for k, (a, s) in enumerate(zip(members, scores))])
+        return ring_evidence(membership, links, scored, events, RingSettings()).row(0, named=True)
+
+    extractors = evidence([1.3, 1.25, 1.2, 1.15, 1.05, 1.0, 0.95, 0.9])
+    batch_jobs = evidence([0.85] * 8)
+    assert extractors["rev_alike_extractors"] == 1.0 and batch_jobs["rev_alike_extractors"] == 0.0
+    assert batch_jobs["points"] < RingSettings().flag_points <= extractors["points"]
