@@ -66,7 +66,8 @@ class RingSettings(BaseModel):
     behaviour_cap: float = 1.6        # most points the members' behaviour gives: a ring needs some acting together too
     bank_reuse_novelty: tuple[float, float] = (0.15, 0.35)  # distinct / all prompts across members: one bank re-run .. no re-use
     rerun_weight: float = 1.2         # points taken away at full "re-runs a fixed bank" evidence (members' mean ev_rerun): a lab evaluating
-    members_rerun: tuple[float, float] = (0.1, 0.4)       # members' mean re-run evidence: a member or two .. a lab whose members re-run their bank
+    members_rerun: tuple[float, float] = (0.05, 0.25)     # members' mean re-run evidence: one member in twenty .. a quarter of a lab's members
+                                                          # re-running a fixed bank (an extraction's members take new prompts, re-asked or not)
     members_sitting: tuple[float, float] = (0.85, 1.0)    # members' mean one-sitting evidence: ... every member one sitting, an evaluation run each
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
     members_alone: tuple[float, float] = (0.9, 1.0)       # ... at which the members are extractors alone (alike_extractors)
@@ -1012,7 +1013,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
                            f"{100 * r['joint_novelty']:.0f}% of all they sent (each covers its own slice)")
-        if r["mean_rerun"] >= 0.3 or r["rev_bank_reuse"] > 0:
+        if r["mean_rerun"] > settings.members_rerun[0] or r["rev_bank_reuse"] > 0:      # the counter is taking points away
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")

@@ -840,3 +840,23 @@ def test_extractors_in_one_templates_rare_wording_carry_their_quieter_fellows_bu
     batch_jobs = evidence([0.85] * 8)
     assert extractors["rev_alike_extractors"] == 1.0 and batch_jobs["rev_alike_extractors"] == 0.0
     assert batch_jobs["points"] < RingSettings().flag_points <= extractors["points"]
+
+
+def test_a_lab_whose_calibration_accounts_rerun_a_fixed_bank_is_no_ring_but_the_same_group_taking_new_prompts_is():
+    """Eight accounts of one lab on one card and network, made the same day, each taking reasoning and long answers
+    (mean own score 0.85): two of them re-run a fixed bank (calibration, pass@k). A quarter of the members re-running
+    one bank is a lab at work, no ring; the same group with every member taking new prompts is one."""
+    members = [f"lab{k}" for k in range(8)]
+    links = pl.DataFrame([(a, v) for a in members for v in ("pay:lab-card", "ip:198.51.100.0/24")], schema=["account_id", "value"], orient="row")
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+    events = pl.DataFrame([(a, T0 + timedelta(minutes=37 * i + 11 * k), f"{a} question {i}") for k, a in enumerate(members) for i in range(60)],
+                          schema=["account_id", "ts", "prompt"], orient="row")
+
+    def points(reruns: list[float]) -> float:
+        scored = pl.DataFrame([{"account_id": a, "score": 0.85, "score_ignoring_volume": 0.85, "points_purpose": 2.3, "ev_downstream": 0.0,
+                                "ev_rerun": r, "n_requests": 60, "prompt_growth": 1.0, "ev_coverage": 0.5, "first_seen": T0,
+                                "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=12, hours=k)}
+                               for k, (a, r) in enumerate(zip(members, reruns))])
+        return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
+
+    assert points([1.0, 1.0] + [0.0] * 6) < RingSettings().flag_points <= points([0.0] * 8)
