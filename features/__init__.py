@@ -19,12 +19,23 @@ The same definitions serve batch detection and the streaming path: both call
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
 
 from distillguard.events import EVENT_SCHEMA
 from distillguard.features.families import ALL_FEATURES, FEATURES_BY_NAME, METADATA, SAMPLING_REQUEST, TEXT, WINDOW_FEATURES
 from distillguard.features.registry import COLLECT_ENGINE, Feature
-from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, prompt_identity, sample_prompts, template_features
+from distillguard.features.text import (
+    FIXED_FORMAT,
+    REASONING,
+    RUBRIC,
+    lexicon_text,
+    normalised_prompt,
+    prompt_identity,
+    sample_prompts,
+    template_features,
+)
 
 __all__ = ["account_features", "prepare_events", "with_event_derived", "ALL_FEATURES", "FEATURES_BY_NAME", "Feature", "network_prefix"]
 
@@ -44,16 +55,25 @@ def _with_contract_columns(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(missing) if missing else events
 
 
+#: An eager or a lazy frame (what :func:`add_event_derived` takes, it returns).
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+#: The transient column of each prompt's :func:`lexicon_text` the lexicon columns read (made once for all of them).
+LEXICON_TEXT = "_lexicon_text"
+#: The helper columns that read :data:`LEXICON_TEXT`.
+LEXICON_COLUMNS = ("_asks_reasoning", "_asks_fixed_format", "_asks_rubric")
+
+
 def event_derived_columns() -> dict[str, pl.Expr]:
-    """Helper columns that depend on one event alone (costly text work, done once per event)."""
+    """Helper columns that depend on one event alone (costly text work, done once per event); the
+    lexicon columns read :data:`LEXICON_TEXT` (:func:`add_event_derived` makes it)."""
     return {
         # what makes two prompts "the same" for repetition: case and surrounding white space ignored
         "_prompt_key": prompt_identity(pl.col("prompt"), pl.col("prompt_tokens")).str.to_lowercase().str.strip_chars(),
         "_text": normalised_prompt(pl.col("prompt")),
         # what the prompt asks for (regular expressions over the whole prompt: the costliest test per event)
-        "_asks_reasoning": REASONING.matches(pl.col("prompt")),
-        "_asks_fixed_format": FIXED_FORMAT.matches(pl.col("prompt")),
-        "_asks_rubric": RUBRIC.matches(pl.col("prompt")),
+        "_asks_reasoning": REASONING.matches_read(pl.col(LEXICON_TEXT)),
+        "_asks_fixed_format": FIXED_FORMAT.matches_read(pl.col(LEXICON_TEXT)),
+        "_asks_rubric": RUBRIC.matches_read(pl.col(LEXICON_TEXT)),
         "_prefix": network_prefix(pl.col("client_ip")),
         "_client_style": pl.concat_str(
             [pl.col("user_agent").fill_null("-"), pl.col("temperature").cast(pl.String).fill_null("-"),
@@ -63,12 +83,31 @@ def event_derived_columns() -> dict[str, pl.Expr]:
     }
 
 
+def add_event_derived(frame: FrameT, present: list[str], skip: tuple[str, ...] = ()) -> FrameT:
+    """``frame`` (eager or lazy) with the helper columns of :func:`event_derived_columns` that are not
+    ``present`` (nor in ``skip``); the lexicons read one lower-cased copy of each prompt, made once.
+
+    >>> f = pl.DataFrame({"prompt": ["Think step by step, then answer.", None], "prompt_tokens": [8, None],
+    ...                   "client_ip": ["10.0.0.1", "10.0.0.2"], "user_agent": ["a", "b"], "temperature": [0.0, 1.0],
+    ...                   "max_tokens": [100, 200], "response_format": [None, None]})
+    >>> add_event_derived(f, f.columns, skip=("_text",))["_asks_reasoning"].to_list()
+    [True, False]
+    """
+    derived = {name: expr for name, expr in event_derived_columns().items() if name not in present and name not in skip}
+    if not derived:
+        return frame
+    reads = any(name in LEXICON_COLUMNS for name in derived)
+    if reads:
+        frame = frame.with_columns(lexicon_text(pl.col("prompt")).alias(LEXICON_TEXT))
+    frame = frame.with_columns(expr.alias(name) for name, expr in derived.items())
+    return frame.drop(LEXICON_TEXT) if reads else frame
+
+
 def with_event_derived(events: pl.DataFrame) -> pl.DataFrame:
     """``events`` with the per-event helper columns added (those already there are kept): the
     stream derives them once when an event joins its window, not at every re-scoring."""
     events = _with_contract_columns(events)
-    missing = [expr.alias(name) for name, expr in event_derived_columns().items() if name not in events.columns]
-    return events.with_columns(missing) if missing else events
+    return add_event_derived(events, events.columns)
 
 
 def is_sorted_by_account_and_time(events: pl.DataFrame) -> bool:
@@ -99,18 +138,15 @@ def prepare_events(events: pl.DataFrame, window_hours: float | None = None) -> p
     events = _with_contract_columns(events)
     if window_hours is None:
         window_hours = max(1.0, events_span_s(events) / 3600.0)
-    derived = [expr.alias(name) for name, expr in event_derived_columns().items()
-               if name not in events.columns and name != "_text"]
     lazy = events.lazy() if is_sorted_by_account_and_time(events) else events.lazy().sort("account_id", "ts")
     return (
-        lazy
+        add_event_derived(lazy, events.columns, skip=("_text",))
         .with_columns(
             (pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0).alias("_gap_s"),
             pl.col("ts").dt.truncate("1h").alias("_hour_bucket"),
             pl.col("ts").dt.truncate("1m").alias("_minute"),
             pl.col("ts").dt.hour().alias("_hour_of_day"),
             pl.lit(window_hours).alias("_window_hours"),
-            *derived,
         )
         .with_columns(pl.int_range(pl.len()).over("account_id").alias("_idx"))
         .with_columns(

@@ -254,14 +254,11 @@ class Rollups:
 # -- building ----------------------------------------------------------------------------------------
 def _rollup_events(events: pl.DataFrame) -> pl.DataFrame:
     """Events with the helper columns the rollup reads (the costly text ones only when absent)."""
-    from distillguard.features import _with_contract_columns, event_derived_columns
+    from distillguard.features import _with_contract_columns, add_event_derived
 
     events = _with_contract_columns(events)
-    derived = [expr.alias(name) for name, expr in event_derived_columns().items()
-               if name not in events.columns and name != "_text"]
     return (
-        events.lazy()
-        .with_columns(*derived)
+        add_event_derived(events.lazy(), events.columns, skip=("_text",))
         .with_columns(pl.col("ts").dt.truncate("1h").alias("hour"))
         .sort("account_id", "ts")
         .collect(engine=COLLECT_ENGINE)

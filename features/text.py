@@ -50,8 +50,17 @@ class Lexicon:
     languages: frozenset[str] = frozenset()
 
     def matches(self, text: pl.Expr) -> pl.Expr:
+        return self.matches_read(lexicon_text(text))
+
+    def matches_read(self, read: pl.Expr) -> pl.Expr:
+        """:meth:`matches` on text :func:`lexicon_text` already made (one copy serves every lexicon)."""
         fast = self.pattern.replace(r"\b", r"(?-u:\b)")
-        return scanned_text(text).str.to_lowercase().str.contains(fast).fill_null(False)
+        return read.str.contains(fast).fill_null(False)
+
+
+def lexicon_text(text: pl.Expr) -> pl.Expr:
+    """What every lexicon reads of a prompt: its :func:`scanned_text`, lower-cased."""
+    return scanned_text(text).str.to_lowercase()
 
 
 def scanned_text(text: pl.Expr) -> pl.Expr:
