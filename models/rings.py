@@ -384,11 +384,15 @@ def _framed_pairs(scored: pl.DataFrame, bar: float, settings: RingSettings, over
     return names[i[keep]], names[j[keep]]
 
 
-def cofiring_candidates(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> pl.DataFrame:
-    """The accounts :func:`cofiring_links` compares (``account_id``): those that repeat rare prompt frames with another
-    (``cofire_min_score`` or more), whose activity it then needs."""
-    left, right = _framed_pairs(scored, settings.cofire_min_score, settings, settings.cofire_min_overlap)
-    return pl.DataFrame({"account_id": np.unique(np.concatenate([left, right])).astype(str)}, schema={"account_id": pl.String})
+def cofiring_pairs(scored: pl.DataFrame, settings: RingSettings = RingSettings()) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs :func:`cofiring_links` compares: accounts (``cofire_min_score`` or more) that repeat rare prompt
+    frames together (``cofire_min_overlap`` of the smaller sketch)."""
+    return _framed_pairs(scored, settings.cofire_min_score, settings, settings.cofire_min_overlap)
+
+
+def paired_accounts(pairs: tuple[np.ndarray, np.ndarray]) -> pl.Series:
+    """The accounts in ``pairs``, once each (whose activity :func:`cofiring_links` needs)."""
+    return pl.Series("account_id", np.unique(np.concatenate(pairs)).astype(str), dtype=pl.String)
 
 
 #: Pairs whose shared buckets :func:`cofiring_links` counts at once (bounds its memory, whatever the pairs).
@@ -396,7 +400,7 @@ PAIR_CHUNK = 100_000
 
 
 def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], scored: pl.DataFrame,
-                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
+                   settings: RingSettings = RingSettings(), pairs: tuple[np.ndarray, np.ndarray] | None = None) -> pl.DataFrame:
     """``(account_id, value)`` pairs ``cofire:<account>~<account>`` for two accounts that repeat the same rare prompt
     frames (as :func:`frame_links` reads them) *and* fire in the same bursts far more often than chance: one template
     filled apart and one scheduler driving both. A hydra's members make tens of requests each and score low alone
@@ -407,7 +411,8 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     of the quieter one's buckets; accounts busy in most buckets of their span (``sync_max_busy``) fire with everyone
     and are left out. Two facts in one link, it stands alone (:data:`SELF_CORROBORATING`): the shards of one hydra that
     other links (a schedule shared minute by minute, a creation day) made into separate groups are one.
-    ``events``: the candidates' events (:func:`cofiring_candidates`), or their :func:`member_activity`.
+    ``events``: the paired accounts' events (:func:`paired_accounts`), or their :func:`member_activity`; ``pairs``:
+    :func:`cofiring_pairs`, when the caller already has them.
 
     >>> from datetime import datetime, timedelta
     >>> t = datetime(2026, 11, 2)
@@ -421,10 +426,10 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     """
     from scipy.sparse import csr_matrix
 
-    left, right = _framed_pairs(scored, settings.cofire_min_score, settings, settings.cofire_min_overlap)
+    left, right = cofiring_pairs(scored, settings) if pairs is None else pairs
     if left.size == 0:
         return _no_links()
-    candidates = pl.Series(np.unique(np.concatenate([left, right])).astype(str))
+    candidates = paired_accounts((left, right))
     activity = events[0] if isinstance(events, tuple) else active_minutes(events.filter(pl.col("account_id").is_in(candidates)))
     bucket_s = 60 * settings.cofire_bucket_minutes
     buckets = (activity.filter(pl.col("account_id").is_in(candidates))
@@ -438,14 +443,14 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
         .sort("account_id")
     )
     accounts = per_account["account_id"]
-    pairs = pl.DataFrame({"l": left.astype(str), "r": right.astype(str)}).filter(pl.col("l").is_in(accounts) & pl.col("r").is_in(accounts))
-    if pairs.height == 0:
+    compared = pl.DataFrame({"l": left.astype(str), "r": right.astype(str)}).filter(pl.col("l").is_in(accounts) & pl.col("r").is_in(accounts))
+    if compared.height == 0:
         return _no_links()
     buckets = buckets.join(per_account.select("account_id"), on="account_id")
     rows = accounts.search_sorted(buckets["account_id"]).to_numpy()
     cols = _codes(buckets["bucket"])
     matrix = csr_matrix((np.ones(rows.size), (rows, cols)), shape=(accounts.len(), int(cols.max()) + 1))
-    i, j = accounts.search_sorted(pairs["l"]).to_numpy(), accounts.search_sorted(pairs["r"]).to_numpy()
+    i, j = accounts.search_sorted(compared["l"]).to_numpy(), accounts.search_sorted(compared["r"]).to_numpy()
     co = np.concatenate([np.asarray(matrix[i[k:k + PAIR_CHUNK]].multiply(matrix[j[k:k + PAIR_CHUNK]]).sum(axis=1)).ravel()
                          for k in range(0, i.size, PAIR_CHUNK)])     # in chunks: each is a pairs x buckets sparse product
     active, first, last, span = (per_account[c].to_numpy().astype(float) for c in ("active", "first", "last", "span"))
@@ -454,7 +459,7 @@ def cofiring_links(events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame], sco
     keep = (co >= settings.cofire_min_buckets) & (lift >= settings.cofire_min_lift) & (co >= settings.cofire_min_share * np.minimum(active[i], active[j]))
     if not keep.any():
         return _no_links()
-    return _pair_values("cofire", pairs["l"].to_numpy()[keep], pairs["r"].to_numpy()[keep])
+    return _pair_values("cofire", compared["l"].to_numpy()[keep], compared["r"].to_numpy()[keep])
 
 
 def _co_held(accounts: pl.Series, holder: pl.Series, item: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -591,9 +596,10 @@ def derived_links(links: pl.DataFrame, scored: pl.DataFrame, member_events: Call
     if "score_ignoring_volume" in scored.columns:
         suspects = scored.filter(_suspicious(settings.cohort_min_score))
         frames.append(sync_links(member_events(suspects.select("account_id", pl.col("account_id").alias("group"))), scored, settings))
-        candidates = cofiring_candidates(scored, settings)
-        if candidates.height:
-            frames.append(cofiring_links(member_events(candidates.with_columns(pl.col("account_id").alias("group"))), scored, settings))
+        pairs = cofiring_pairs(scored, settings)
+        if pairs[0].size:
+            accounts = paired_accounts(pairs)
+            frames.append(cofiring_links(member_events(pl.DataFrame({"account_id": accounts, "group": accounts})), scored, settings, pairs))
     return pl.concat([f.with_columns(pl.col("value").cast(pl.String)) for f in frames])
 
 
