@@ -38,7 +38,7 @@ from distillguard.stream.windows import WindowState
 log = logging.getLogger("distillguard.stream")
 
 MIN_WINDOW_REQUESTS = 10     # below this many requests in the window the shares mean nothing yet
-RESCORE_GROWTH = 1.0         # an account is re-scored once its window gained this share of new events ...
+RESCORE_GROWTH = 0.5         # an account is re-scored once its window gained this share of new events ...
 RESCORE_MIN_NEW = 5          # ... (at least this many), or
 RESCORE_MAX_S = 900          # ... this much event time after it was last scored, if anything arrived
 
