@@ -22,7 +22,7 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, ring_evidence
+from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -134,12 +134,13 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
     gathers only theirs)."""
     ring_settings = settings.rings
     links = pl.concat([links, derived_links(links, scored, member_events, ring_settings)])
-    membership = link_groups(links, ring_settings, exclude=exclude)
+    linked = link_groups(links, ring_settings, exclude=exclude, scored=scored)
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")
         scored = scored.join(created, on="account_id", how="left")
-    evidence = ring_evidence(membership, links, scored, member_events(membership), ring_settings)
-    return describe_rings(evidence, membership, links, scored, ring_settings)
+    # a group is judged as linked (bystanders on its networks lower its members' mean); only its participants are its ring
+    evidence = ring_evidence(linked, links, scored, member_events(linked), ring_settings)
+    return describe_rings(evidence, participants(linked, links, scored, ring_settings), links, scored, ring_settings)
 
 
 def run_detection(

@@ -117,6 +117,20 @@ class RingSettings(BaseModel):
     cofire_min_share: float = 0.7      # ... covering this share of the quieter one's active buckets
     loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
                                       # lower than a cohort's, as the cohort only gathers accounts nothing else places
+    loose_min_z: float = 2.0          # ... and only when more of that prompt's or template's holders are somewhat suspicious than
+                                      # chance gives, by this many standard deviations (binomial, at their share of all accounts): a
+                                      # stock prompt a tenth of everyone sends gathers the tenth of its senders who are so anyway
+    bystander_max_score: float = 0.2  # an account whose own score (ignoring volume) stays under this acts like an ordinary user
+                                      # (ordinary use scores about 0): its networks, clients and mail domain link it to nobody,
+                                      # as a commercial VPN exit or a cloud egress is shared by operations and bystanders alike
+                                      # (its card, schedule and template still do; every holder still counts for a value's rarity)
+    member_min_score: float = 0.5     # a member takes part in its group when its own score (ignoring volume) reaches this, or when it
+                                      # shares a card, a schedule or a template with another member (participants); the rest are in
+                                      # it only through networks, clients or a stock prompt that bystanders share too
+    attach_min_score: float = 0.5     # an account's own score (ignoring volume) from which it may attach to a group it shares two facts
+                                      # with, one with some members and one with others (_attached): a group's many addresses and
+                                      # clients reach ordinary accounts on the same VPN exit or HTTP library, which act like nobody's
+                                      # extractor
     weak_pair_overlap: float = 0.5    # two values of weak kinds link their co-holders only when their holders nearly coincide
                                       # (co-holders / either's holders, Jaccard): one operator's user agent and mail domain, not two
                                       # operations that happen to use one disposable domain and one HTTP library
@@ -490,20 +504,37 @@ def suspect_links(links: pl.DataFrame, scored: pl.DataFrame, settings: RingSetti
     address and mail domain. The prompt or template alone links nobody (strangers send it); somewhat
     suspicious accounts that share it are a loose cohort, which gathers only accounts nothing stronger places
     (:data:`LOOSE_COHORTS`), so it does not bridge operations; and only accounts that send one system prompt
-    (a proxy's many prompts are its customers').
+    (a proxy's many prompts are its customers'). A prompt or template is a cohort only when more of its holders
+    are somewhat suspicious than chance gives (``loose_min_z`` standard deviations over their share of all
+    accounts): among the strangers who send a stock prompt, that share are somewhat suspicious whoever they are.
 
+    >>> ordinary = [f"x{i}" for i in range(20)]
     >>> links = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e", "e", "b"], "value": ["sys:s1"] * 5 + ["sys:s2", "tmpl:t"]})
-    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"], "score_ignoring_volume": [1.1, 0.8, 0.1, 0.2, 1.4]})
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"] + ordinary, "score_ignoring_volume": [1.1, 0.8, 0.1, 0.2, 1.4] + [0.0] * 20})
     >>> suspect_links(links, scored).rows()      # c and d act like nobody's extractor; e is a proxy
     [('a', 'suspects:s1'), ('b', 'suspects:#t'), ('b', 'suspects:s1')]
+    >>> everyone = pl.concat([links, pl.DataFrame({"account_id": ordinary, "value": ["sys:s1"] * 20})])
+    >>> suspect_links(everyone, scored).filter(pl.col("value") == "suspects:s1").height   # 3 of its 25 senders: the base rate
+    0
     """
     if "score_ignoring_volume" not in scored.columns or links.height == 0:
         return _no_links()
-    suspects = scored.filter(_suspicious(settings.loose_min_score)).select("account_id")
-    held = links.join(suspects, on="account_id").with_columns(_kind(pl.col("value")).alias("kind"))
+    suspicious = _suspicious(settings.loose_min_score)
+    chance = scored.select(suspicious.fill_null(False).mean()).item() or 0.0
+    kinds = links.with_columns(_kind(pl.col("value")).alias("kind")).filter(pl.col("kind").is_in(["sys", "tmpl"]))
+    enriched = (
+        kinds.join(scored.select("account_id", suspicious.fill_null(False).alias("suspect")), on="account_id", how="left")
+        .group_by("value")
+        .agg(pl.col("account_id").n_unique().alias("holders"), pl.col("account_id").filter(pl.col("suspect")).n_unique().alias("suspects"))
+        .filter(pl.col("suspects") - chance * pl.col("holders") >= settings.loose_min_z * (pl.col("holders") * chance * (1.0 - chance)).sqrt())
+        .select("value")
+    )
+    suspects = scored.filter(suspicious).select("account_id")
+    held = kinds.join(suspects, on="account_id")
+    one_prompt = held.filter(pl.col("kind") == "sys").filter(pl.len().over("account_id") == 1)   # one deployment's own prompt; a proxy's are its customers'
+    held = pl.concat([one_prompt, held.filter(pl.col("kind") == "tmpl")]).join(enriched, on="value", how="semi")
     return pl.concat([
         held.filter(pl.col("kind") == "sys")
-        .filter(pl.len().over("account_id") == 1)       # one deployment's own prompt; a proxy's are its customers'
         .select("account_id", pl.format("suspects:{}", _raw(pl.col("value"))).alias("value")),
         held.filter(pl.col("kind") == "tmpl").select("account_id", pl.format("suspects:#{}", _raw(pl.col("value"))).alias("value")),
     ]).sort("account_id", "value")
@@ -729,20 +760,35 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
     return sized.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value"))
 
 
-def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None) -> pl.DataFrame:
+#: Kinds of value an ordinary account shares with strangers without acting with them: networks (a VPN exit, a
+#: campus NAT, a cloud egress), clients and mail domains (``RingSettings.bystander_max_score``).
+BYSTANDER_KINDS = ("ip", "signup", "ua", "mail")
+
+
+def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None,
+                scored: pl.DataFrame | None = None) -> pl.DataFrame:
     """``(account_id, group)`` for every account in a group of ``min_accounts`` or more: accounts joined by
     :func:`corroborated_links` of the rare values (:func:`rare_values`) into cores, cores that share strong
     values broadly merged (:func:`_core_merges`), accounts no link places attached to the one group they share
-    two facts with (:func:`_attached`), the rest chained through single strong values (:func:`_chained`); last,
-    the weak links (two weak values, a loose cohort) among the accounts still in no group."""
+    two facts with (:func:`_attached`; with ``scored``, only those whose own ``score_ignoring_volume`` reaches
+    ``attach_min_score``; and the networks, clients and mail domains of accounts under ``bystander_max_score``
+    link nobody), the rest chained through single strong values (:func:`_chained`); last, the weak
+    links (two weak values, a loose cohort) among the accounts still in no group."""
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
     pairs = links.join(rare.select("value", "strong"), on="value")
+    if scored is not None and "score_ignoring_volume" in scored.columns:
+        bystanders = scored.filter(pl.col("score_ignoring_volume") < settings.bystander_max_score).select("account_id")
+        pairs = pl.concat([pairs.filter(~_kind(pl.col("value")).is_in(BYSTANDER_KINDS)),
+                           pairs.filter(_kind(pl.col("value")).is_in(BYSTANDER_KINDS)).join(bystanders, on="account_id", how="anti")])
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
     cores = _components(joined.filter(~pl.col("weak")).select("account_id", "value"))
     membership = _components(_core_merges(pairs, cores, settings)) if cores.height else cores
-    membership = pl.concat([membership, _attached(pairs, membership)])
+    attaching = pairs
+    if scored is not None and "score_ignoring_volume" in scored.columns:
+        attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
+    membership = pl.concat([membership, _attached(pairs, membership, attaching)])
     membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
     membership = membership.filter(pl.len().over("group") >= settings.min_accounts)
     # weak links (two weak values, a loose cohort) gather only accounts nothing stronger places: an operation that
@@ -750,6 +796,40 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     loose = joined.filter(pl.col("weak")).join(membership.select("account_id"), on="account_id", how="anti")
     loose = _components(loose.filter(pl.len().over("value") >= 2).select("account_id", "value"))
     return pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
+
+
+#: Kinds of value by which a member takes part in what its group does: paying together, firing on one schedule,
+#: asking in one template (:func:`participants`; a system prompt too when it is one deployment's, not a stock one).
+PARTICIPATION_KINDS = ("pay", "tmpl", "frames", "cofire", "sync", "cohort", "made")
+
+
+def participants(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
+                 settings: RingSettings = RingSettings()) -> pl.DataFrame:
+    """``membership`` without the members that take no part in their group: neither suspicious alone
+    (``score_ignoring_volume`` under ``member_min_score``) nor sharing a value of :data:`PARTICIPATION_KINDS`
+    or a distinctive system prompt (one deployment's: ``strong_min_rarity``) with another member; groups left
+    under ``min_accounts`` go. A hydra's quiet members fire with it, pay with
+    it or ask in its template; the ordinary users of the VPN exit and the HTTP library it uses do none of these.
+
+    >>> membership = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "group": ["g"] * 4})
+    >>> links = pl.DataFrame({"account_id": ["a", "b", "c", "d", "a", "b", "c", "d"],
+    ...                       "value": ["ip:203.0.113.0/24"] * 4 + ["pay:p1", "pay:p1", "pay:p1", "ua:lib"]})
+    >>> scored = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "score_ignoring_volume": [1.2, 0.3, 0.1, 0.3]})
+    >>> participants(membership, links, scored)["account_id"].to_list()   # d shares a network and a client library only
+    ['a', 'b', 'c']
+    """
+    if membership.height == 0 or "score_ignoring_volume" not in scored.columns:
+        return membership
+    alone = membership.join(scored.filter(_suspicious(settings.member_min_score)).select("account_id"), on="account_id", how="semi")
+    distinctive = rare_values(links, settings).filter(pl.col("strong") & (_kind(pl.col("value")) == "sys")).select("value")
+    together = (
+        pl.concat([links.filter(_kind(pl.col("value")).is_in(PARTICIPATION_KINDS)), links.join(distinctive, on="value", how="semi")])
+        .join(membership, on="account_id")
+        .filter(pl.col("account_id").n_unique().over("group", "value") >= 2)
+        .select("account_id", "group").unique()
+    )
+    kept = membership.join(pl.concat([alone.select("account_id", "group"), together]).unique(), on=["account_id", "group"], how="semi")
+    return kept.filter(pl.len().over("group") >= settings.min_accounts)
 
 
 def _chained(pairs: pl.DataFrame, rounds: int = 3) -> pl.DataFrame:
@@ -775,15 +855,16 @@ def _chained(pairs: pl.DataFrame, rounds: int = 3) -> pl.DataFrame:
     return _components(pairs.filter(pl.col("strong")).select("account_id", "value"))
 
 
-def _attached(pairs: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
-    """``(account_id, group)`` for accounts no link places that share two facts, one strong, with one group's
-    members taken together (an address with some, a template with others): each joins the group it shares
-    the most facts with, and only one, so it bridges nothing."""
+def _attached(pairs: pl.DataFrame, membership: pl.DataFrame, attaching: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``(account_id, group)`` for accounts no link places (of ``attaching``'s accounts, by default all) that
+    share two facts, one strong, with one group's members taken together (an address with some, a template with
+    others): each joins the group it shares the most facts with, and only one, so it bridges nothing."""
     if membership.height == 0:
         return membership
     facts = pairs.with_columns(_fact(pl.col("value")).alias("fact"))
     in_groups = facts.join(membership, on="account_id").select("value", "group").unique()
-    loose = facts.join(membership.select("account_id"), on="account_id", how="anti")
+    candidates = facts if attaching is None else attaching.with_columns(_fact(pl.col("value")).alias("fact"))
+    loose = candidates.join(membership.select("account_id"), on="account_id", how="anti")
     shared = (
         loose.join(in_groups, on="value")
         .group_by("account_id", "group").agg(pl.col("fact").n_unique().alias("facts"), pl.col("strong").any())
@@ -982,8 +1063,9 @@ def _value_label(value: str) -> str:
 
 def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
                    settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
-    """The groups whose collective evidence reaches the bar, as ``(ring rows, ring_members)``, with reasons."""
-    rings = evidence.filter(pl.col("points") >= settings.flag_points)
+    """The groups whose collective evidence reaches the bar, as ``(ring rows, ring_members)``, with reasons.
+    ``membership`` may hold fewer members than ``evidence`` judged (:func:`participants`); a group it lacks is no ring."""
+    rings = evidence.filter((pl.col("points") >= settings.flag_points) & pl.col("group").is_in(membership["group"].unique().to_list()))
     ring_rows: list[dict] = []
     member_rows: list[dict] = []
     by_group = dict(membership.group_by("group").agg("account_id").iter_rows())
@@ -1005,6 +1087,9 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         ]
         for value, holders in shared.head(4).iter_rows():
             reasons.append(f"{holders} of {n} members share {_value_label(value)}")
+        if r["n_accounts"] > n:
+            reasons.append(f"{r['n_accounts'] - n} more accounts linked to them are left out: neither suspicious alone nor paying, firing "
+                           "or asking with the members (bystanders on the same networks or clients); the evidence counts them")
         framed = links.filter(pl.col("account_id").is_in(members) & (_kind(pl.col("value")) == "frames"))["account_id"].n_unique()
         if framed:
             reasons.append(f"{framed} of {n} members repeat the same rare runs of prompt wording (one template, its slots filled apart)")

@@ -21,6 +21,7 @@ from distillguard.models.rings import (
     frame_links,
     link_groups,
     link_values,
+    participants,
     ring_evidence,
     suspect_links,
     sync_links,
@@ -326,6 +327,35 @@ def _link_groups_among_others(links: list[tuple[str, str]], n_others: int = 300)
     return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
 
 
+def test_ordinary_users_on_an_operations_vpn_exit_and_client_are_not_its_members():
+    """Six extractors go out through one VPN exit with one HTTP client; twenty ordinary users of that VPN run the
+    same client. Address and client are two facts, so without the accounts' own scores all 26 are one group.
+    Ordinary accounts (own score about 0) are bystanders whose networks and clients link nobody; a quiet member
+    that pays with the operation's card stays; a user who scores a little (0.3) but only shares the exit and
+    the client is linked, judged with the group, and left out of its ring. A passer-by (0.3) that shares a home
+    address with two members and a mail domain with two others attaches to no group: only an account suspicious
+    alone does."""
+    operation = [f"op{i}" for i in range(6)]
+    vpn_users = [f"vpn{i:02d}" for i in range(20)]
+    links = [(a, v) for a in operation + vpn_users + ["quiet", "curious"] for v in ("ip:203.0.113.0/24", "ua:python-httpx/0.27")]
+    links += [(a, "pay:card-op") for a in operation[:3] + ["quiet"]]
+    links += [(a, f"pay:card-{a}") for a in operation[3:] + vpn_users + ["curious"]]
+    links += [(a, "ip:198.51.100.7") for a in ("op0", "op1", "walker")] + [(a, "mail:tiny-domain.example") for a in ("op4", "op5", "walker")]
+    others = [f"other{i}" for i in range(300)]
+    scored = pl.DataFrame({"account_id": operation + vpn_users + ["quiet", "curious", "walker"] + others,
+                           "score_ignoring_volume": [1.1] * 6 + [0.05] * 20 + [0.1, 0.3, 0.3] + [0.0] * 300})
+    frame = pl.DataFrame(links + [(o, f"ip:192.0.2.{i % 250}/{i}") for i, o in enumerate(others)], schema=["account_id", "value"], orient="row")
+
+    def groups(membership: pl.DataFrame) -> list[list[str]]:
+        return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
+
+    assert groups(link_groups(frame, RingSettings())) == [sorted(operation + vpn_users + ["quiet", "curious", "walker"])]
+    linked = link_groups(frame, RingSettings(), scored=scored)
+    assert groups(linked) == [sorted(operation + ["quiet", "curious"])]
+    assert groups(link_groups(frame, RingSettings(attach_min_score=0.0), scored=scored)) == [sorted(operation + ["quiet", "curious", "walker"])]
+    assert groups(participants(linked, frame, scored, RingSettings())) == [sorted(operation + ["quiet"])]
+
+
 def test_one_address_two_operations_happen_to_share_does_not_merge_them():
     """Two operations, each on its own card and proxy pool with its own template; one member of each goes out
     through the same residential address once rented to both. The address is one coincidence: two groups."""
@@ -403,9 +433,11 @@ def test_suspicious_accounts_on_a_stock_system_prompt_are_gathered_without_bridg
     """Twenty accounts, each on its own card and address, act like extractors and send one stock system prompt
     that two hundred chat users send too: the suspicious senders are one loose cohort and a group; the chat
     users stay out. A proxy account that forwards that prompt among its customers' many does not join them,
-    and a ring of its own (one card) keeps its shape."""
-    scored = pl.DataFrame({"account_id": [f"h{i:02d}" for i in range(20)] + [f"chat{i}" for i in range(200)] + ["proxy"],
-                           "score_ignoring_volume": [1.0] * 20 + [0.1] * 200 + [1.3]})
+    and a ring of its own (one card) keeps its shape. (The three hundred other accounts of the population send
+    no system prompt: a twentieth of the population is suspicious, a tenth of the prompt's senders.)"""
+    scored = pl.DataFrame({"account_id": [f"h{i:02d}" for i in range(20)] + [f"chat{i}" for i in range(200)] + ["proxy"]
+                           + [f"other{i}" for i in range(300)],
+                           "score_ignoring_volume": [1.0] * 20 + [0.1] * 200 + [1.3] + [0.0] * 300})
     links = [(f"h{i:02d}", v) for i in range(20) for v in (f"pay:card-h{i}", f"ip:203.0.113.{i}", "sys:you-are-a-helpful-assistant")]
     links += [(f"chat{i}", "sys:you-are-a-helpful-assistant") for i in range(200)]
     links += [("proxy", v) for v in ("sys:you-are-a-helpful-assistant", "sys:customer-1", "sys:customer-2", "pay:card-r")]

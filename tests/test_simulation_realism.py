@@ -120,7 +120,9 @@ def test_reseller_accounts_front_many_system_prompts_and_clients(pop_a):
 def test_strangers_send_the_same_default_system_prompt_and_are_linked_by_nothing(pop_a):
     """Chat users and developers often send a default system prompt (a front end's, an SDK example's)
     that many unrelated accounts send; linking joins none of them into a group through it (a system
-    prompt links on its own only when few accounts send it: 34 of them were grouped before)."""
+    prompt links on its own only when few accounts send it: 34 of them were grouped before), nor through
+    the VPN exit and HTTP client some of them share with attackers (variant ``shared_exit``: an ordinary
+    account's networks and clients link nobody)."""
     from distillguard.config import Settings
     from distillguard.detection import score_accounts
     from distillguard.models.rings import link_groups, link_values
@@ -130,7 +132,8 @@ def test_strangers_send_the_same_default_system_prompt_and_are_linked_by_nothing
                .group_by("system_prompt_hash").agg(pl.col("account_id").n_unique().alias("accounts")))
     assert senders["accounts"].max() >= 8
     settings = Settings()
-    groups = link_groups(link_values(pop_a.events, score_accounts(pop_a.events, pop_a.accounts, settings), settings.rings), settings.rings)
+    scored = score_accounts(pop_a.events, pop_a.accounts, settings)
+    groups = link_groups(link_values(pop_a.events, scored, settings.rings), settings.rings, scored=scored)
     assert not set(groups["account_id"].to_list()) & set(benign.to_list())
 
 

@@ -112,6 +112,10 @@ DEFAULT_SYSTEM_PROMPTS = 3
 #: when the ring sends one. What still ties them is how they ask and act: the ring's template, its
 #: schedule, their extraction (own generator: every other account keeps its attributes).
 DISGUISED_RING_P = {"coordinated_ring": 0.3}
+#: Ordinary users (variant ``shared_exit``) who reach the API through a commercial VPN or proxy service whose
+#: exits some attackers use too: one of an attack account's addresses is also theirs, and half of them run the
+#: same HTTP client (own generator: every other account keeps its attributes).
+SHARED_EXIT_P = {"casual_chat": 0.06, "developer": 0.1}
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
@@ -818,7 +822,25 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         if a.kind in DEFAULT_SYSTEM_PROMPT_P and a.system_prompt is None and default_rng.random() < DEFAULT_SYSTEM_PROMPT_P[a.kind]:
             a.system_prompt = defaults[int(default_rng.integers(0, len(defaults)))]
     disguise(out, np.random.default_rng([config.seed, 4139]), defaults, vocab)
+    shared_exits(out, np.random.default_rng([config.seed, 4153]))
     return out
+
+
+def shared_exits(out: list, rng: np.random.Generator) -> None:
+    """Give the ordinary users :data:`SHARED_EXIT_P` draws an attack account's address (a VPN exit or proxy they
+    share with it), half of them its HTTP client too; they become variant ``shared_exit``."""
+    attackers = [a for a, _, _ in out if a.label == "attack" and a.ips]
+    if not attackers:
+        return
+    for a, _, _ in out:
+        if a.label != "benign" or a.kind not in SHARED_EXIT_P or rng.random() >= SHARED_EXIT_P[a.kind]:
+            continue
+        other = attackers[int(rng.integers(0, len(attackers)))]
+        k = int(rng.integers(0, len(other.ips)))
+        a.ips, a.asns = [*a.ips, other.ips[k]], [*a.asns, other.asns[k % len(other.asns)]]
+        if rng.random() < 0.5 and other.user_agents:
+            a.user_agents = [*a.user_agents, other.user_agents[0]]
+        a.variant = "shared_exit"
 
 
 def disguise(out: list, rng: np.random.Generator, defaults: list[str], vocab: Vocabulary) -> None:
