@@ -127,6 +127,8 @@ class RingSettings(BaseModel):
     member_min_score: float = 0.5     # a member takes part in its group when its own score (ignoring volume) reaches this, or when it
                                       # shares a card, a schedule or a template with another member (participants); the rest are in
                                       # it only through networks, clients or a stock prompt that bystanders share too
+    public_bystander_share: float = 0.25  # a network whose holders are this share or more bystanders (two at least) is a public
+                                      # egress: it corroborates another fact but joins no accounts as the strong one
     attach_min_score: float = 0.5     # an account's own score (ignoring volume) from which it may attach to a group it shares two facts
                                       # with, one with some members and one with others (_attached): a group's many addresses and
                                       # clients reach ordinary accounts on the same VPN exit or HTTP library, which act like nobody's
@@ -741,7 +743,8 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
     every core it merges with. Two cores (corroborated groups of two or more accounts) merge when the strong
     values of ``MERGING_KINDS`` they share are held broadly on both sides, by ``core_merge_share`` of each core's members: the
     card groups of one operation that all rotate through one proxy pool. An address held by one member of
-    each of two operations is a bridge, not a merge."""
+    each of two operations is a bridge, not a merge; nor do two cores merge whose members each ask in their own
+    template (:func:`_apart_by_template`): two operations renting one proxy provider."""
     sized = cores.filter(pl.len().over("group") >= 2).with_columns(pl.len().over("group").alias("size"))
     held = (
         pairs.filter(pl.col("strong") & _kind(pl.col("value")).is_in(MERGING_KINDS)).select("account_id", "value")
@@ -755,9 +758,31 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
     )
     both = reach.join(reach.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back")),
                       on=["group", "other"])
-    merged = both.filter(pl.min_horizontal("share", "back") >= settings.core_merge_share)
+    merged = both.filter(pl.min_horizontal("share", "back") >= settings.core_merge_share).join(
+        _apart_by_template(pairs, sized), on=["group", "other"], how="anti")
     labels = pl.concat([sized.select("group", pl.col("group").alias("other")).unique(), merged.select("group", "other")])
     return sized.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value"))
+
+
+def _apart_by_template(pairs: pl.DataFrame, cores: pl.DataFrame) -> pl.DataFrame:
+    """``(group, other)``, both orders: cores that each repeat a template's rare frames among their own members
+    (:func:`frame_links`, :func:`cofiring_links`) and share none across: each asks in its own template.
+
+    >>> pairs = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "a1"], "value": ["frames:a1~a2"] * 2 + ["frames:b1~b2"] * 2
+    ...                       + ["frames:a1~c1"] * 2})
+    >>> cores = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2"], "group": ["A", "A", "B", "B", "C", "C"]})
+    >>> sorted(_apart_by_template(pairs, cores).rows())   # C shares a frame pair with A and has no template of its own
+    [('A', 'B'), ('B', 'A')]
+    """
+    framed = (
+        pairs.filter(_kind(pl.col("value")).is_in(["frames", "cofire"])).select("account_id", "value").join(cores.select("account_id", "group"), on="account_id")
+        .group_by("value").agg(pl.col("group").min().alias("group"), pl.col("group").max().alias("other"))
+    )
+    own = framed.filter(pl.col("group") == pl.col("other")).select("group").unique()
+    across = framed.filter(pl.col("group") != pl.col("other")).select("group", "other")
+    across = pl.concat([across, across.select(pl.col("other").alias("group"), pl.col("group").alias("other"))]).unique()
+    apart = own.join(own.rename({"group": "other"}), how="cross").filter(pl.col("group") != pl.col("other"))
+    return apart.join(across, on=["group", "other"], how="anti")
 
 
 #: Kinds of value an ordinary account shares with strangers without acting with them: networks (a VPN exit, a
@@ -780,6 +805,14 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     pairs = links.join(rare.select("value", "strong"), on="value")
     if scored is not None and "score_ignoring_volume" in scored.columns:
         bystanders = scored.filter(pl.col("score_ignoring_volume") < settings.bystander_max_score).select("account_id")
+        # a network ordinary accounts use too is a public egress (a VPN, a campus, a cloud NAT): it corroborates, no more
+        public = (
+            pairs.filter(_kind(pl.col("value")).is_in(["ip", "signup"])).join(bystanders.with_columns(pl.lit(True).alias("bystander")), on="account_id", how="left")
+            .group_by("value").agg(pl.col("bystander").fill_null(False).sum().alias("bystanders"), pl.len().alias("holders"))
+            .filter((pl.col("bystanders") >= 2) & (pl.col("bystanders") >= settings.public_bystander_share * pl.col("holders")))
+            .select("value")
+        )
+        pairs = pairs.with_columns(pl.when(pl.col("value").is_in(public["value"].implode())).then(False).otherwise(pl.col("strong")).alias("strong"))
         pairs = pl.concat([pairs.filter(~_kind(pl.col("value")).is_in(BYSTANDER_KINDS)),
                            pairs.filter(_kind(pl.col("value")).is_in(BYSTANDER_KINDS)).join(bystanders, on="account_id", how="anti")])
     joined = corroborated_links(pairs, settings).rename({"link": "value"})

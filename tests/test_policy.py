@@ -328,16 +328,18 @@ def _link_groups_among_others(links: list[tuple[str, str]], n_others: int = 300)
 
 
 def test_ordinary_users_on_an_operations_vpn_exit_and_client_are_not_its_members():
-    """Six extractors go out through one VPN exit with one HTTP client; twenty ordinary users of that VPN run the
-    same client. Address and client are two facts, so without the accounts' own scores all 26 are one group.
-    Ordinary accounts (own score about 0) are bystanders whose networks and clients link nobody; a quiet member
-    that pays with the operation's card stays; a user who scores a little (0.3) but only shares the exit and
-    the client is linked, judged with the group, and left out of its ring. A passer-by (0.3) that shares a home
+    """Six extractors go out through their own proxy address and a VPN exit with one HTTP client; twenty ordinary
+    users of that VPN run the same client. Network and client are two facts, so without the accounts' own scores
+    all 26 are one group. Ordinary accounts (own score about 0) are bystanders whose networks and clients link
+    nobody, and a network they use is a public egress that joins nobody on its own; a quiet member that pays
+    with the operation's card stays; a user who scores a little (0.3) and shares the proxy address and the client
+    is linked, judged with the group, and left out of its ring. A passer-by (0.3) that shares a home
     address with two members and a mail domain with two others attaches to no group: only an account suspicious
     alone does."""
     operation = [f"op{i}" for i in range(6)]
     vpn_users = [f"vpn{i:02d}" for i in range(20)]
     links = [(a, v) for a in operation + vpn_users + ["quiet", "curious"] for v in ("ip:203.0.113.0/24", "ua:python-httpx/0.27")]
+    links += [(a, "ip:198.51.100.50") for a in operation + ["curious"]]
     links += [(a, "pay:card-op") for a in operation[:3] + ["quiet"]]
     links += [(a, f"pay:card-{a}") for a in operation[3:] + vpn_users + ["curious"]]
     links += [(a, "ip:198.51.100.7") for a in ("op0", "op1", "walker")] + [(a, "mail:tiny-domain.example") for a in ("op4", "op5", "walker")]
@@ -354,6 +356,40 @@ def test_ordinary_users_on_an_operations_vpn_exit_and_client_are_not_its_members
     assert groups(linked) == [sorted(operation + ["quiet", "curious"])]
     assert groups(link_groups(frame, RingSettings(attach_min_score=0.0), scored=scored)) == [sorted(operation + ["quiet", "curious", "walker"])]
     assert groups(participants(linked, frame, scored, RingSettings())) == [sorted(operation + ["quiet"])]
+
+
+def test_two_operations_on_one_public_vpn_exit_with_one_client_stay_apart():
+    """Two operations, each paying with its own card, go out through one commercial VPN exit and run one HTTP
+    library; ten ordinary users go out through that exit too. The exit is a public egress (bystanders use it),
+    so exit and client together do not make the two one operation."""
+    ops = {"a": [f"a{i}" for i in range(3)], "b": [f"b{i}" for i in range(3)]}
+    links = [(m, f"pay:card-{op}") for op, members in ops.items() for m in members]
+    links += [(m, v) for m in ops["a"] + ops["b"] for v in ("ip:203.0.113.0/24", "ua:python-httpx/0.27")]
+    links += [(f"vpn{i}", "ip:203.0.113.0/24") for i in range(10)]
+    others = [f"other{i}" for i in range(300)]
+    frame = pl.DataFrame(links + [(o, f"ip:192.0.2.{i % 250}/{i}") for i, o in enumerate(others)], schema=["account_id", "value"], orient="row")
+    scored = pl.DataFrame({"account_id": ops["a"] + ops["b"] + [f"vpn{i}" for i in range(10)] + others,
+                           "score_ignoring_volume": [1.0] * 6 + [0.0] * 10 + [0.0] * 300})
+
+    def groups(settings: RingSettings) -> list[list[str]]:
+        membership = link_groups(frame, settings, scored=scored)
+        return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
+
+    assert groups(RingSettings()) == [ops["a"], ops["b"]]
+    assert groups(RingSettings(public_bystander_share=2.0)) == [sorted(ops["a"] + ops["b"])]   # the exit taken as theirs
+
+
+def test_two_operations_renting_one_proxy_pool_each_with_its_own_template_stay_apart():
+    """Two operations, each on its own card, rotate through the same rented proxy addresses; each operation's
+    members repeat their own template's rare frames, and no member of one repeats the other's. Without the
+    templates the pool merges them (one operation's card groups rotate through one pool); with them, two."""
+    ops = {"a": [f"a{i}" for i in range(4)], "b": [f"b{i}" for i in range(4)]}
+    links = [(m, f"pay:card-{op}") for op, members in ops.items() for m in members]
+    links += [(m, f"ip:198.51.100.{k}") for m in ops["a"] + ops["b"] for k in (1, 2, 3)]
+    framed = [(m, f"frames:{op}0~{m}") for op, members in ops.items() for m in members[1:]]
+    framed += [(f"{op}0", f"frames:{op}0~{m}") for op, members in ops.items() for m in members[1:]]
+    assert _link_groups_among_others(links) == [sorted(ops["a"] + ops["b"])]
+    assert _link_groups_among_others(links + framed) == [ops["a"], ops["b"]]
 
 
 def test_one_address_two_operations_happen_to_share_does_not_merge_them():
