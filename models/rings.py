@@ -775,7 +775,8 @@ def _apart_by_template(pairs: pl.DataFrame, cores: pl.DataFrame) -> pl.DataFrame
     [('A', 'B'), ('B', 'A')]
     """
     framed = (
-        pairs.filter(_kind(pl.col("value")).is_in(["frames", "cofire"])).select("account_id", "value").join(cores.select("account_id", "group"), on="account_id")
+        pairs.filter(_kind(pl.col("value")).is_in(["frames", "cofire"])).select("account_id", "value")
+        .join(cores.select("account_id", "group"), on="account_id")
         .group_by("value").agg(pl.col("group").min().alias("group"), pl.col("group").max().alias("other"))
     )
     own = framed.filter(pl.col("group") == pl.col("other")).select("group").unique()
@@ -807,7 +808,8 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
         bystanders = scored.filter(pl.col("score_ignoring_volume") < settings.bystander_max_score).select("account_id")
         # a network ordinary accounts use too is a public egress (a VPN, a campus, a cloud NAT): it corroborates, no more
         public = (
-            pairs.filter(_kind(pl.col("value")).is_in(["ip", "signup"])).join(bystanders.with_columns(pl.lit(True).alias("bystander")), on="account_id", how="left")
+            pairs.filter(_kind(pl.col("value")).is_in(["ip", "signup"]))
+            .join(bystanders.with_columns(pl.lit(True).alias("bystander")), on="account_id", how="left")
             .group_by("value").agg(pl.col("bystander").fill_null(False).sum().alias("bystanders"), pl.len().alias("holders"))
             .filter((pl.col("bystanders") >= 2) & (pl.col("bystanders") >= settings.public_bystander_share * pl.col("holders")))
             .select("value")
