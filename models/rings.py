@@ -62,6 +62,7 @@ class RingSettings(BaseModel):
         "payment": 0.6, "staged": 0.5, "synchronised": 0.6, "shared_template": 0.4, "shared_network": 0.3,
         "joint_coverage": 0.5, "volume": 0.3, "alike_extractors": 0.4,
     }
+    owned_alone_cap: float = 0.3      # most points owning together (staged creation, one network) gives without acting together
     together_cap: float = 1.4         # most points acting together gives: the rest must come from the members' behaviour
     behaviour_cap: float = 1.6        # most points the members' behaviour gives: a ring needs some acting together too
     bank_reuse_novelty: tuple[float, float] = (0.15, 0.35)  # distinct / all prompts across members: one bank re-run .. no re-use
@@ -932,6 +933,8 @@ SCALE_OF_TOGETHER = ("joint_coverage", "volume")
 #: Collective evidence that strangers can show too: one template or system prompt (a library's, a tutorial's),
 #: and extractors that repeat one template's rare wording (the quieter of them are the same extraction).
 SHARED_BY_STRANGERS = ("shared_template", "alike_extractors")
+#: Collective evidence of what members own together rather than do together: made on the same days, one network.
+OWNED_TOGETHER = ("staged", "shared_network")
 #: Link kinds that say members ask in one template: a skeleton they share, or the rare runs of its wording
 #: repeated with the slots filled apart (:func:`frame_links`, :func:`cofiring_links`).
 ONE_TEMPLATE = ("tmpl", "frames", "cofire")
@@ -1054,14 +1057,20 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         # behaviour, not only acting together (a busy team asks as many distinct prompts, for its own purposes)
         .with_columns((pl.col("rev_joint_coverage") * pl.col("rev_purpose")).alias("rev_joint_harvest"))
     )
-    # what members do at once (a card, a creation day, a schedule, a network) is acting together, and so, more
-    # weakly, is a template they share (strangers share one too); what they add up to (joint coverage, combined
-    # volume) is only the scale of it, and counts no more than what they demonstrably do at once
+    # what members do at once (a card, a schedule) is acting together, and so, more weakly, is a template they
+    # share (strangers share one too); what they add up to (joint coverage, combined volume) is only the scale of
+    # it, and counts no more than what they demonstrably do at once
     weighted = {name: weight * pl.col(f"rev_{name}") for name, weight in settings.together_weights.items()}
-    at_once = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER + SHARED_BY_STRANGERS])
+    at_once = pl.sum_horizontal([e for name, e in weighted.items() if name not in SCALE_OF_TOGETHER + SHARED_BY_STRANGERS + OWNED_TOGETHER])
     shared_template = pl.sum_horizontal([e for name, e in weighted.items() if name in SHARED_BY_STRANGERS])
     scale = pl.sum_horizontal([e for name, e in weighted.items() if name in SCALE_OF_TOGETHER])
-    together = at_once + shared_template + pl.min_horizontal(scale, at_once)
+    # what members merely own together (a creation day, a network: a campus, a company, a hackathon has both) counts
+    # beyond ``owned_alone_cap`` only as far as they also act together (one wallet, one schedule, one template, a sweep),
+    # and that allowance alone does not make what they add up to count
+    owned = pl.sum_horizontal([e for name, e in weighted.items() if name in OWNED_TOGETHER])
+    acting = at_once + shared_template + settings.sweep_weight * pl.col("rev_sharded_sweep")
+    owned = pl.min_horizontal(owned, settings.owned_alone_cap + acting)
+    together = at_once + owned + shared_template + pl.min_horizontal(scale, at_once + (owned - settings.owned_alone_cap).clip(0.0, None))
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
     rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
                                                       ramp(pl.col("mean_sitting"), settings.members_sitting))

@@ -245,6 +245,31 @@ def test_a_team_sharing_card_office_onboarding_and_tool_is_no_ring_unless_its_me
     assert ring_points(harvesting) >= settings.flag_points > together_only
 
 
+def test_accounts_made_together_on_one_network_are_no_ring_unless_they_also_act_together():
+    """Twelve accounts made within three hours at a hackathon, all on the venue's network, each a somewhat
+    unusual user (fresh, re-asking, growing prompt sets: own score 0.75, purpose 1.3) asking its own questions at
+    its own times: what they own together (a creation day, a network) is no ring. The same accounts firing in the
+    same minutes, one scheduler's, are."""
+    members = [f"hack{i:02d}" for i in range(12)]
+    links = pl.DataFrame([(a, v) for a in members for v in ("ip:203.0.113.0/24", "signup:203.0.113.0/24")]
+                         + [(f"other{i}", f"ip:192.0.2.{i}") for i in range(200)], schema=["account_id", "value"], orient="row")
+    scored = pl.DataFrame([{"account_id": a, "score": 0.75, "score_ignoring_volume": 0.75, "points_purpose": 1.3, "ev_downstream": 0.0,
+                            "n_requests": 120, "first_seen": T0, "last_seen": T0 + timedelta(hours=30),
+                            "created_at_account": T0 - timedelta(hours=3 * i / 12)} for i, a in enumerate(members)])
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * 12})
+
+    def points(minute_of, settings: RingSettings = RingSettings()) -> float:
+        events = pl.DataFrame([(a, T0 + timedelta(minutes=minute_of(i, k)), f"{a} asks {k}") for i, a in enumerate(members) for k in range(120)],
+                              schema=["account_id", "ts", "prompt"], orient="row")
+        return ring_evidence(membership, links, scored, events, settings)["points"][0]
+
+    def own_times(i: int, k: int) -> int:
+        return 15 * k + 7 * i
+
+    assert points(own_times) < RingSettings().flag_points <= points(lambda i, k: 15 * k)       # each at its own minutes; all at once
+    assert points(own_times, RingSettings(owned_alone_cap=9.0)) >= RingSettings().flag_points  # owning together taken as acting
+
+
 def test_members_that_shard_one_templated_sweep_harvest_together_though_each_covers_little():
     """Twenty accounts made together on one card and network, each asking thirty prompts of one template
     with new slot values: no member covers a space alone (their own coverage is nil), together they
