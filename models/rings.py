@@ -118,9 +118,10 @@ class RingSettings(BaseModel):
     cofire_min_share: float = 0.7      # ... covering this share of the quieter one's active buckets
     loose_min_score: float = 0.5      # an account's own score (ignoring volume) from which a loose cohort gathers it (suspect_links):
                                       # lower than a cohort's, as the cohort only gathers accounts nothing else places
-    loose_min_z: float = 2.0          # ... and only when more of that prompt's or template's holders are somewhat suspicious than
+    loose_min_z: float = 1.0          # ... and only when more of that prompt's or template's holders are somewhat suspicious than
                                       # chance gives, by this many standard deviations (binomial, at their share of all accounts): a
                                       # stock prompt a tenth of everyone sends gathers the tenth of its senders who are so anyway
+                                      # (2.0 lost disguised rings in benchmark mixes where a quarter of all accounts are suspicious)
     bystander_max_score: float = 0.2  # an account whose own score (ignoring volume) stays under this acts like an ordinary user
                                       # (ordinary use scores about 0): its networks, clients and mail domain link it to nobody,
                                       # as a commercial VPN exit or a cloud egress is shared by operations and bystanders alike
