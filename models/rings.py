@@ -793,6 +793,20 @@ def _apart_by_template(pairs: pl.DataFrame, cores: pl.DataFrame) -> pl.DataFrame
 BYSTANDER_KINDS = ("ip", "signup", "ua", "mail")
 
 
+def _without_bystanders(pairs: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
+    """``pairs`` (``account_id``, ``value``, ``strong``) without the :data:`BYSTANDER_KINDS` values of the accounts under
+    ``bystander_max_score``; a network that bystanders use too (two at least, ``public_bystander_share`` of its
+    holders) is a public egress (a VPN, a campus, a cloud NAT): it corroborates, no more (not ``strong``)."""
+    bystander = pl.col("account_id").is_in(scored.filter(pl.col("score_ignoring_volume") < settings.bystander_max_score)["account_id"].implode())
+    public = (
+        pairs.filter(_kind(pl.col("value")).is_in(["ip", "signup"]))
+        .group_by("value").agg(bystander.sum().alias("bystanders"), pl.len().alias("holders"))
+        .filter((pl.col("bystanders") >= 2) & (pl.col("bystanders") >= settings.public_bystander_share * pl.col("holders")))
+    )
+    return (pairs.with_columns(pl.col("strong") & ~pl.col("value").is_in(public["value"].implode()))
+            .filter(~(bystander & _kind(pl.col("value")).is_in(BYSTANDER_KINDS))))
+
+
 def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), exclude: set[str] | None = None,
                 scored: pl.DataFrame | None = None) -> pl.DataFrame:
     """``(account_id, group)`` for every account in a group of ``min_accounts`` or more: accounts joined by
@@ -806,25 +820,13 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
     pairs = links.join(rare.select("value", "strong"), on="value")
+    attaching = None
     if scored is not None and "score_ignoring_volume" in scored.columns:
-        bystanders = scored.filter(pl.col("score_ignoring_volume") < settings.bystander_max_score).select("account_id")
-        # a network ordinary accounts use too is a public egress (a VPN, a campus, a cloud NAT): it corroborates, no more
-        public = (
-            pairs.filter(_kind(pl.col("value")).is_in(["ip", "signup"]))
-            .join(bystanders.with_columns(pl.lit(True).alias("bystander")), on="account_id", how="left")
-            .group_by("value").agg(pl.col("bystander").fill_null(False).sum().alias("bystanders"), pl.len().alias("holders"))
-            .filter((pl.col("bystanders") >= 2) & (pl.col("bystanders") >= settings.public_bystander_share * pl.col("holders")))
-            .select("value")
-        )
-        pairs = pairs.with_columns(pl.when(pl.col("value").is_in(public["value"].implode())).then(False).otherwise(pl.col("strong")).alias("strong"))
-        pairs = pl.concat([pairs.filter(~_kind(pl.col("value")).is_in(BYSTANDER_KINDS)),
-                           pairs.filter(_kind(pl.col("value")).is_in(BYSTANDER_KINDS)).join(bystanders, on="account_id", how="anti")])
+        pairs = _without_bystanders(pairs, scored, settings)
+        attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
     cores = _components(joined.filter(~pl.col("weak")).select("account_id", "value"))
     membership = _components(_core_merges(pairs, cores, settings)) if cores.height else cores
-    attaching = pairs
-    if scored is not None and "score_ignoring_volume" in scored.columns:
-        attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
     membership = pl.concat([membership, _attached(pairs, membership, attaching)])
     membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
     membership = membership.filter(pl.len().over("group") >= settings.min_accounts)
