@@ -105,6 +105,8 @@ class PolicySettings(BaseModel):
     hot_reask_share: tuple[float, float] = (0.05, 0.3)       # re-asking earlier prompts while sampling (best-of-n)
     temperatures_varied: tuple[float, float] = (2.0, 4.0)    # distinct temperatures: one fixed setting (a re-run) .. several per bank (sampling for diversity)
     rerun_sampling_part: float = 0.3                         # what sampling evidence is worth when the prompt set stopped growing (pass@k on a fixed bank)
+    harvest_bank_log10: tuple[float, float] = (3.5, 4.0)     # distinct prompts re-asked: a benchmark bank's size (3,000 and under) .. no
+                                                             # evaluation's (10,000): a set that large sampled again is a harvest's passes
 
     # -- coverage --------------------------------------------------------------------------------
     prompt_growth: tuple[float, float] = (0.2, 0.6)          # later-half requests asking new prompts (best-of-n halves it)
@@ -239,13 +241,26 @@ def varied_settings(s: PolicySettings) -> pl.Expr:
     return ramp(_col("temperature_distinct"), s.temperatures_varied)
 
 
+def new_data(s: PolicySettings) -> pl.Expr:
+    """0-1: what the account samples is not one benchmark's bank re-run: its prompt set keeps growing, it samples
+    at several settings, or the set it asks again is larger than any evaluation's (``harvest_bank_log10``:
+    a harvest run through several times, k samples a prompt).
+
+    >>> f = pl.DataFrame({"prompt_growth": [0.0, 0.0, 0.9], "prompt_logged_share": [1.0] * 3, "temperature_distinct": [1] * 3,
+    ...                   "distinct_prompts": [800, 27000, 800]})
+    >>> f.select(new_data(PolicySettings())).to_series().round(2).to_list()   # a bank re-run; a harvest's second pass; a harvest
+    [0.0, 1.0, 1.0]
+    """
+    return pl.max_horizontal(ramp(growth(s), s.prompt_growth), varied_settings(s), log_ramp(_col("distinct_prompts"), s.harvest_bank_log10))
+
+
 def sampling(s: PolicySettings) -> pl.Expr:
     """Several samples or the token distribution of one: log-probabilities, n > 1, re-asking while sampling.
     It counts less when the prompt set stopped growing and the settings stay fixed: pass@k or
     calibration re-run over a fixed bank, not best-of-n or log-probabilities collected over a harvest
-    that keeps growing, nor one bank sampled again and again at several temperatures."""
-    new_data = pl.max_horizontal(ramp(growth(s), s.prompt_growth), varied_settings(s))
-    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * new_data
+    that keeps growing or is run through again (:func:`new_data`), nor one bank sampled again and again at
+    several temperatures."""
+    growing = s.rerun_sampling_part + (1.0 - s.rerun_sampling_part) * new_data(s)
     return growing * pl.max_horizontal(
         ramp(_col("logprobs_share"), s.logprobs_share),
         ramp(_col("multi_sample_share"), s.multi_sample_share),
@@ -322,9 +337,11 @@ def downstream(s: PolicySettings) -> pl.Expr:
 def rerun(s: PolicySettings) -> pl.Expr:
     """Counter-evidence: a fixed bank re-run (a benchmark, greedy or pass@k), not a growing harvest:
     re-asks while the prompt set stops growing, at one fixed setting (re-asking one bank at several
-    temperatures is sampling it for diverse answers, not re-running it)."""
+    temperatures is sampling it for diverse answers, not re-running it), of a bank no larger than an
+    evaluation's (``harvest_bank_log10``)."""
     repeated = reasks(s, "cold_reask_share") + reasks(s, "hot_reask_share")
-    return ramp(repeated, s.reask_share) * (1.0 - ramp(growth(s), s.rerun_growth)) * (1.0 - varied_settings(s))
+    beyond_a_bank = pl.max_horizontal(varied_settings(s), log_ramp(_col("distinct_prompts"), s.harvest_bank_log10))
+    return ramp(repeated, s.reask_share) * (1.0 - ramp(growth(s), s.rerun_growth)) * (1.0 - beyond_a_bank)
 
 
 def conversation(s: PolicySettings) -> pl.Expr:

@@ -47,6 +47,11 @@ class RingSettings(BaseModel):
     min_accounts: int = 3             # smallest ring
     sufficient_kinds: tuple[str, ...] = ("pay",)  # kinds that link on their own; any other link needs two facts (corroborated_links)
     core_merge_share: float = 0.5     # share of each of two cores' members holding strong values the other core holds, to merge them
+    template_merge_share: float = 0.5  # share of each of two suspicious cores' members repeating one template's rare frames with the
+                                      # other group's members, to merge them when a second fact (a mail domain, a network, a card)
+                                      # joins them too: the card groups of one hydra, filling one template apart
+    template_merge_fact_share: float = 0.5  # ... a value that two groups hold, at least this share of its holders in the two: their
+                                      # own domain or pool, not a webmail domain or a cloud region that strangers use as well
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
     sufficient_min_rarity: float = 0.05  # ... a payment instrument's: N^0.95 (a card paying for a ring that is a large share of
                                       # the accounts is still one holder's; only a placeholder most accounts carry is not)
@@ -766,6 +771,53 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
     return sized.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value"))
 
 
+#: Kinds of value that, beside one template filled together, make two groups one operation: the mail domain their
+#: accounts signed up from, their network, their card. Not a client library, a system prompt or a creation day:
+#: strangers share those (and a template's wording) without acting together.
+SECOND_FACTS = ("mail", "ip", "signup", "pay")
+
+
+def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings,
+                     holders: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``(group, other)``, both orders: groups (``cores``: ``account_id``, ``group``) of suspicious accounts (mean own score from ``attach_min_score``) whose
+    members broadly repeat one template's rare frames with the other's (``template_merge_share`` of each group's
+    members has a frame pair across) and that share a value of another fact (:data:`SECOND_FACTS`) that is mostly
+    theirs (``template_merge_fact_share`` of its holders in the two; ``holders``: ``value``, ``holders`` of every
+    account, as :func:`rare_values` counts them, by default those in ``pairs``). A hydra paying with several cards is several
+    groups; its members fill one template apart and signed up from one mail domain of its own. Two operations that
+    use one public template and a webmail provider share no such value.
+
+    >>> pairs = pl.DataFrame({"account_id": ["a1", "b1", "a2", "b2", "a1", "b1", "c1", "a2"],
+    ...                       "value": ["frames:a1~b1"] * 2 + ["frames:a2~b2"] * 2 + ["mail:op.example"] * 2 + ["frames:a2~c1"] * 2})
+    >>> cores = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2"], "group": ["A", "A", "B", "B", "C", "C"]})
+    >>> scored = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2"], "score_ignoring_volume": [1.2] * 6})
+    >>> sorted(_template_merges(pairs, cores, scored, RingSettings()).rows())   # C fills the template with one of A, and shares no other fact
+    [('A', 'B'), ('B', 'A')]
+    """
+    suspicious = (cores.join(scored.select("account_id", "score_ignoring_volume"), on="account_id", how="left")
+                  .group_by("group").agg(pl.col("score_ignoring_volume").fill_null(0.0).mean().alias("mean_score"))
+                  .filter(pl.col("mean_score") >= settings.attach_min_score).select("group"))
+    members = cores.join(suspicious, on="group").with_columns(pl.len().over("group").alias("size"))
+    kinds = _kind(pl.col("value"))
+    framed = pairs.filter(kinds.is_in(["frames", "cofire"])).select("account_id", "value").join(members, on="account_id")
+    across = (
+        framed.join(framed.select("value", pl.col("group").alias("other")), on="value")
+        .filter(pl.col("group") != pl.col("other"))
+        .group_by("group", "other").agg((pl.col("account_id").n_unique() / pl.col("size").first()).alias("share"))
+    )
+    both = across.join(across.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back")),
+                       on=["group", "other"]).filter(pl.min_horizontal("share", "back") >= settings.template_merge_share)
+    facts = pairs.filter(kinds.is_in(SECOND_FACTS)).select("account_id", "value")
+    facts = (facts.join(holders.select("value", "holders"), on="value") if holders is not None else facts.with_columns(pl.len().over("value").alias("holders")))
+    facts = (facts.join(members.select("account_id", "group"), on="account_id")
+             .group_by("value", "group").agg(pl.len().alias("held"), pl.col("holders").first()))
+    second = (facts.join(facts.select("value", pl.col("group").alias("other"), pl.col("held").alias("held_other")), on="value")
+              .filter((pl.col("group") != pl.col("other"))
+                      & (pl.col("held") + pl.col("held_other") >= settings.template_merge_fact_share * pl.col("holders")))
+              .select("group", "other").unique())
+    return both.select("group", "other").join(second, on=["group", "other"], how="semi")
+
+
 def _apart_by_template(pairs: pl.DataFrame, cores: pl.DataFrame) -> pl.DataFrame:
     """``(group, other)``, both orders: cores that each repeat a template's rare frames among their own members
     (:func:`frame_links`, :func:`cofiring_links`) and share none across: each asks in its own template.
@@ -814,14 +866,17 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     values broadly merged (:func:`_core_merges`), accounts no link places attached to the one group they share
     two facts with (:func:`_attached`; with ``scored``, only those whose own ``score_ignoring_volume`` reaches
     ``attach_min_score``; and the networks, clients and mail domains of accounts under ``bystander_max_score``
-    link nobody), the rest chained through single strong values (:func:`_chained`); last, the weak
-    links (two weak values, a loose cohort) among the accounts still in no group."""
+    link nobody), the rest chained through single strong values (:func:`_chained`); then the weak links (two
+    weak values, a loose cohort) among the accounts still in no group; last, with ``scored``, groups of suspicious
+    accounts that fill one template together and share a second fact merged (:func:`_template_merges`)."""
     if exclude:
         links = links.filter(~pl.col("account_id").is_in(list(exclude)))
     rare = rare_values(links, settings)
     pairs = links.join(rare.select("value", "strong"), on="value")
     attaching = None
-    if scored is not None and "score_ignoring_volume" in scored.columns:
+    if scored is not None and "score_ignoring_volume" not in scored.columns:
+        scored = None
+    if scored is not None:
         pairs = _without_bystanders(pairs, scored, settings)
         attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
@@ -834,7 +889,14 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     # shares nothing else, without bridging two that happen to use one disposable domain and one HTTP library
     loose = joined.filter(pl.col("weak")).join(membership.select("account_id"), on="account_id", how="anti")
     loose = _components(loose.filter(pl.len().over("value") >= 2).select("account_id", "value"))
-    return pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
+    membership = pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
+    if scored is None:
+        return membership
+    merges = _template_merges(pairs, membership, scored, settings, rare)
+    if merges.height == 0:
+        return membership
+    labels = pl.concat([membership.select("group", pl.col("group").alias("other")).unique(), merges])
+    return _components(membership.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value")))
 
 
 #: Kinds of value by which a member takes part in what its group does: paying together, firing on one schedule,
@@ -1074,9 +1136,14 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     acting = at_once + shared_template + settings.sweep_weight * pl.col("rev_sharded_sweep")
     owned = pl.min_horizontal(owned, settings.owned_alone_cap + acting)
     together = at_once + owned + shared_template + pl.min_horizontal(scale, at_once + (owned - settings.owned_alone_cap).clip(0.0, None))
-    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's)
-    rerun = settings.rerun_weight * pl.max_horizontal(ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
-                                                      ramp(pl.col("mean_sitting"), settings.members_sitting))
+    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's, or each
+    # sits once through a modest bank). The three signs are read apart, so each adds to what the others leave:
+    # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
+    unexplained = pl.lit(1.0)
+    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
+                 ramp(pl.col("mean_sitting"), settings.members_sitting)):
+        unexplained = unexplained * (1.0 - sign)
+    rerun = settings.rerun_weight * (1.0 - unexplained)
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
     points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
     kind = pl.when(pl.col("median_downstream") >= s.reseller_downstream).then(pl.lit("reseller")).otherwise(pl.lit("coordinated"))

@@ -98,6 +98,19 @@ def test_a_bank_sampled_again_at_several_temperatures_is_a_harvest_and_one_re_ru
     assert scored["score"][1] < scored["score"][0] - 0.3
 
 
+def test_a_list_larger_than_any_benchmark_run_through_twice_at_one_setting_is_a_harvest_not_a_bank_re_run():
+    # the pass@k evaluation above, at one fixed setting; the same passes over 27,000 prompts are a harvest's (k samples a
+    # prompt by running the list through again), however fixed the setting
+    evaluation = {**HARVESTER, "hot_reask_share": 0.5, "prompt_growth": 0.05, "distinct_prompts": 1500, "temperature_distinct": 1,
+                  "logprobs_share": 0.0, "multi_sample_share": 0.0, "account_age_days": 400.0, "rate_limited_share": 0.0, "anomaly": 0.3}
+    second_pass = {**evaluation, "distinct_prompts": 27000}
+    scored = DetectionPolicy().score(pl.DataFrame([evaluation, second_pass]))
+    as_a_bank = DetectionPolicy(PolicySettings(harvest_bank_log10=(9.0, 10.0))).score(pl.DataFrame([second_pass]))
+    assert scored["ev_rerun"][0] > 0.5 and scored["ev_rerun"][1] == 0.0
+    assert scored["ev_sampling"][1] > scored["ev_sampling"][0]
+    assert scored["score"][1] > as_a_bank["score"][0] + 0.3 and scored["score"][1] >= 1.0
+
+
 def test_thousands_of_long_answers_a_day_are_volume_as_tens_of_thousands_of_short_ones_are():
     # aged, no reasoning words, no sampling, waking hours, no rate limits: volume of answers is what is left
     quiet = {**HARVESTER, "reasoning_share": 0.04, "logprobs_share": 0.0, "hot_reask_share": 0.0, "account_age_days": 700.0,
@@ -415,6 +428,33 @@ def test_two_operations_renting_one_proxy_pool_each_with_its_own_template_stay_a
     framed += [(f"{op}0", f"frames:{op}0~{m}") for op, members in ops.items() for m in members[1:]]
     assert _link_groups_among_others(links) == [sorted(ops["a"] + ops["b"])]
     assert _link_groups_among_others(links + framed) == [ops["a"], ops["b"]]
+
+
+def test_card_groups_of_one_hydra_filling_one_template_apart_on_their_own_mail_domain_are_one_group():
+    """A hydra of twelve extractors pays with three cards (three groups of four), each account on an address of its
+    own; members of every card group repeat one template's rare frames with members of the others, and all were
+    signed up from one mail domain few others use. One template filled together plus a second fact: one group. The
+    same card groups without the mail domain stay three (a public template is no second fact), and so they do
+    on a webmail domain that many others use too, or when they act like nobody's extractor."""
+    members = [f"h{i:02d}" for i in range(12)]
+    links = [(m, f"pay:card-{i % 3}") for i, m in enumerate(members)]
+    links += [(m, f"ip:198.51.100.{i}") for i, m in enumerate(members)]
+    framed = [(x, f"frames:{a}~{b}") for i, a in enumerate(members) for b in members[i + 1:] if (i + members.index(b)) % 2 for x in (a, b)]
+    mail = [(m, "mail:orbit.example") for m in members]
+    others = [f"other{i}" for i in range(300)]
+    background = [(o, f"ip:192.0.2.{i % 250}/{i}") for i, o in enumerate(others)]
+
+    def groups(links: list[tuple[str, str]], score: float) -> list[list[str]]:
+        scored = pl.DataFrame({"account_id": members + others, "score_ignoring_volume": [score] * 12 + [0.0] * 300})
+        membership = link_groups(pl.DataFrame(links + background, schema=["account_id", "value"], orient="row"), RingSettings(), scored=scored)
+        return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
+
+    cards = [[m for i, m in enumerate(members) if i % 3 == k] for k in range(3)]
+    assert groups(links + framed + mail, 1.2) == [members]
+    assert groups(links + framed, 1.2) == cards
+    assert groups(links + framed + mail, 0.3) == cards
+    webmail = [(m, "mail:webmail.example") for m in members + others[:40]]
+    assert groups(links + framed + webmail, 1.2) == cards
 
 
 def test_one_address_two_operations_happen_to_share_does_not_merge_them():
@@ -945,11 +985,15 @@ def test_a_lab_whose_calibration_accounts_rerun_a_fixed_bank_is_no_ring_but_the_
     events = pl.DataFrame([(a, T0 + timedelta(minutes=37 * i + 11 * k), f"{a} question {i}") for k, a in enumerate(members) for i in range(60)],
                           schema=["account_id", "ts", "prompt"], orient="row")
 
-    def points(reruns: list[float]) -> float:
+    def points(reruns: list[float], sitting: float = 0.0) -> float:
         scored = pl.DataFrame([{"account_id": a, "score": 0.85, "score_ignoring_volume": 0.85, "points_purpose": 2.3, "ev_downstream": 0.0,
-                                "ev_rerun": r, "n_requests": 60, "prompt_growth": 1.0, "ev_coverage": 0.5, "first_seen": T0,
-                                "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=12, hours=k)}
+                                "ev_rerun": r, "ev_one_sitting": sitting, "n_requests": 60, "prompt_growth": 1.0, "ev_coverage": 0.5,
+                                "first_seen": T0, "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=12, hours=k)}
                                for k, (a, r) in enumerate(zip(members, reruns))])
         return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
 
     assert points([1.0, 1.0] + [0.0] * 6) < RingSettings().flag_points <= points([0.0] * 8)
+    # two signs of evaluation, each half-way (one re-runner in eight; members' windows mostly one sitting each), are read
+    # apart and weigh more together than either alone
+    one_rerunner, sittings = [1.0] + [0.0] * 7, 0.925
+    assert points(one_rerunner, sittings) < min(points(one_rerunner), points([0.0] * 8, sittings))
