@@ -50,7 +50,7 @@ COLUMNS = ["account_recall", "precision", "benign_fpr", "hard_negative_fpr", "ri
 WORST = {"account_recall": min, "precision": min, "benign_fpr": max, "hard_negative_fpr": max, "ring_recall": min,
          "mean_best_jaccard": min, "ring_kind_accuracy": min, "spurious_rings": max, "benign_in_rings": max}
 #: Truth columns naming an attack account's variation axes (see distillguard.simulator.population).
-AXES = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
+AXES = ("reask_rate", "reask_style", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
         "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
         "linkage")
 #: Truth columns naming a benign group variant's facets (enterprise teams, research labs, agencies, load tests).

@@ -279,6 +279,32 @@ def test_language_axis_writes_prompts_in_that_language(attackers):
     assert len(seen - {"en"}) >= 4
 
 
+def test_reasking_in_passes_runs_the_list_or_its_batches_through_again_at_one_temperature(attackers):
+    """Passes-style re-askers (k samples a prompt by running the list through k times) sample every request at one
+    temperature; run through whole, the later half of the window asks only what is left of the first pass (with half
+    the requests re-asks, nothing new: a fixed bank's shape, though sampled warm); a batch at a time, it asks more."""
+    own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 100) & (pl.col("greedy") == "no")
+                           & (pl.col("conversation_wrapping") == "no"))
+    passes = own.filter(pl.col("reask_style").str.starts_with("passes"))
+    assert passes.height >= 3 and (passes["temperatures"].list.len() == 1).all()
+    assert (passes["temperatures"].list.first() >= 0.7).all()
+
+    def new_later(prompts: list[str]) -> float:
+        half = len(prompts) // 2
+        return sum(p not in set(prompts[:half]) for p in prompts[half:]) / (len(prompts) - half)
+
+    def once_through(rate: float) -> float:     # the later half's new prompts when the whole list is run through once, then again
+        return max(0.0, 1.0 - 2.0 * rate)
+
+    whole = passes.filter(pl.col("reask_style") == "passes_of_list")
+    batches = passes.filter(pl.col("reask_style") == "passes_of_batches")
+    assert whole.height >= 1 and batches.height >= 1
+    for row in whole.iter_rows(named=True):
+        assert abs(new_later(row["prompts"]) - once_through(float(row["reask_share"]))) < 0.12, row["account_id"]
+    for row in batches.iter_rows(named=True):
+        assert new_later(row["prompts"]) > once_through(float(row["reask_share"])) + 0.1, row["account_id"]
+
+
 def test_implicit_reasoning_attackers_ask_with_the_cap_not_with_words(attackers):
     from distillguard.simulator.vocabulary import DEFAULT, phrasing
     own = attackers.filter((pl.col("kind") != "reseller_ring") & (pl.col("prompted") >= 30) & (pl.col("target") != "grades"))

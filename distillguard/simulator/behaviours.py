@@ -490,19 +490,28 @@ def _attack_prompts(acct: Account, ctx: Context, n: int, explicit_rate: tuple[fl
     return _sweep_prompts(ctx.rng, ph, n, acct.topic_offset, rate, acct.extra.get("template"))
 
 
-def reask(rng: np.random.Generator, prompts: list, rate: float) -> tuple[list, np.ndarray]:
+def reask(rng: np.random.Generator, prompts: list, rate: float, passes: float = 0.0) -> tuple[list, np.ndarray, int]:
     """Replace a share ``rate`` of requests by one of the account's earlier prompts: mostly right
-    after it (best-of-n by repetition), otherwise any earlier one (retries, a second pass).
-    Returns the prompts and the mask of re-asked requests.
+    after it (best-of-n by repetition), otherwise any earlier one (retries, a second pass). With
+    ``passes`` (0-1], the first ``1 - rate`` of the prompts are asked in chunks of that share of them,
+    each chunk run through again and again before the next (k samples a prompt by running a batch of
+    the list k times; 1: the whole list, then the whole list again). ``rng`` is drawn from as without
+    passes, so the draws after stay as they were. Returns the prompts, the mask of re-asked requests and
+    how many requests re-ask without passes (what the caller draws temperatures for, passes or not).
 
-    >>> p, again = reask(np.random.default_rng(0), [f"q{i}" for i in range(1000)], 0.4)
+    >>> p, again, _ = reask(np.random.default_rng(0), [f"q{i}" for i in range(1000)], 0.4)
     >>> bool(0.35 < again.mean() < 0.45), len(set(p)) == 1000 - int(again.sum())
     (True, True)
+    >>> p, again, _ = reask(np.random.default_rng(0), [f"q{i}" for i in range(10)], 0.5, passes=1.0)
+    >>> p, again.tolist()
+    (['q0', 'q1', 'q2', 'q3', 'q4', 'q0', 'q1', 'q2', 'q3', 'q4'], [False, False, False, False, False, True, True, True, True, True])
+    >>> reask(np.random.default_rng(0), [f"q{i}" for i in range(12)], 0.5, passes=0.5)[0]
+    ['q0', 'q1', 'q2', 'q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q3', 'q4', 'q5']
     """
     n = len(prompts)
     mask = np.zeros(n, dtype=bool)
     if rate <= 0 or n < 2:
-        return list(prompts), mask
+        return list(prompts), mask, 0
     mask = rng.random(n) < rate
     mask[0] = False
     idx = np.flatnonzero(mask)
@@ -514,7 +523,17 @@ def reask(rng: np.random.Generator, prompts: list, rate: float) -> tuple[list, n
         if np.array_equal(nxt, src):
             break
         src = nxt
-    return [prompts[i] for i in src], mask
+    drawn = int(mask.sum())
+    if passes:
+        distinct = max(1, int(round(n * (1.0 - rate))))
+        chunk = max(1, int(round(distinct * passes)))
+        src = np.concatenate([np.resize(np.arange(start, min(start + chunk, distinct)), int(round(min(chunk, distinct - start) * n / distinct)))
+                              for start in range(0, distinct, chunk)])
+        src = np.resize(src, n)
+        first = np.zeros(n, dtype=bool)
+        first[np.unique(src, return_index=True)[1]] = True
+        mask = ~first
+    return [prompts[i] for i in src], mask, drawn
 
 
 def _harvest_fields(rng, n: int, acct: Account) -> dict:
@@ -552,11 +571,16 @@ def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, t
     fields = _harvest_fields(rng, len(t), acct)
     if temperatures is not None and "n" not in fields and not greedy:
         fields["temperature"] = _pick(rng, temperatures, len(t))
-    prompts, again = reask(rng, prompts, ax.get("reask", 0.0))
-    if again.any() and not greedy:                     # best-of-n: the same prompt again, sampled at 0.7-1.0
+    passes = ax.get("passes_chunk", 1.0) if ax.get("reask_style") == "passes" else 0.0
+    prompts, again, drawn = reask(rng, prompts, ax.get("reask", 0.0), passes=passes)
+    if (again.any() or drawn) and not greedy:          # best-of-n: the same prompt again, sampled at 0.7-1.0
         temp = (np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray)
                 else np.full(len(t), fields["temperature"], dtype=object))
-        temp[again] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
+        warm = np.round(rng.uniform(0.7, 1.0, drawn), 2)
+        if passes:                                     # every pass at one setting
+            temp[:] = round(float(warm[0]) if drawn else 0.8, 1)
+        else:
+            temp[again] = warm
         fields["temperature"] = temp
     fields.update(extra)
     block = acct.extra.get("preamble")
@@ -701,14 +725,19 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
         max_tok.append(cust["max_tokens"] if not cust["distiller"] or cust["explicit"] else 16384)
         users.append(f"{cust['user_prefix']}{user_no[i]}")
     idx = np.flatnonzero(distilling)
-    again_prompts, again = reask(rng, [prompts[i] for i in idx], acct.axes.get("reask", 0.0))
+    passes = acct.axes.get("passes_chunk", 1.0) if acct.axes.get("reask_style") == "passes" else 0.0
+    again_prompts, again, drawn = reask(rng, [prompts[i] for i in idx], acct.axes.get("reask", 0.0), passes=passes)
     temp_arr = np.array(temp, dtype=object)
     for j, i in enumerate(idx.tolist()):
         prompts[i] = again_prompts[j]
     if acct.axes.get("greedy") == "yes":                 # the distilling customers ask everything at temperature 0
         temp_arr[idx] = 0.0
     else:
-        temp_arr[idx[again]] = np.round(rng.uniform(0.7, 1.0, int(again.sum())), 2)
+        warm = np.round(rng.uniform(0.7, 1.0, drawn), 2)
+        if passes:                                       # the distilling customers' passes at one setting
+            temp_arr[idx] = round(float(warm[0]) if drawn else 0.8, 1)
+        else:
+            temp_arr[idx[again]] = warm
     logprobs = np.full(len(t), None, dtype=object)          # not sent, unless a distilling customer asks
     n_col = np.ones(len(t), dtype=np.int64)
     if sampling in ("logprobs", "both"):

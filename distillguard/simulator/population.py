@@ -57,6 +57,13 @@ HARD_NEGATIVES = {"production_integration", "benchmark_runner", "batch_job", "ca
 
 #: Re-ask buckets: share of requests that repeat one of the account's earlier prompts.
 REASK_BUCKETS = {"0": (0.0, 0.0), "0.1-0.3": (0.1, 0.3), "0.3-0.6": (0.3, 0.6)}
+#: Share of re-asking attackers who re-ask in passes: the prompt list, or a batch of it, run through again at one
+#: fixed temperature (k samples per prompt by running the dataset k times), not each prompt again right after it;
+#: ``PASSES_OF_LIST_P`` of them run the whole list through, then the whole list again; the rest a batch at a time,
+#: a log-uniform share ``PASSES_BATCH`` of the list.
+REASK_PASSES_P = 0.35
+PASSES_OF_LIST_P = 0.4
+PASSES_BATCH = (0.05, 0.5)
 #: Reseller rings: share of the downstream customers who distil (the rest is genuine app traffic).
 DISTILL_BUCKETS = {"0.05-0.15": (0.05, 0.15), "0.15-0.35": (0.15, 0.35), "0.35-0.6": (0.35, 0.6)}
 TIMINGS = ("flat", "jittered", "diurnal")
@@ -125,10 +132,10 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: The axes every truth row carries (attack axes are "-" on benign rows, and on attack kinds an axis
 #: does not apply to), after the contract's columns; ``role``, ``group_size`` and ``account_age`` are
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
-AXIS_COLUMNS = ("reask_rate", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
+AXIS_COLUMNS = ("reask_rate", "reask_style", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
                 "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
                 "role", "group_size", "account_age", "linkage")
-ATTACK_AXES = ("reask_rate", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
+ATTACK_AXES = ("reask_rate", "reask_style", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
                "tool_traces", "preamble", "target", "linkage")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
@@ -148,7 +155,8 @@ def draw_style(rng: np.random.Generator, kind: str) -> dict:
     (then made consistent: see :func:`consistent`)."""
     bucket = str(rng.choice(list(REASK_BUCKETS)))
     lo, hi = REASK_BUCKETS[bucket]
-    style = {"reask_rate": bucket, "reask": float(rng.uniform(lo, hi)) if hi else 0.0,
+    reask = float(rng.uniform(lo, hi)) if hi else 0.0
+    style = {"reask_rate": bucket, "reask": reask, "reask_style": reask_style(reask), "passes_chunk": passes_chunk(reask),
              "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])),
              "reasoning": "implicit" if rng.random() < 0.3 else "explicit",
              "age": "aged" if rng.random() < AGED_P[kind] else "fresh",
@@ -164,11 +172,39 @@ def draw_style(rng: np.random.Generator, kind: str) -> dict:
     return consistent(style)
 
 
+def reask_style(reask: float) -> str:
+    """How an attacker re-asks: ``adjacent`` (each prompt again soon after it, at varied temperatures) or
+    ``passes`` (the list again, at one temperature), ``REASK_PASSES_P`` of the time; "-" for one who does not.
+    Drawn from a generator of its own, seeded by the re-ask share, so every other draw stays as it was.
+
+    >>> reask_style(0.0), sorted({reask_style(r / 100) for r in range(10, 60)})
+    ('-', ['adjacent', 'passes'])
+    """
+    if reask <= 0:
+        return "-"
+    return "passes" if np.random.default_rng(int(reask * 1e9)).random() < REASK_PASSES_P else "adjacent"
+
+
+def passes_chunk(reask: float) -> float:
+    """The share of its prompt list a passes-style re-asker runs through at a time: 1 (``PASSES_OF_LIST_P``) or a
+    batch (``PASSES_BATCH``, log-uniform), from the same generator of its own as :func:`reask_style`.
+
+    >>> sorted({passes_chunk(r / 100) == 1.0 for r in range(10, 60)})
+    [False, True]
+    """
+    lo, hi = PASSES_BATCH
+    draws = np.random.default_rng(int(reask * 1e9)).random(3)
+    return 1.0 if draws[1] < PASSES_OF_LIST_P else float(np.exp(np.log(lo) + draws[2] * (np.log(hi) - np.log(lo))))
+
+
 def consistent(style: dict) -> dict:
-    """Habits that go together: a greedy harvester asks one sample per prompt (no n > 1); one that
-    poses as a product sends its product's system prompt."""
+    """Habits that go together: a greedy harvester asks one sample per prompt (no n > 1) and runs through
+    its list once (a second pass at temperature 0 returns the same answers); one that poses as a product
+    sends its product's system prompt."""
     if style.get("greedy") == "yes" and style["sampling"] in ("multi", "both"):
         style["sampling"] = "none" if style["sampling"] == "multi" else "logprobs"
+    if style.get("greedy") == "yes" and style.get("reask_style") == "passes":    # a second pass at temperature 0 takes nothing new
+        style["reask_style"] = "adjacent"
     if style.get("fake_end_users") in ("uniform", "skewed"):
         style["system_prompt"] = "yes"
     return style
@@ -184,7 +220,7 @@ def member_style(rng: np.random.Generator, kind: str, ring: dict, diverse: float
         if rng.random() < diverse:
             style[axis] = own[axis]
             if axis == "reask_rate":
-                style["reask"] = own["reask"]
+                style.update({k: own[k] for k in ("reask", "reask_style", "passes_chunk")})
     return consistent(style)
 
 
@@ -1010,6 +1046,8 @@ def _truth_row(a: Account) -> dict:
                    volume=volume_bucket(ax["per_day"]), distill_share=ax.get("distill_share", "-"), reask_share=f"{ax['reask']:.2f}",
                    requests_per_day=str(int(round(ax["per_day"]))),
                    split_accounts=ax.get("split_accounts", "no" if a.kind == "bulk_extractor" else "-"), split_shared=ax.get("split_shared", "-"))
+        if ax.get("reask_style") == "passes":          # the whole list run through again, or a batch of it at a time
+            row["reask_style"] = "passes_of_list" if ax.get("passes_chunk", 1.0) >= 1.0 else "passes_of_batches"
     row.update(a.facets)
     return row
 
