@@ -241,17 +241,23 @@ def varied_settings(s: PolicySettings) -> pl.Expr:
     return ramp(_col("temperature_distinct"), s.temperatures_varied)
 
 
+def beyond_a_bank(s: PolicySettings) -> pl.Expr:
+    """0-1: what the account asks again is not one evaluation's bank, whether or not it still grows: it samples
+    at several settings, or the set is larger than any evaluation's (``harvest_bank_log10``: a harvest run
+    through several times, k samples a prompt)."""
+    return pl.max_horizontal(varied_settings(s), log_ramp(_col("distinct_prompts"), s.harvest_bank_log10))
+
+
 def new_data(s: PolicySettings) -> pl.Expr:
-    """0-1: what the account samples is not one benchmark's bank re-run: its prompt set keeps growing, it samples
-    at several settings, or the set it asks again is larger than any evaluation's (``harvest_bank_log10``:
-    a harvest run through several times, k samples a prompt).
+    """0-1: what the account samples is not one benchmark's bank re-run: its prompt set keeps growing, or it is
+    beyond a bank (:func:`beyond_a_bank`).
 
     >>> f = pl.DataFrame({"prompt_growth": [0.0, 0.0, 0.9], "prompt_logged_share": [1.0] * 3, "temperature_distinct": [1] * 3,
     ...                   "distinct_prompts": [800, 27000, 800]})
     >>> f.select(new_data(PolicySettings())).to_series().round(2).to_list()   # a bank re-run; a harvest's second pass; a harvest
     [0.0, 1.0, 1.0]
     """
-    return pl.max_horizontal(ramp(growth(s), s.prompt_growth), varied_settings(s), log_ramp(_col("distinct_prompts"), s.harvest_bank_log10))
+    return pl.max_horizontal(ramp(growth(s), s.prompt_growth), beyond_a_bank(s))
 
 
 def sampling(s: PolicySettings) -> pl.Expr:
@@ -340,8 +346,7 @@ def rerun(s: PolicySettings) -> pl.Expr:
     temperatures is sampling it for diverse answers, not re-running it), of a bank no larger than an
     evaluation's (``harvest_bank_log10``)."""
     repeated = reasks(s, "cold_reask_share") + reasks(s, "hot_reask_share")
-    beyond_a_bank = pl.max_horizontal(varied_settings(s), log_ramp(_col("distinct_prompts"), s.harvest_bank_log10))
-    return ramp(repeated, s.reask_share) * (1.0 - ramp(growth(s), s.rerun_growth)) * (1.0 - beyond_a_bank)
+    return ramp(repeated, s.reask_share) * (1.0 - ramp(growth(s), s.rerun_growth)) * (1.0 - beyond_a_bank(s))
 
 
 def conversation(s: PolicySettings) -> pl.Expr:

@@ -745,13 +745,32 @@ def corroborated_links(pairs: pl.DataFrame, settings: RingSettings = RingSetting
 MERGING_KINDS = ("ip", "signup", "pay")
 
 
+def _merged(membership: pl.DataFrame, merges: pl.DataFrame) -> pl.DataFrame:
+    """``membership`` (``account_id``, ``group``) with the groups that ``merges`` pairs (``group``, ``other``) joined
+    into one; merges chain (A with B and B with C is one group), and a group that merges with none stays itself.
+
+    >>> membership = pl.DataFrame({"account_id": ["a", "b", "c", "d"], "group": ["A", "B", "C", "D"]})
+    >>> _merged(membership, pl.DataFrame({"group": ["A", "B"], "other": ["B", "C"]})).sort("account_id")["group"].to_list()
+    ['a', 'a', 'a', 'd']
+    """
+    labels = pl.concat([membership.select("group", pl.col("group").alias("other")).unique(), merges.select("group", "other")])
+    return _components(membership.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value")))
+
+
+def _both_ways(shares: pl.DataFrame, bar: float) -> pl.DataFrame:
+    """``(group, other)`` of ``shares`` (``group``, ``other``, ``share``: of ``group``'s members reaching ``other``)
+    whose share reaches ``bar`` both ways: held broadly on both sides, not a bridge through one member."""
+    back = shares.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back"))
+    return shares.join(back, on=["group", "other"]).filter(pl.min_horizontal("share", "back") >= bar).select("group", "other")
+
+
 def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
-    """``(account_id, value)`` joining whole cores: ``merge:<core>`` for each core, and the same label for
-    every core it merges with. Two cores (corroborated groups of two or more accounts) merge when the strong
-    values of ``MERGING_KINDS`` they share are held broadly on both sides, by ``core_merge_share`` of each core's members: the
-    card groups of one operation that all rotate through one proxy pool. An address held by one member of
-    each of two operations is a bridge, not a merge; nor do two cores merge whose members each ask in their own
-    template (:func:`_apart_by_template`): two operations renting one proxy provider."""
+    """``(account_id, group)`` of the cores of two or more accounts (corroborated groups), those that merge joined
+    (:func:`_merged`). Two cores merge when the strong values of ``MERGING_KINDS`` they share are held broadly on
+    both sides, by ``core_merge_share`` of each core's members (:func:`_both_ways`): the card groups of one
+    operation that all rotate through one proxy pool. An address held by one member of each of two operations is
+    a bridge, not a merge; nor do two cores merge whose members each ask in their own template
+    (:func:`_apart_by_template`): two operations renting one proxy provider."""
     sized = cores.filter(pl.len().over("group") >= 2).with_columns(pl.len().over("group").alias("size"))
     held = (
         pairs.filter(pl.col("strong") & _kind(pl.col("value")).is_in(MERGING_KINDS)).select("account_id", "value")
@@ -763,12 +782,8 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
         .filter(pl.col("group") != pl.col("other"))
         .group_by("group", "other").agg((pl.col("account_id").n_unique() / pl.col("size").first()).alias("share"))
     )
-    both = reach.join(reach.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back")),
-                      on=["group", "other"])
-    merged = both.filter(pl.min_horizontal("share", "back") >= settings.core_merge_share).join(
-        _apart_by_template(pairs, sized), on=["group", "other"], how="anti")
-    labels = pl.concat([sized.select("group", pl.col("group").alias("other")).unique(), merged.select("group", "other")])
-    return sized.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value"))
+    merged = _both_ways(reach, settings.core_merge_share).join(_apart_by_template(pairs, sized), on=["group", "other"], how="anti")
+    return _merged(sized.select("account_id", "group"), merged)
 
 
 #: Kinds of value that, beside one template filled together, make two groups one operation: the mail domain their
@@ -777,13 +792,13 @@ def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSetting
 SECOND_FACTS = ("mail", "ip", "signup", "pay")
 
 
-def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFrame, settings: RingSettings,
-                     holders: pl.DataFrame | None = None) -> pl.DataFrame:
+def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFrame, rare: pl.DataFrame,
+                     settings: RingSettings) -> pl.DataFrame:
     """``(group, other)``, both orders: groups (``cores``: ``account_id``, ``group``) of suspicious accounts (mean own score from ``attach_min_score``) whose
     members broadly repeat one template's rare frames with the other's (``template_merge_share`` of each group's
     members has a frame pair across) and that share a value of another fact (:data:`SECOND_FACTS`) that is mostly
-    theirs (``template_merge_fact_share`` of its holders in the two; ``holders``: ``value``, ``holders`` of every
-    account, as :func:`rare_values` counts them, by default those in ``pairs``). A hydra paying with several cards is several
+    theirs (``template_merge_fact_share`` of its holders in the two, every account's counted: ``rare``, as
+    :func:`rare_values` gives them). A hydra paying with several cards is several
     groups; its members fill one template apart and signed up from one mail domain of its own. Two operations that
     use one public template and a webmail provider share no such value.
 
@@ -791,7 +806,7 @@ def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFr
     ...                       "value": ["frames:a1~b1"] * 2 + ["frames:a2~b2"] * 2 + ["mail:op.example"] * 2 + ["frames:a2~c1"] * 2})
     >>> cores = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2"], "group": ["A", "A", "B", "B", "C", "C"]})
     >>> scored = pl.DataFrame({"account_id": ["a1", "a2", "b1", "b2", "c1", "c2"], "score_ignoring_volume": [1.2] * 6})
-    >>> sorted(_template_merges(pairs, cores, scored, RingSettings()).rows())   # C fills the template with one of A, and shares no other fact
+    >>> sorted(_template_merges(pairs, cores, scored, rare_values(pairs), RingSettings()).rows())   # C fills the template with one of A, shares no other fact
     [('A', 'B'), ('B', 'A')]
     """
     suspicious = (cores.join(scored.select("account_id", "score_ignoring_volume"), on="account_id", how="left")
@@ -805,17 +820,15 @@ def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFr
         .filter(pl.col("group") != pl.col("other"))
         .group_by("group", "other").agg((pl.col("account_id").n_unique() / pl.col("size").first()).alias("share"))
     )
-    both = across.join(across.select(pl.col("other").alias("group"), pl.col("group").alias("other"), pl.col("share").alias("back")),
-                       on=["group", "other"]).filter(pl.min_horizontal("share", "back") >= settings.template_merge_share)
-    facts = pairs.filter(kinds.is_in(SECOND_FACTS)).select("account_id", "value")
-    facts = (facts.join(holders.select("value", "holders"), on="value") if holders is not None else facts.with_columns(pl.len().over("value").alias("holders")))
-    facts = (facts.join(members.select("account_id", "group"), on="account_id")
+    facts = (pairs.filter(kinds.is_in(SECOND_FACTS)).select("account_id", "value")
+             .join(rare.select("value", "holders"), on="value")
+             .join(members.select("account_id", "group"), on="account_id")
              .group_by("value", "group").agg(pl.len().alias("held"), pl.col("holders").first()))
     second = (facts.join(facts.select("value", pl.col("group").alias("other"), pl.col("held").alias("held_other")), on="value")
               .filter((pl.col("group") != pl.col("other"))
                       & (pl.col("held") + pl.col("held_other") >= settings.template_merge_fact_share * pl.col("holders")))
               .select("group", "other").unique())
-    return both.select("group", "other").join(second, on=["group", "other"], how="semi")
+    return _both_ways(across, settings.template_merge_share).join(second, on=["group", "other"], how="semi")
 
 
 def _apart_by_template(pairs: pl.DataFrame, cores: pl.DataFrame) -> pl.DataFrame:
@@ -881,7 +894,7 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
         attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
     cores = _components(joined.filter(~pl.col("weak")).select("account_id", "value"))
-    membership = _components(_core_merges(pairs, cores, settings)) if cores.height else cores
+    membership = _core_merges(pairs, cores, settings) if cores.height else cores
     membership = pl.concat([membership, _attached(pairs, membership, attaching)])
     membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
     membership = membership.filter(pl.len().over("group") >= settings.min_accounts)
@@ -892,11 +905,8 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     membership = pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
     if scored is None:
         return membership
-    merges = _template_merges(pairs, membership, scored, settings, rare)
-    if merges.height == 0:
-        return membership
-    labels = pl.concat([membership.select("group", pl.col("group").alias("other")).unique(), merges])
-    return _components(membership.join(labels, on="group").select("account_id", pl.format("merge:{}", pl.col("other")).alias("value")))
+    merges = _template_merges(pairs, membership, scored, rare, settings)
+    return _merged(membership, merges) if merges.height else membership
 
 
 #: Kinds of value by which a member takes part in what its group does: paying together, firing on one schedule,

@@ -536,6 +536,23 @@ def reask(rng: np.random.Generator, prompts: list, rate: float, passes: float = 
     return [prompts[i] for i in src], mask, drawn
 
 
+def _passes(axes: dict) -> float:
+    """The ``passes`` :func:`reask` takes for an account's axes: the share of its list run through at a time, or 0."""
+    return float(axes.get("passes_chunk", 1.0)) if axes.get("reask_style") == "passes" else 0.0
+
+
+def _resampled(rng: np.random.Generator, temperature: np.ndarray, again: np.ndarray, drawn: int, passes: float) -> np.ndarray:
+    """``temperature`` (per request) with the re-asked requests (``again``) sampled at 0.7-1.0, best-of-n; with
+    ``passes``, every request at one such setting. ``drawn`` (:func:`reask`'s third value) temperatures are drawn
+    from ``rng`` either way, so the draws after stay as they were."""
+    warm = np.round(rng.uniform(0.7, 1.0, drawn), 2)
+    if passes:
+        temperature[:] = round(float(warm[0]) if drawn else 0.8, 1)
+    else:
+        temperature[again] = warm
+    return temperature
+
+
 def _harvest_fields(rng, n: int, acct: Account) -> dict:
     """Answer length, cap and sampling parameters by the account's reasoning and sampling axes."""
     ax = acct.axes
@@ -571,17 +588,12 @@ def _attack_columns(acct: Account, ctx: Context, t: np.ndarray, prompts: list, t
     fields = _harvest_fields(rng, len(t), acct)
     if temperatures is not None and "n" not in fields and not greedy:
         fields["temperature"] = _pick(rng, temperatures, len(t))
-    passes = ax.get("passes_chunk", 1.0) if ax.get("reask_style") == "passes" else 0.0
+    passes = _passes(ax)
     prompts, again, drawn = reask(rng, prompts, ax.get("reask", 0.0), passes=passes)
     if (again.any() or drawn) and not greedy:          # best-of-n: the same prompt again, sampled at 0.7-1.0
         temp = (np.array(fields["temperature"], dtype=object) if isinstance(fields["temperature"], np.ndarray)
                 else np.full(len(t), fields["temperature"], dtype=object))
-        warm = np.round(rng.uniform(0.7, 1.0, drawn), 2)
-        if passes:                                     # every pass at one setting
-            temp[:] = round(float(warm[0]) if drawn else 0.8, 1)
-        else:
-            temp[again] = warm
-        fields["temperature"] = temp
+        fields["temperature"] = _resampled(rng, temp, again, drawn, passes)
     fields.update(extra)
     block = acct.extra.get("preamble")
     if block:                                          # the operator's instruction block before every item
@@ -725,7 +737,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
         max_tok.append(cust["max_tokens"] if not cust["distiller"] or cust["explicit"] else 16384)
         users.append(f"{cust['user_prefix']}{user_no[i]}")
     idx = np.flatnonzero(distilling)
-    passes = acct.axes.get("passes_chunk", 1.0) if acct.axes.get("reask_style") == "passes" else 0.0
+    passes = _passes(acct.axes)
     again_prompts, again, drawn = reask(rng, [prompts[i] for i in idx], acct.axes.get("reask", 0.0), passes=passes)
     temp_arr = np.array(temp, dtype=object)
     for j, i in enumerate(idx.tolist()):
@@ -733,11 +745,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
     if acct.axes.get("greedy") == "yes":                 # the distilling customers ask everything at temperature 0
         temp_arr[idx] = 0.0
     else:
-        warm = np.round(rng.uniform(0.7, 1.0, drawn), 2)
-        if passes:                                       # the distilling customers' passes at one setting
-            temp_arr[idx] = round(float(warm[0]) if drawn else 0.8, 1)
-        else:
-            temp_arr[idx[again]] = warm
+        temp_arr[idx] = _resampled(rng, temp_arr[idx], again, drawn, passes)
     logprobs = np.full(len(t), None, dtype=object)          # not sent, unless a distilling customer asks
     n_col = np.ones(len(t), dtype=np.int64)
     if sampling in ("logprobs", "both"):

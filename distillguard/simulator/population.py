@@ -156,7 +156,7 @@ def draw_style(rng: np.random.Generator, kind: str) -> dict:
     bucket = str(rng.choice(list(REASK_BUCKETS)))
     lo, hi = REASK_BUCKETS[bucket]
     reask = float(rng.uniform(lo, hi)) if hi else 0.0
-    style = {"reask_rate": bucket, "reask": reask, "reask_style": reask_style(reask), "passes_chunk": passes_chunk(reask),
+    style = {"reask_rate": bucket, "reask": reask, **reask_habit(reask),
              "language": "en" if rng.random() < 0.4 else str(rng.choice(LANGUAGES[1:])),
              "reasoning": "implicit" if rng.random() < 0.3 else "explicit",
              "age": "aged" if rng.random() < AGED_P[kind] else "fresh",
@@ -172,29 +172,22 @@ def draw_style(rng: np.random.Generator, kind: str) -> dict:
     return consistent(style)
 
 
-def reask_style(reask: float) -> str:
-    """How an attacker re-asks: ``adjacent`` (each prompt again soon after it, at varied temperatures) or
-    ``passes`` (the list again, at one temperature), ``REASK_PASSES_P`` of the time; "-" for one who does not.
-    Drawn from a generator of its own, seeded by the re-ask share, so every other draw stays as it was.
+def reask_habit(reask: float) -> dict:
+    """How an attacker re-asks: ``reask_style`` ``adjacent`` (each prompt again soon after it, at varied
+    temperatures) or ``passes`` (the list again, at one temperature), ``REASK_PASSES_P`` of the time ("-" for
+    one who does not re-ask); ``passes_chunk``, the share of the list a passes-style re-asker runs through at a
+    time: 1 (``PASSES_OF_LIST_P``) or a batch (``PASSES_BATCH``, log-uniform). Drawn from a generator of its
+    own, seeded by the re-ask share, so every other draw stays as it was.
 
-    >>> reask_style(0.0), sorted({reask_style(r / 100) for r in range(10, 60)})
+    >>> reask_habit(0.0)["reask_style"], sorted({reask_habit(r / 100)["reask_style"] for r in range(10, 60)})
     ('-', ['adjacent', 'passes'])
-    """
-    if reask <= 0:
-        return "-"
-    return "passes" if np.random.default_rng(int(reask * 1e9)).random() < REASK_PASSES_P else "adjacent"
-
-
-def passes_chunk(reask: float) -> float:
-    """The share of its prompt list a passes-style re-asker runs through at a time: 1 (``PASSES_OF_LIST_P``) or a
-    batch (``PASSES_BATCH``, log-uniform), from the same generator of its own as :func:`reask_style`.
-
-    >>> sorted({passes_chunk(r / 100) == 1.0 for r in range(10, 60)})
+    >>> sorted({reask_habit(r / 100)["passes_chunk"] == 1.0 for r in range(10, 60)})
     [False, True]
     """
+    style, whole, batch = np.random.default_rng(int(reask * 1e9)).random(3)
     lo, hi = PASSES_BATCH
-    draws = np.random.default_rng(int(reask * 1e9)).random(3)
-    return 1.0 if draws[1] < PASSES_OF_LIST_P else float(np.exp(np.log(lo) + draws[2] * (np.log(hi) - np.log(lo))))
+    return {"reask_style": "-" if reask <= 0 else "passes" if style < REASK_PASSES_P else "adjacent",
+            "passes_chunk": 1.0 if whole < PASSES_OF_LIST_P else float(np.exp(np.log(lo) + batch * (np.log(hi) - np.log(lo))))}
 
 
 def consistent(style: dict) -> dict:
