@@ -75,6 +75,11 @@ class RingSettings(BaseModel):
     members_rerun: tuple[float, float] = (0.05, 0.25)     # members' mean re-run evidence: one member in twenty .. a quarter of a lab's members
                                                           # re-running a fixed bank (an extraction's members take new prompts, re-asked or not)
     members_sitting: tuple[float, float] = (0.85, 1.0)    # members' mean one-sitting evidence: ... every member one sitting, an evaluation run each
+    sliced_list: tuple[float, float] = (0.7, 0.95)        # share of the members' re-asks that fall on prompts no other member asks: from .. to
+                                                          # which members that send one template (rev_shared_template) re-ask one list cut into a
+                                                          # slice per account, not a bank they re-run (their re-asking then counts less against them) ...
+    sliced_sitting: tuple[float, float] = (0.5, 0.85)     # ... unless each member works its slice in one sitting, as evaluators each run theirs
+                                                          # (members' mean one-sitting evidence: from .. to which the slices are evaluation runs)
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
     members_alone: tuple[float, float] = (0.9, 1.0)       # ... at which the members are extractors alone (alike_extractors)
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
@@ -1092,7 +1097,10 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     prompts = (
         prompt_counts
         .join(membership, on="account_id")
-        .group_by("group").agg(pl.col("h").n_unique().alias("joint_distinct"), pl.col("n").sum().alias("joint_prompts"))
+        .group_by("group", "h").agg(pl.col("account_id").n_unique().alias("askers"), pl.col("n").sum())
+        .group_by("group").agg(pl.len().alias("joint_distinct"), pl.col("n").sum().alias("joint_prompts"),
+                               # of the times members ask a prompt again, the share on prompts no other member asks (their own slice)
+                               ((pl.col("n") - 1).filter(pl.col("askers") == 1).sum() / (pl.col("n") - pl.col("askers")).sum()).alias("own_reask_share"))
     )
     w, s = settings.weights, settings
     frame = (
@@ -1149,8 +1157,14 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's, or each
     # sits once through a modest bank). The three signs are read apart, so each adds to what the others leave:
     # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
+    # members re-asking their own prompts is no bank re-run when their prompts are one list cut into a slice per member, sent
+    # in one template (a harvest spread over accounts, each slice asked again for more samples) and worked for hours and days,
+    # not in one sitting each: evaluators re-run one bank, or each run their slice of one once
+    frame = frame.with_columns(
+        (pl.col("rev_shared_template") * ramp(pl.col("own_reask_share").fill_nan(None).fill_null(0.0), settings.sliced_list)
+         * (1.0 - ramp(pl.col("mean_sitting"), settings.sliced_sitting))).alias("sliced_list"))
     unexplained = pl.lit(1.0)
-    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun), pl.col("rev_bank_reuse"),
+    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")), pl.col("rev_bank_reuse"),
                  ramp(pl.col("mean_sitting"), settings.members_sitting)):
         unexplained = unexplained * (1.0 - sign)
     rerun = settings.rerun_weight * (1.0 - unexplained)
@@ -1228,7 +1242,11 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
                            f"{100 * r['joint_novelty']:.0f}% of all they sent (each covers its own slice)")
-        if r["mean_rerun"] > settings.members_rerun[0] or r["rev_bank_reuse"] > 0:      # the counter is taking points away
+        if r["mean_rerun"] > settings.members_rerun[0] and r["sliced_list"] > 0:
+            reasons.append(f"members each re-ask a slice of one list: {100 * r['own_reask_share']:.0f}% of their re-asks are of prompts no "
+                           "other member asks, sent in one template and worked over hours and days (one harvest spread over accounts, "
+                           f"each slice asked again for more samples), so their re-asking weighs {100 * r['sliced_list']:.0f}% less as a bank re-run")
+        if r["mean_rerun"] * (1.0 - r["sliced_list"]) > settings.members_rerun[0] or r["rev_bank_reuse"] > 0:   # the counter is taking points away
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")

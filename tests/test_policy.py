@@ -997,3 +997,36 @@ def test_a_lab_whose_calibration_accounts_rerun_a_fixed_bank_is_no_ring_but_the_
     # apart and weigh more together than either alone
     one_rerunner, sittings = [1.0] + [0.0] * 7, 0.925
     assert points(one_rerunner, sittings) < min(points(one_rerunner), points([0.0] * 8, sittings))
+
+
+def test_one_list_cut_into_a_slice_per_account_and_each_slice_asked_twice_is_a_ring_not_a_bank_re_run():
+    """Eight accounts on one card send one system prompt; each asks thirty prompts of its own (one list cut into a
+    slice per account) and asks its slice again at the same setting, so each alone reads as a fixed bank re-run, and
+    works over two days. Together that is one harvest spread over accounts, each slice re-asked for more samples: a
+    ring. The same members asking one shared bank, or each in its own template, or each working its slice in one
+    sitting (evaluators each running theirs once), or asking their slices once and a handful of shared prompts again
+    and again (a generator's instructions), re-run a bank: no ring."""
+    members = [f"acct{k}" for k in range(8)]
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+
+    def points(*, sliced: bool = True, one_template: bool = True, sitting: float = 0.0, hot_shared: bool = False) -> float:
+        values = ["pay:one-card"] + (["sys:one-harness"] if one_template else [])
+        links = pl.DataFrame([(a, v) for a in members for v in values]
+                             + ([(a, f"sys:own-{a}") for a in members] if not one_template else []), schema=["account_id", "value"], orient="row")
+        asked = [(a, T0 + timedelta(minutes=41 * i + 13 * k + 1500 * p), f"question {30 * k * sliced + i}")
+                 for k, a in enumerate(members) for p in range(1 if hot_shared else 2) for i in range(30)]
+        if hot_shared:      # each slice asked once; what members ask again is a handful of prompts they all send
+            asked += [(a, T0 + timedelta(minutes=41 * i + 13 * k + 7), f"shared instruction {i % 5}") for k, a in enumerate(members) for i in range(30)]
+        events = pl.DataFrame(asked, schema=["account_id", "ts", "prompt"], orient="row")
+        scored = pl.DataFrame([{"account_id": a, "score": 0.6, "score_ignoring_volume": 0.6, "points_purpose": 2.3, "ev_downstream": 0.0,
+                                "ev_rerun": 1.0, "ev_one_sitting": sitting, "n_requests": 60, "prompt_growth": 0.0, "ev_coverage": 0.3,
+                                "first_seen": T0, "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=200 * k)}
+                               for k, a in enumerate(members)])
+        return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
+
+    bar = RingSettings().flag_points
+    assert points() >= bar
+    assert points(sliced=False) < bar
+    assert points(one_template=False) < bar
+    assert points(sitting=0.9) < bar
+    assert points(hot_shared=True) < bar
