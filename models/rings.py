@@ -116,8 +116,7 @@ class RingSettings(BaseModel):
     frame_max_holders: int = 2000      # ... and at most this many holders (bounds the pairs compared; a larger template is a product's)
     frame_min_shared: int = 3          # rare frames two accounts must share ...
     frame_min_overlap: float = 0.5     # ... covering this share of the smaller frame sketch: one template, slots apart
-    frame_min_score: float = 0.6       # an account's own score (ignoring volume) from which its frames link it (0.7 left a split
-                                       # extractor's aged accounts, each at 0.66-0.72 for a list re-run at one setting, unlinked)
+    frame_min_score: float = 0.7       # an account's own score (ignoring volume) from which its frames link it
     # co-firing accounts: accounts that repeat the same rare frames and fire in the same bursts (a hydra's members, tens of
     # requests each, score low alone; one scheduler fires them together, one template fills their prompts)
     cofire_min_score: float = 0.2      # an account's own score (ignoring volume) from which co-firing links it (ordinary use: about 0)

@@ -1030,15 +1030,3 @@ def test_one_list_cut_into_a_slice_per_account_and_each_slice_asked_twice_is_a_r
     assert points(one_template=False) < bar
     assert points(sitting=0.9) < bar
     assert points(hot_shared=True) < bar
-
-
-def test_aged_accounts_of_one_split_extractor_that_re_run_their_lists_are_framed_together():
-    """Seven aged accounts of one split extractor, each on its own card and mail domain, fill one template and run
-    their own lists through again at one setting: each scores 0.6-0.7 alone (the re-run counts against it). Their
-    shared rare frames link them; ordinary accounts that happen to repeat the same wording (score about 0) do not."""
-    frames = [[1, 2, 3, 4, 10 + k] for k in range(7)]
-    scored = pl.DataFrame({"account_id": [f"s{k}" for k in range(7)] + ["o1", "o2"] + [f"x{i}" for i in range(60)],
-                           "score_ignoring_volume": [0.62, 0.66, 0.68, 0.64, 0.71, 0.66, 0.69] + [0.05, 0.0] + [0.0] * 60,
-                           "prompt_frames": frames + [[1, 2, 3, 4]] * 2 + [[100 + i] for i in range(60)]})
-    linked = set(frame_links(scored, RingSettings())["account_id"])
-    assert linked == {f"s{k}" for k in range(7)}
