@@ -1154,15 +1154,15 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     acting = at_once + shared_template + settings.sweep_weight * pl.col("rev_sharded_sweep")
     owned = pl.min_horizontal(owned, settings.owned_alone_cap + acting)
     together = at_once + owned + shared_template + pl.min_horizontal(scale, at_once + (owned - settings.owned_alone_cap).clip(0.0, None))
-    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's, or each
-    # sits once through a modest bank). The three signs are read apart, so each adds to what the others leave:
-    # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
     # members re-asking their own prompts is no bank re-run when their prompts are one list cut into a slice per member, sent
     # in one template (a harvest spread over accounts, each slice asked again for more samples) and worked for hours and days,
     # not in one sitting each: evaluators re-run one bank, or each run their slice of one once
     frame = frame.with_columns(
         (pl.col("rev_shared_template") * ramp(pl.col("own_reask_share").fill_nan(None).fill_null(0.0), settings.sliced_list)
          * (1.0 - ramp(pl.col("mean_sitting"), settings.sliced_sitting))).alias("sliced_list"))
+    # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's, or each
+    # sits once through a modest bank). The three signs are read apart, so each adds to what the others leave:
+    # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
     unexplained = pl.lit(1.0)
     for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")), pl.col("rev_bank_reuse"),
                  ramp(pl.col("mean_sitting"), settings.members_sitting)):
@@ -1246,7 +1246,8 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"members each re-ask a slice of one list: {100 * r['own_reask_share']:.0f}% of their re-asks are of prompts no "
                            "other member asks, sent in one template and worked over hours and days (one harvest spread over accounts, "
                            f"each slice asked again for more samples), so their re-asking weighs {100 * r['sliced_list']:.0f}% less as a bank re-run")
-        if r["mean_rerun"] * (1.0 - r["sliced_list"]) > settings.members_rerun[0] or r["rev_bank_reuse"] > 0:   # the counter is taking points away
+        rerunning = r["mean_rerun"] > settings.members_rerun[0] and r["sliced_list"] < 1.0     # the members' sign, as the points read it
+        if rerunning or r["rev_bank_reuse"] > 0:      # the counter is taking points away
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")
