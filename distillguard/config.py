@@ -183,9 +183,12 @@ class ExecutionSettings(BaseModel):
     # Part of the budget the coordinating process keeps for itself and its DuckDB (the window's export,
     # the gathered one-row-per-account features, the models and the ring graph).
     coordinator_share: float = 0.3
-    # Windows with fewer events are scored in one process without writing shards (the export costs
-    # more than it saves below this size); 0 shards every window.
-    in_process_below_events: int = 1_000_000
+    # Windows with fewer events are scored in one process without writing shards; 0 shards every window.
+    # Sharding bounds memory, and on this process (the CLI) costs time: measured on simulated traffic
+    # (benchmarks/README.md, batch_throughput.py), 1.0M events took 17 s at 2.9 GB peak in one process and
+    # 19-21 s at 1.9 GB in shards; 1.7M events 25 s at 4.2 GB and 28 s at 2.2 GB. One process holds about
+    # 2.4 kB per event: 1.5M events stay within the default budget with a third of it spare.
+    in_process_below_events: int = 1_500_000
     # Where a run writes its window's shards (Parquet, one folder per shard), removed after the run.
     # Every worker must read it: a shared file system for a remote cluster. None: next to the database.
     scratch_dir: Path | None = None

