@@ -83,3 +83,18 @@ def test_a_micro_batch_without_events_raises_no_alerts():
     assert scoring.alerts(batch.events).height == 0
     scoring.advance(batch)
     assert scoring.next_offset == {1: 3}
+
+
+def test_a_young_account_is_judged_every_minute_of_its_first_ten_and_then_as_its_window_grows():
+    """One steady account, 20 requests a minute: in its first ten minutes of event time it is due at least once a
+    minute (an alert is due within ten); later only when its count grew by half (or a quarter of an hour passed)."""
+    scorer = StreamScorer(Settings())
+    start = datetime(2026, 11, 2, 9)
+    ts = pl.datetime_range(start, datetime(2026, 11, 2, 9, 40), interval="3s", eager=True, time_unit="us")
+    events = pl.DataFrame({"account_id": ["a"] * ts.len(), "ts": ts, "_partition": [0] * ts.len()}).with_columns(pl.col("_partition").cast(pl.Int32))
+    due = pl.concat([scorer.due_points(events.slice(i, 100)) for i in range(0, events.height, 100)])
+    minutes = ((due["until"] - start).dt.total_seconds() / 60.0).to_list()
+    early = [m for m in minutes if m <= 10]
+    assert early and max(b - a for a, b in zip([0.0] + early, early + [10.0])) <= 1.5
+    late = [m for m in minutes if m > 12]
+    assert len(late) <= 3          # 12 -> 40 minutes: the count grows by half twice or so

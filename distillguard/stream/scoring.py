@@ -7,7 +7,8 @@ the *same* detection policy (:class:`distillguard.models.policy.DetectionPolicy`
 river model (:mod:`distillguard.models.online`) giving the anomaly evidence that PyOD gives in
 batch, so a backlog or a replay is judged as it would have been live. An account is due when its event count grew by half
 since it was last judged (early in its life that is every few requests, so a new attacker is
-judged within minutes) or ten minutes of event time passed and it was active again. Every due
+judged within minutes), every minute of event time in its first ten minutes, or a quarter of an hour
+of event time passed and it was active again. Every due
 point of a micro-batch is computed in one vectorised Polars pass (each point's window under its
 own key), and text normalisation is done once per event when it joins the window.
 
@@ -40,7 +41,10 @@ log = logging.getLogger("distillguard.stream")
 MIN_WINDOW_REQUESTS = 10     # below this many requests in the window the shares mean nothing yet
 RESCORE_GROWTH = 0.5         # an account is re-scored once its window gained this share of new events ...
 RESCORE_MIN_NEW = 5          # ... (at least this many), or
-RESCORE_MAX_S = 900          # ... this much event time after it was last scored, if anything arrived
+RESCORE_MAX_S = 900          # ... this much event time after it was last scored, if anything arrived, or
+YOUNG_S = 600                # ... while the account is this young (event time since its first request in the stream) ...
+YOUNG_RESCORE_S = 60         # ... this much event time after it was last scored: a new extractor is judged every minute
+                             # of its first ten, not only when its count grew by half (an alert is due within ten minutes)
 
 
 def window_features(window: pl.DataFrame, accounts: pl.DataFrame | None, window_hours: float | None = None,
@@ -94,7 +98,8 @@ class StreamScorer:
         self.accounts: pl.DataFrame | None = None
         self.flagged: set[str] = set()
         self.storms = 0
-        self.pending: dict[str, tuple[int, int, float | None]] = {}   # account -> (events since judged, events seen, ts judged)
+        # account -> (events since judged, events seen, ts judged, ts of its first event)
+        self.pending: dict[str, tuple[int, int, float | None, float]] = {}
 
     def model(self, partition: int) -> OnlineOutlierModel:
         if partition not in self.models:
@@ -150,7 +155,8 @@ class StreamScorer:
         The batch is cut into slices of ``stream.score_every_s`` seconds of event time; an account
         is due at the end of a slice when it gained enough events since it was last judged
         (:data:`RESCORE_GROWTH` of its events so far, at least :data:`RESCORE_MIN_NEW`) or when
-        :data:`RESCORE_MAX_S` of event time passed and it was active again.
+        :data:`RESCORE_MAX_S` of event time passed and it was active again (:data:`YOUNG_RESCORE_S`
+        while it is :data:`YOUNG_S` young).
         """
         every = f"{max(1, self.settings.stream.score_every_s)}s"
         per_slice = (events.group_by(pl.col("ts").dt.truncate(every).alias("_slice"), "account_id")
@@ -159,13 +165,15 @@ class StreamScorer:
                      .sort("_slice", "account_id"))
         due = []
         for account, new, last_ts, until, partition in per_slice.select("account_id", "n", "last", "until", "_partition").iter_rows():
-            added, total, ts_then = self.pending.get(account, (0, 0, None))
-            added, total, stamp = added + new, total + new, last_ts.timestamp()
-            if added >= max(RESCORE_MIN_NEW, RESCORE_GROWTH * (total - added)) or (ts_then is not None and stamp - ts_then >= RESCORE_MAX_S):
+            stamp = last_ts.timestamp()
+            added, total, ts_then, first = self.pending.get(account, (0, 0, None, stamp))
+            added, total = added + new, total + new
+            waited = RESCORE_MAX_S if stamp - first > YOUNG_S else YOUNG_RESCORE_S
+            if added >= max(RESCORE_MIN_NEW, RESCORE_GROWTH * (total - added)) or (ts_then is not None and stamp - ts_then >= waited):
                 due.append((account, until, partition))
-                self.pending[account] = (0, total, stamp)
+                self.pending[account] = (0, total, stamp, first)
             else:
-                self.pending[account] = (added, total, ts_then if ts_then is not None else stamp)
+                self.pending[account] = (added, total, ts_then if ts_then is not None else stamp, first)
         return pl.DataFrame(due, schema={"account_id": pl.String, "until": events.schema["ts"], "_partition": pl.Int32}, orient="row")
 
     def score_points(self, points: pl.DataFrame) -> pl.DataFrame:
