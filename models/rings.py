@@ -85,7 +85,8 @@ class RingSettings(BaseModel):
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
     staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
-    synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire
+    synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire, beyond
+                                                          # the share members active independently would (_chance_share)
     cofiring_share: tuple[float, float] = (0.3, 0.7)      # ... or share of members firing in bursts with another member (cofiring_links)
     template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
     network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
@@ -1020,6 +1021,20 @@ OWNED_TOGETHER = ("staged", "shared_network")
 ONE_TEMPLATE = ("tmpl", "frames", "cofire")
 
 
+def _chance_share(expected: np.ndarray, bar: np.ndarray) -> np.ndarray:
+    """Of the minutes in which any member fires, the share in which ``bar`` or more do, by chance: members active
+    independently, ``expected`` of them firing in a minute on average (Poisson).
+
+    >>> _chance_share(np.array([0.36, 3.0]), np.array([2, 2])).round(2).tolist()   # four apps busy a tenth of the time; a busy crowd
+    [0.17, 0.84]
+    """
+    from scipy.stats import poisson
+
+    expected = np.clip(np.nan_to_num(expected.astype(float)), 1e-9, None)
+    any_fires = poisson.sf(0, expected)
+    return np.where(any_fires > 0, poisson.sf(bar.astype(float) - 1, expected) / any_fires, 0.0)
+
+
 def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
                   events: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame],
                   settings: RingSettings = RingSettings()) -> pl.DataFrame:
@@ -1089,10 +1104,24 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
         .filter(pl.col("tied").fill_null(False) | (pl.col("span") < settings.busy_span_minutes)
                 | (pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")))
-        .group_by("group", "minute").agg(pl.len().alias("firing"))
+    )
+    together_bar = pl.max_horizontal(pl.lit(2), (pl.col("n_accounts") / 3).ceil())
+    # what chance gives: members active independently, each in its share of the group's span, fire a third at once in
+    # this share of the minutes any fires (two of three apps busy all day do so often; one scheduler's bursts far more)
+    span = ((pl.col("minute").max() - pl.col("minute").min()).dt.total_minutes() + 1).alias("group_span")
+    chance = (
+        activity.group_by("group").agg(span, pl.len().alias("member_minutes"))        # one row per member and minute it fired
+        .with_columns((pl.col("member_minutes") / pl.col("group_span")).alias("expected_firing"))
         .join(base.select("group", "n_accounts"), on="group")
-        .group_by("group").agg(
-            (pl.col("firing") >= pl.max_horizontal(pl.lit(2), (pl.col("n_accounts") / 3).ceil())).mean().alias("synchronised_share"))
+        .with_columns(together_bar.alias("together_bar"))
+    )
+    chance = chance.with_columns(pl.Series("chance_share", _chance_share(chance["expected_firing"].to_numpy(), chance["together_bar"].to_numpy()),
+                                           dtype=pl.Float64)).select("group", "chance_share")
+    activity = (
+        activity.group_by("group", "minute").agg(pl.len().alias("firing"))
+        .join(base.select("group", "n_accounts"), on="group")
+        .group_by("group").agg((pl.col("firing") >= together_bar).mean().alias("synchronised_share"))
+        .join(chance, on="group", how="left")
     )
     prompts = (
         prompt_counts
@@ -1121,7 +1150,7 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             pl.when(pl.col("n_created") >= 3)
             .then(1.0 - ramp(pl.col("creation_spread_hours"), s.staged_hours)).otherwise(0.0).alias("rev_staged"),
             # one schedule: minutes in which a third of the members fire, or members firing in the same bursts
-            pl.max_horizontal(ramp(pl.col("synchronised_share"), s.synchronised),
+            pl.max_horizontal(ramp(pl.col("synchronised_share") - pl.col("chance_share").fill_null(0.0), s.synchronised),
                               ramp(pl.col("n_cofiring").fill_null(0) / pl.col("n_accounts"), s.cofiring_share)).alias("rev_synchronised"),
             ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
             # members that are extractors alone, asking in one template's rare wording: the quieter ones are the same extraction
@@ -1238,7 +1267,8 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
         if r["rev_staged"] > 0 and r["creation_spread_hours"] is not None:
             reasons.append(f"staged creation: the middle half of the members' accounts created within {r['creation_spread_hours']:.0f} hours")
         if r["rev_synchronised"] > 0 and r["synchronised_share"]:
-            reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire together")
+            reasons.append(f"synchronised activity: in {100 * r['synchronised_share']:.0f}% of active minutes a third or more of the members fire "
+                           f"together (members active independently would in {100 * (r['chance_share'] or 0.0):.0f}%)")
         if r["rev_joint_coverage"] > 0:
             reasons.append(f"jointly a sweep: {r['joint_distinct']:,} distinct prompts across the members, "
                            f"{100 * r['joint_novelty']:.0f}% of all they sent (each covers its own slice)")

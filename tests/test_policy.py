@@ -1030,3 +1030,30 @@ def test_one_list_cut_into_a_slice_per_account_and_each_slice_asked_twice_is_a_r
     assert points(one_template=False) < bar
     assert points(sitting=0.9) < bar
     assert points(hot_shared=True) < bar
+
+
+def test_members_busy_at_random_are_not_synchronised_but_members_firing_in_the_same_bursts_are():
+    """Four apps, each busy in a random seventh of the minutes of two days, find two of them busy in one minute about
+    a quarter of the time: chance, not a schedule, so no synchronisation evidence. Four accounts that fire in the same
+    minutes (one scheduler) are synchronised in full."""
+    import numpy as np
+
+    members = [f"acct{k}" for k in range(4)]
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * 4})
+    links = pl.DataFrame({"account_id": members, "value": ["tmpl:one app"] * 4})
+    rng = np.random.default_rng(7)
+    span = 2 * 24 * 60
+
+    def evidence(minutes_of) -> dict:
+        events = pl.DataFrame([(a, T0 + timedelta(minutes=int(m)), f"{a} prompt {m}") for a in members for m in minutes_of(a)],
+                              schema=["account_id", "ts", "prompt"], orient="row")
+        scored = pl.DataFrame([{"account_id": a, "score": 0.8, "score_ignoring_volume": 0.8, "points_purpose": 1.8, "ev_downstream": 0.0,
+                                "n_requests": 400, "first_seen": T0, "last_seen": T0 + timedelta(days=2)} for a in members])
+        return ring_evidence(membership, links, scored, events, RingSettings()).row(0, named=True)
+
+    at_random = evidence(lambda a: rng.choice(span, span // 7, replace=False))
+    bursts = sorted(rng.choice(span, span // 7, replace=False))
+    scheduled = evidence(lambda a: bursts)
+    assert at_random["synchronised_share"] > RingSettings().synchronised[1]       # raw co-activity alone would have counted in full
+    assert abs(at_random["synchronised_share"] - at_random["chance_share"]) < 0.05 and at_random["rev_synchronised"] < 0.3
+    assert scheduled["synchronised_share"] == 1.0 and scheduled["rev_synchronised"] == 1.0
