@@ -81,7 +81,8 @@ class RingSettings(BaseModel):
     sliced_sitting: tuple[float, float] = (0.5, 0.85)     # ... unless each member works its slice in one sitting, as evaluators each run theirs
                                                           # (members' mean one-sitting evidence: from .. to which the slices are evaluation runs)
     members_score: tuple[float, float] = (0.3, 0.9)       # members' mean account score ignoring volume (capped at 1.5): none .. full
-    members_alone: tuple[float, float] = (0.9, 1.0)       # ... at which the members are extractors alone (alike_extractors)
+    members_alone: tuple[float, float] = (0.9, 1.0)       # ... at which the members are extractors alone (alike_extractors), and their
+                                                          # own re-run and one-sitting signs are not taken from the group again
     purpose_points: tuple[float, float] = (0.5, 1.5)      # members' mean purpose points (any purpose family; counter-evidence is in their score)
     payment_share: tuple[float, float] = (0.3, 0.7)       # members sharing a payment fingerprint with another member
     staged_hours: tuple[float, float] = (72.0, 336.0)     # middle half of members created within 3 days: full; over 2 weeks: none
@@ -1192,9 +1193,12 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     # counter-evidence: the group re-runs one bank (members re-ask their own prompts, or ask each other's, or each
     # sits once through a modest bank). The three signs are read apart, so each adds to what the others leave:
     # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
+    # The members' own signs (re-running, one sitting each) are in their scores already: members that are extractors
+    # alone after them (``members_alone``) do not lose them again as a group. Asking each other's prompts is the group's.
+    alone = 1.0 - ramp(pl.col("mean_score"), s.members_alone)
     unexplained = pl.lit(1.0)
-    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")), pl.col("rev_bank_reuse"),
-                 ramp(pl.col("mean_sitting"), settings.members_sitting)):
+    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")) * alone, pl.col("rev_bank_reuse"),
+                 ramp(pl.col("mean_sitting"), settings.members_sitting) * alone):
         unexplained = unexplained * (1.0 - sign)
     rerun = settings.rerun_weight * (1.0 - unexplained)
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
@@ -1276,7 +1280,8 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"members each re-ask a slice of one list: {100 * r['own_reask_share']:.0f}% of their re-asks are of prompts no "
                            "other member asks, sent in one template and worked over hours and days (one harvest spread over accounts, "
                            f"each slice asked again for more samples), so their re-asking weighs {100 * r['sliced_list']:.0f}% less as a bank re-run")
-        rerunning = r["mean_rerun"] > settings.members_rerun[0] and r["sliced_list"] < 1.0     # the members' sign, as the points read it
+        evaluators = r["mean_score"] < settings.members_alone[1]      # members' own signs count only for members that are not extractors alone
+        rerunning = r["mean_rerun"] > settings.members_rerun[0] and r["sliced_list"] < 1.0 and evaluators    # as the points read it
         if rerunning or r["rev_bank_reuse"] > 0:      # the counter is taking points away
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
@@ -1285,7 +1290,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"a sharded sweep: members follow one prompt template and ask {r['joint_distinct']:,} distinct prompts together, "
                            f"a space none covers alone (counted as their purpose: {r['ring_purpose']:.2f} points against their own mean "
                            f"{r['mean_purpose']:.2f})")
-        if r["mean_sitting"] > settings.members_sitting[0]:      # the counter is taking points away
+        if r["mean_sitting"] > settings.members_sitting[0] and evaluators:      # the counter is taking points away
             reasons.append(f"weighs against: the members' windows are each one sitting of modest size (mean one-sitting evidence "
                            f"{r['mean_sitting']:.2f}), as evaluation runs are")
         if r["rev_purpose"] > 0:

@@ -1057,3 +1057,31 @@ def test_members_busy_at_random_are_not_synchronised_but_members_firing_in_the_s
     assert at_random["synchronised_share"] > RingSettings().synchronised[1]       # raw co-activity alone would have counted in full
     assert abs(at_random["synchronised_share"] - at_random["chance_share"]) < 0.05 and at_random["rev_synchronised"] < 0.3
     assert scheduled["synchronised_share"] == 1.0 and scheduled["rev_synchronised"] == 1.0
+
+
+def test_members_that_are_extractors_alone_do_not_lose_their_own_re_run_signs_again_as_a_group():
+    """Eight accounts on one card, each asking prompts of its own and a quarter of them again. Each member's
+    re-run and one-sitting evidence is in its own score already: members that score as extractors alone after it are
+    a ring, and their signs are not taken from the group a second time. Members whose own counter-evidence leaves them
+    evaluators (scores well under the bar) keep the group's counter; and members asking each other's prompts again (one
+    bank between them) lose it whatever they score alone."""
+    members = [f"acct{k}" for k in range(8)]
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+    links = pl.DataFrame({"account_id": members, "value": ["pay:one-card"] * len(members)})
+
+    def points(score: float, shared_bank: bool = False) -> float:
+        asked = [(a, T0 + timedelta(minutes=29 * i + 7 * k), f"question {i if shared_bank else f'{k}-{i}'}")
+                 for k, a in enumerate(members) for i in range(60)]
+        asked += [(a, T0 + timedelta(hours=30, minutes=29 * i + 7 * k), f"question {i if shared_bank else f'{k}-{i}'}")
+                  for k, a in enumerate(members) for i in range(15)]
+        events = pl.DataFrame(asked, schema=["account_id", "ts", "prompt"], orient="row")
+        scored = pl.DataFrame([{"account_id": a, "score": score, "score_ignoring_volume": score, "points_purpose": 2.0, "ev_downstream": 0.0,
+                                "ev_rerun": 0.4, "ev_one_sitting": 0.0, "n_requests": 75, "prompt_growth": 0.3, "ev_coverage": 0.5,
+                                "first_seen": T0, "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=200 * k)}
+                               for k, a in enumerate(members)])
+        return ring_evidence(membership, links, scored, events, RingSettings())["points"][0]
+
+    bar = RingSettings().flag_points
+    assert points(1.1) >= bar
+    assert points(0.5) < bar
+    assert points(1.1, shared_bank=True) < bar
