@@ -1105,25 +1105,20 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         .with_columns(((pl.col("minute").max() - pl.col("minute").min()).over("account_id").dt.total_minutes() + 1).alias("span"))
         .filter(pl.col("tied").fill_null(False) | (pl.col("span") < settings.busy_span_minutes)
                 | (pl.len().over("account_id") <= settings.sync_max_busy * pl.col("span")))
+        .group_by("group", "minute").agg(pl.len().alias("firing"))
+        .join(base.select("group", "n_accounts"), on="group")
     )
     together_bar = pl.max_horizontal(pl.lit(2), (pl.col("n_accounts") / 3).ceil())
-    # what chance gives: members active independently, each in its share of the group's span, fire a third at once in
-    # this share of the minutes any fires (two of three apps busy all day do so often; one scheduler's bursts far more)
-    span = ((pl.col("minute").max() - pl.col("minute").min()).dt.total_minutes() + 1).alias("group_span")
-    chance = (
-        activity.group_by("group").agg(span, pl.len().alias("member_minutes"))        # one row per member and minute it fired
-        .with_columns((pl.col("member_minutes") / pl.col("group_span")).alias("expected_firing"))
-        .join(base.select("group", "n_accounts"), on="group")
-        .with_columns(together_bar.alias("together_bar"))
-    )
-    chance = chance.with_columns(pl.Series("chance_share", _chance_share(chance["expected_firing"].to_numpy(), chance["together_bar"].to_numpy()),
-                                           dtype=pl.Float64)).select("group", "chance_share")
-    activity = (
-        activity.group_by("group", "minute").agg(pl.len().alias("firing"))
-        .join(base.select("group", "n_accounts"), on="group")
-        .group_by("group").agg((pl.col("firing") >= together_bar).mean().alias("synchronised_share"))
-        .join(chance, on="group", how="left")
-    )
+    span = (pl.col("minute").max() - pl.col("minute").min()).dt.total_minutes() + 1
+    activity = activity.group_by("group").agg(
+        (pl.col("firing") >= together_bar).mean().alias("synchronised_share"),
+        # what chance gives: members active independently, each in its share of the group's span (member-minutes over
+        # the span fire in a minute on average), fire a third at once in this share of the minutes any fires (two of
+        # three apps busy all day do so often; one scheduler's bursts far more)
+        (pl.col("firing").sum() / span).alias("expected_firing"), together_bar.first().alias("together_bar"))
+    activity = activity.with_columns(pl.Series("chance_share", _chance_share(activity["expected_firing"].to_numpy(),
+                                                                             activity["together_bar"].to_numpy()), dtype=pl.Float64)
+                                        ).select("group", "synchronised_share", "chance_share")
     prompts = (
         prompt_counts
         .join(membership, on="account_id")
@@ -1195,11 +1190,14 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     # 1 - (1 - a)(1 - b)(1 - c), one sign in full is the full counter, two halves are three quarters of it
     # The members' own signs (re-running, one sitting each) are in their scores already: members that are extractors
     # alone after them (``members_alone``) do not lose them again as a group. Asking each other's prompts is the group's.
+    # The signs are kept as columns, so the ring's reasons read them as the points do.
     alone = 1.0 - ramp(pl.col("mean_score"), s.members_alone)
+    frame = frame.with_columns(
+        (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")) * alone).alias("sign_rerun"),
+        (ramp(pl.col("mean_sitting"), settings.members_sitting) * alone).alias("sign_sitting"))
     unexplained = pl.lit(1.0)
-    for sign in (ramp(pl.col("mean_rerun"), settings.members_rerun) * (1.0 - pl.col("sliced_list")) * alone, pl.col("rev_bank_reuse"),
-                 ramp(pl.col("mean_sitting"), settings.members_sitting) * alone):
-        unexplained = unexplained * (1.0 - sign)
+    for sign in ("sign_rerun", "rev_bank_reuse", "sign_sitting"):
+        unexplained = unexplained * (1.0 - pl.col(sign))
     rerun = settings.rerun_weight * (1.0 - unexplained)
     behaviour = pl.sum_horizontal([weight * pl.col(f"rev_{name}") for name, weight in w.items()])
     points = behaviour.clip(None, settings.behaviour_cap) + together.clip(None, settings.together_cap) - rerun
@@ -1280,9 +1278,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"members each re-ask a slice of one list: {100 * r['own_reask_share']:.0f}% of their re-asks are of prompts no "
                            "other member asks, sent in one template and worked over hours and days (one harvest spread over accounts, "
                            f"each slice asked again for more samples), so their re-asking weighs {100 * r['sliced_list']:.0f}% less as a bank re-run")
-        evaluators = r["mean_score"] < settings.members_alone[1]      # members' own signs count only for members that are not extractors alone
-        rerunning = r["mean_rerun"] > settings.members_rerun[0] and r["sliced_list"] < 1.0 and evaluators    # as the points read it
-        if rerunning or r["rev_bank_reuse"] > 0:      # the counter is taking points away
+        if r["sign_rerun"] > 0 or r["rev_bank_reuse"] > 0:      # the counter is taking points away
             distinct = f"{100 * r['joint_novelty']:.0f}%" if r["joint_novelty"] is not None else "unknown (prompts not logged)"
             reasons.append(f"weighs against: members re-run one bank of prompts ({distinct} of the prompts they sent are distinct; "
                            f"mean re-run evidence {r['mean_rerun']:.2f}), as evaluations do")
@@ -1290,7 +1286,7 @@ def describe_rings(evidence: pl.DataFrame, membership: pl.DataFrame, links: pl.D
             reasons.append(f"a sharded sweep: members follow one prompt template and ask {r['joint_distinct']:,} distinct prompts together, "
                            f"a space none covers alone (counted as their purpose: {r['ring_purpose']:.2f} points against their own mean "
                            f"{r['mean_purpose']:.2f})")
-        if r["mean_sitting"] > settings.members_sitting[0] and evaluators:      # the counter is taking points away
+        if r["sign_sitting"] > 0:      # the counter is taking points away
             reasons.append(f"weighs against: the members' windows are each one sitting of modest size (mean one-sitting evidence "
                            f"{r['mean_sitting']:.2f}), as evaluation runs are")
         if r["rev_purpose"] > 0:
