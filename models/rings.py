@@ -46,12 +46,18 @@ class RingSettings(BaseModel):
 
     min_accounts: int = 3             # smallest ring
     sufficient_kinds: tuple[str, ...] = ("pay",)  # kinds that link on their own; any other link needs two facts (corroborated_links)
+    split_cut_share: float = 0.25     # two communities of one core (Leiden's) stay apart when the links between them weigh less than
+                                      # this share of the lighter one's links within (_split_at_sparse_cuts): two operations
+                                      # that a few coincidences join (a stock system prompt and a disposable mail domain)
     core_merge_share: float = 0.5     # share of each of two cores' members holding strong values the other core holds, to merge them
     template_merge_share: float = 0.5  # share of each of two suspicious cores' members repeating one template's rare frames with the
                                       # other group's members, to merge them when a second fact (a mail domain, a network, a card)
                                       # joins them too: the card groups of one hydra, filling one template apart
     template_merge_fact_share: float = 0.5  # ... a value that two groups hold, at least this share of its holders in the two: their
                                       # own domain or pool, not a webmail domain or a cloud region that strangers use as well
+    template_merge_fact_held: float = 0.15  # ... held by at least this share of each group's members: an operation's domain is
+                                      # its members' (0.17-0.86 on each side in independent draws); a disposable domain that
+                                      # one member of a second operation also used is a bridge (0.03-0.14)
     min_rarity: float = 0.3           # log(N / holders) / log(N) a value needs to link: 0.3 is N^0.7 holders at most
     sufficient_min_rarity: float = 0.05  # ... a payment instrument's: N^0.95 (a card paying for a ring that is a large share of
                                       # the accounts is still one holder's; only a placeholder most accounts carry is not)
@@ -771,6 +777,88 @@ def _both_ways(shares: pl.DataFrame, bar: float) -> pl.DataFrame:
     return shares.join(back, on=["group", "other"]).filter(pl.min_horizontal("share", "back") >= bar).select("group", "other")
 
 
+def _leiden_communities(held: pl.DataFrame) -> np.ndarray:
+    """Community of each account of ``held`` (``account_id``, ``value``; accounts in ``held["account_id"].unique().sort()``
+    order): Leiden (igraph) maximising modularity on the graph of accounts and the link values they hold, seeded so
+    that one input always gives one partition."""
+    import random
+
+    import igraph as ig
+
+    accounts = held["account_id"].unique().sort()
+    a = _codes(held["account_id"])
+    v = _codes(held["value"]) + accounts.len()
+    graph = ig.Graph(n=int(v.max()) + 1, edges=np.column_stack([a, v]).tolist())
+    ig.set_random_number_generator(random.Random(0))
+    try:
+        membership = graph.community_leiden(objective_function="modularity", n_iterations=-1).membership
+    finally:
+        ig.set_random_number_generator(random)
+    return np.asarray(membership[: accounts.len()])
+
+
+def _link_weights(held: pl.DataFrame, community: np.ndarray) -> np.ndarray:
+    """``W[c, d]``: weight of the links between communities ``c`` and ``d`` (``W[c, c]``: within ``c``, each pair
+    once). A value held by ``k`` accounts weighs ``1 / (k - 1)`` a pair of them, so each holder gets one unit from it
+    (a card 40 accounts share says no more about each than one two share)."""
+    accounts = held["account_id"].unique().sort()
+    of_account = pl.DataFrame({"account_id": accounts, "community": community})
+    counts = (held.join(of_account, on="account_id").group_by("value", "community").agg(pl.len().alias("n"))
+              .with_columns(pl.col("n").sum().over("value").alias("k")).filter(pl.col("k") >= 2))
+    x = np.zeros((counts["value"].n_unique(), int(community.max()) + 1))
+    x[_codes(counts["value"]), counts["community"].to_numpy()] = counts["n"].to_numpy()
+    w = 1.0 / (x.sum(axis=1) - 1.0)
+    weights = (x * w[:, None]).T @ x - np.diag((x * w[:, None]).sum(axis=0))
+    weights[np.diag_indices_from(weights)] /= 2.0
+    return weights
+
+
+def _split_at_sparse_cuts(joined: pl.DataFrame, cores: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
+    """``cores`` (``account_id``, ``group``) with each core that could hold two rings (``2 * min_accounts`` members)
+    split where it is operations that a few coincidences join: a stock system prompt two hydras send beside a
+    disposable mail domain they both sign up from, a network and a webmail domain. Leiden proposes communities
+    (:func:`_leiden_communities`) on the core's links (``joined``: ``account_id``, ``value``); two stay one while the
+    links between them weigh ``split_cut_share`` or more of the lighter one's links within (:func:`_link_weights`),
+    and a community under ``min_accounts`` joins the one it is most linked to. One operation's members are linked
+    many times over (a card, a pool, a template, a schedule); two operations, a few times.
+
+    >>> one = [(f"a{i}", v) for i in range(6) for v in ("pay:A", "ip:A")] + [(f"b{i}", v) for i in range(6) for v in ("pay:B", "ip:B")]
+    >>> bridge = [("a0", "sys:stock&mail:temp"), ("b0", "sys:stock&mail:temp")]
+    >>> joined = pl.DataFrame(one + bridge, schema=["account_id", "value"], orient="row")
+    >>> cores = pl.DataFrame({"account_id": [f"{o}{i}" for o in "ab" for i in range(6)], "group": ["a0"] * 12})
+    >>> sorted(_split_at_sparse_cuts(joined, cores, RingSettings()).group_by("group").len()["len"].to_list())   # two cards, one bridge
+    [6, 6]
+    """
+    big = cores.filter(pl.len().over("group") >= 2 * settings.min_accounts)
+    if big.height == 0:
+        return cores
+    held_all = joined.join(big, on="account_id")
+    parts = []
+    for (group,), held in held_all.group_by("group", maintain_order=True):
+        held = held.select("account_id", "value")
+        community = _leiden_communities(held)
+        while True:
+            _, community = np.unique(community, return_inverse=True)
+            if community.max() == 0:
+                break
+            weights = _link_weights(held, community)
+            sizes = np.bincount(community)
+            within = np.diag(weights).copy()
+            across = weights - np.diag(within)
+            ratio = across / np.maximum(np.minimum.outer(within, within), 1e-9)
+            small = sizes < settings.min_accounts          # joins its most linked neighbour first
+            ratio[small, :] = np.where(across[small, :] > 0, 1e9 + across[small, :], -1.0)
+            np.fill_diagonal(ratio, -1.0)
+            c, d = np.unravel_index(np.argmax(ratio), ratio.shape)
+            if ratio[c, d] < settings.split_cut_share:
+                break
+            community[community == d] = c
+        accounts = held["account_id"].unique().sort()
+        parts.append(pl.DataFrame({"account_id": accounts, "label": community})
+                     .with_columns(pl.col("account_id").min().over("label").alias("group")).select("account_id", "group"))
+    return pl.concat([cores.join(big, on="account_id", how="anti"), *parts])
+
+
 def _core_merges(pairs: pl.DataFrame, cores: pl.DataFrame, settings: RingSettings) -> pl.DataFrame:
     """``(account_id, group)`` of the cores of two or more accounts (corroborated groups), those that merge joined
     (:func:`_merged`). Two cores merge when the strong values of ``MERGING_KINDS`` they share are held broadly on
@@ -829,8 +917,9 @@ def _template_merges(pairs: pl.DataFrame, cores: pl.DataFrame, scored: pl.DataFr
     )
     facts = (pairs.filter(kinds.is_in(SECOND_FACTS)).select("account_id", "value")
              .join(rare.select("value", "holders"), on="value")
-             .join(members.select("account_id", "group"), on="account_id")
-             .group_by("value", "group").agg(pl.len().alias("held"), pl.col("holders").first()))
+             .join(members.select("account_id", "group", "size"), on="account_id")
+             .group_by("value", "group").agg(pl.len().alias("held"), pl.col("holders").first(), pl.col("size").first())
+             .filter(pl.col("held") >= settings.template_merge_fact_held * pl.col("size")))
     second = (facts.join(facts.select("value", pl.col("group").alias("other"), pl.col("held").alias("held_other")), on="value")
               .filter((pl.col("group") != pl.col("other"))
                       & (pl.col("held") + pl.col("held_other") >= settings.template_merge_fact_share * pl.col("holders")))
@@ -900,7 +989,8 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
         pairs = _without_bystanders(pairs, scored, settings)
         attaching = pairs.join(scored.filter(_suspicious(settings.attach_min_score)).select("account_id"), on="account_id", how="semi")
     joined = corroborated_links(pairs, settings).rename({"link": "value"})
-    cores = _components(joined.filter(~pl.col("weak")).select("account_id", "value"))
+    strong_links = joined.filter(~pl.col("weak")).select("account_id", "value")
+    cores = _split_at_sparse_cuts(strong_links, _components(strong_links), settings)
     membership = _core_merges(pairs, cores, settings) if cores.height else cores
     membership = pl.concat([membership, _attached(pairs, membership, attaching)])
     membership = pl.concat([membership, _chained(pairs.join(membership.select("account_id"), on="account_id", how="anti"))])
@@ -908,7 +998,8 @@ def link_groups(links: pl.DataFrame, settings: RingSettings = RingSettings(), ex
     # weak links (two weak values, a loose cohort) gather only accounts nothing stronger places: an operation that
     # shares nothing else, without bridging two that happen to use one disposable domain and one HTTP library
     loose = joined.filter(pl.col("weak")).join(membership.select("account_id"), on="account_id", how="anti")
-    loose = _components(loose.filter(pl.len().over("value") >= 2).select("account_id", "value"))
+    loose = loose.filter(pl.len().over("value") >= 2).select("account_id", "value")
+    loose = _split_at_sparse_cuts(loose, _components(loose), settings)
     membership = pl.concat([membership, loose.filter(pl.len().over("group") >= settings.min_accounts)])
     if scored is None:
         return membership
