@@ -22,7 +22,7 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, ring_evidence
+from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, lone_resellers, participants, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -184,6 +184,11 @@ def run_detection(
 
     flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))
     flagged = apply_verdicts(flagged, verdicts, threshold=threshold)
+    lone_rows, lone_members = lone_resellers(flagged.filter(~pl.col("account_id").is_in(list(ring_of))), settings.rings)
+    ring_rows, members = ring_rows + lone_rows, pl.concat([members, lone_members])
+    ring_of.update(zip(lone_members["account_id"].to_list(), lone_members["ring_id"].to_list()))
+    ring_reason.update({r["ring_id"]: f"reseller ring {r['ring_id']} of its own (1 account fronting many downstream clients)" for r in lone_rows})
+    ring_kind.update({r["ring_id"]: r["kind"] for r in lone_rows})
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     previous = store.frame("SELECT account_id, first_flagged FROM flagged_accounts")
     first_flagged = dict(zip(previous["account_id"].to_list(), previous["first_flagged"].to_list()))

@@ -46,9 +46,11 @@ class RingSettings(BaseModel):
 
     min_accounts: int = 3             # smallest ring
     sufficient_kinds: tuple[str, ...] = ("pay",)  # kinds that link on their own; any other link needs two facts (corroborated_links)
-    split_cut_share: float = 0.25     # two communities of one core (Leiden's) stay apart when the links between them weigh less than
+    split_cut_share: float = 0.12     # two communities of one core (Leiden's) stay apart when the links between them weigh less than
                                       # this share of the lighter one's links within (_split_at_sparse_cuts): two operations
-                                      # that a few coincidences join (a stock system prompt and a disposable mail domain)
+                                      # that a few coincidences join (a stock system prompt and a disposable mail domain; 0.002-0.09
+                                      # in independent draws), not the card groups or cohorts of one operation (0.16-0.21 there and in
+                                      # this project's benchmark)
     core_merge_share: float = 0.5     # share of each of two cores' members holding strong values the other core holds, to merge them
     template_merge_share: float = 0.5  # share of each of two suspicious cores' members repeating one template's rare frames with the
                                       # other group's members, to merge them when a second fact (a mail domain, a network, a card)
@@ -106,6 +108,8 @@ class RingSettings(BaseModel):
     sweep_weight: float = 0.9                              # purpose points a full sharded sweep is worth to each member (less what its own coverage gave)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
+    lone_reseller_downstream: float = 0.5                 # a flagged account no ring holds is a reseller ring of its own from this
+                                                          # downstream evidence (lone_resellers): one account fronting many customers
     # a cohort: suspicious accounts of one rare e-mail domain created within hours of each other (split extractors)
     cohort_min_score: float = 0.7     # an account's own score (ignoring volume) from which its cohort links it
     cohort_hours: float = 6.0         # creation window of a cohort (overlapping windows, so a cohort is not cut at a boundary)
@@ -834,7 +838,7 @@ def _split_at_sparse_cuts(joined: pl.DataFrame, cores: pl.DataFrame, settings: R
         return cores
     held_all = joined.join(big, on="account_id")
     parts = []
-    for (group,), held in held_all.group_by("group", maintain_order=True):
+    for _, held in held_all.group_by("group", maintain_order=True):
         held = held.select("account_id", "value")
         community = _leiden_communities(held)
         while True:
@@ -1299,6 +1303,43 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
 def ring_id_for(members: list[str]) -> str:
     """Stable id: derived from the ring's earliest-sorting member, so re-runs keep the id."""
     return "ring-" + hashlib.md5(min(members).encode()).hexdigest()[:10]
+
+
+def lone_resellers(flagged: pl.DataFrame, settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
+    """Reseller rings of one account, as ``(ring rows, ring_members)``: of ``flagged`` (flagged accounts that no ring
+    holds, with their features and evidence), those whose own traffic is a proxy's, many customers' system prompts and
+    clients behind one account (``ev_downstream`` of ``lone_reseller_downstream`` or more). A reseller that buys one
+    account shares nothing with another, so no link finds it; the downstream customers it fronts are the ring.
+
+    >>> flagged = pl.DataFrame({"account_id": ["proxy", "app"], "ev_downstream": [0.9, 0.0], "score": [1.4, 1.2],
+    ...     "n_system_prompts": [40, 1], "n_client_styles": [35, 1], "n_user_agents": [12, 1], "n_end_users": [300, 0],
+    ...     "n_requests": [9000, 5000], "first_seen": [None, None], "last_seen": [None, None]})
+    >>> rows, members = lone_resellers(flagged)
+    >>> [(r["kind"], r["n_accounts"]) for r in rows], members["account_id"].to_list()
+    ([('reseller', 1)], ['proxy'])
+    """
+    if "ev_downstream" not in flagged.columns:
+        return [], pl.DataFrame(schema={"ring_id": pl.String, "account_id": pl.String})
+    rows: list[dict] = []
+    lone = flagged.filter(pl.col("ev_downstream").fill_null(0.0) >= settings.lone_reseller_downstream).sort("account_id")
+    for r in lone.iter_rows(named=True):
+        count = {name: int(r.get(name) or 0) for name in ("n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users")}
+        rows.append({
+            "ring_id": ring_id_for([r["account_id"]]), "kind": "reseller", "n_accounts": 1, "score": round(float(r["score"]), 4),
+            "reasons": "\n".join([
+                f"1 account judged a reseller/proxy service fronting many downstream clients on its own traffic (account score "
+                f"{r['score']:.2f}; it shares no card, network or schedule with another account, so its customers are the ring)",
+                f"{count['n_system_prompts']} distinct system prompts, {count['n_client_styles']} client styles and "
+                f"{count['n_user_agents']} user agents behind it, {count['n_end_users']} end users named (downstream evidence "
+                f"{r['ev_downstream']:.2f}; a ring is a reseller ring from {settings.lone_reseller_downstream:.2f})",
+            ]),
+            "n_requests": int(r["n_requests"]), "first_seen": r["first_seen"], "last_seen": r["last_seen"],
+            "shared": {"values": [], "synchronised_minute_share": None, "creation_spread_hours": None,
+                       "evidence": {"downstream": round(float(r["ev_downstream"]), 3)}},
+        })
+    members = pl.DataFrame({"ring_id": [r["ring_id"] for r in rows], "account_id": lone["account_id"].to_list()},
+                           schema={"ring_id": pl.String, "account_id": pl.String})
+    return rows, members
 
 
 #: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity,

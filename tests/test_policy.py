@@ -468,6 +468,45 @@ def test_one_address_two_operations_happen_to_share_does_not_merge_them():
     assert _link_groups_among_others(links) == [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
 
 
+def test_two_operations_that_a_stock_prompt_and_a_disposable_domain_join_are_two_groups():
+    """Two operations of eight accounts, each paying with its own card and rotating its own pool; two members of
+    each send one stock system prompt and signed up on one disposable mail domain, two facts together. Those few
+    links join the two into one component; within each operation its members are linked many times over, so the
+    group splits where they meet. One operation whose two cards' groups its pool joins broadly stays one."""
+    links = []
+    for op in ("a", "b"):
+        for i in range(8):
+            links += [(f"{op}{i}", f"pay:card-{op}")] + [(f"{op}{i}", f"ip:203.0.113.{ord(op)}{(i + k) % 4}") for k in (0, 1)]
+    links += [(m, v) for m in ("a0", "a1", "b0", "b1") for v in ("sys:you are a helpful assistant", "mail:throwaway.example")]
+    assert _link_groups_among_others(links) == [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)]]
+    one = [(f"m{i:02d}", f"pay:card-{i % 2}") for i in range(16)] + [(f"m{i:02d}", f"ip:203.0.113.{(i + k) % 4}") for i in range(16) for k in (0, 1)]
+    assert _link_groups_among_others(one) == [sorted(f"m{i:02d}" for i in range(16))]
+
+
+def test_a_disposable_domain_one_member_of_another_group_used_does_not_merge_groups_on_one_template():
+    """Two groups of extractors fill one public template (frames across) and one signed up all its members on a
+    disposable domain that one member of the other also used: a bridge, not the second fact of one operation. The
+    same domain held by a few members on each side (an operation's own, as its card groups sign up from it) merges."""
+    members = {op: [f"{op}{i}" for i in range(10)] for op in "ab"}
+    links = [(m, f"pay:card-{op}") for op, ms in members.items() for m in ms]
+    links += [(m, f"ip:198.51.100.{k}") for k, m in enumerate(members["a"] + members["b"])]
+    everyone = members["a"] + members["b"]
+    framed = [(x, f"frames:{a}~{b}") for i, a in enumerate(everyone) for b in everyone[i + 1:] if (i + everyone.index(b)) % 3 == 0 for x in (a, b)]
+    others = [f"other{i}" for i in range(300)]
+    background = [(o, f"ip:192.0.2.{i % 250}/{i}") for i, o in enumerate(others)]
+    scored = pl.DataFrame({"account_id": everyone + others, "score_ignoring_volume": [1.2] * 20 + [0.0] * 300})
+
+    def groups(mail: list[tuple[str, str]]) -> list[list[str]]:
+        frame = pl.DataFrame(links + framed + mail + background, schema=["account_id", "value"], orient="row")
+        membership = link_groups(frame, RingSettings(), scored=scored)
+        return sorted(sorted(g) for g in membership.group_by("group").agg("account_id")["account_id"].to_list())
+
+    bridge = [(m, "mail:tempbox.example") for m in members["a"] + members["b"][:1]]
+    assert groups(bridge) == [members["a"], members["b"]]
+    own = [(m, "mail:tempbox.example") for m in members["a"][:3] + members["b"][:3]]
+    assert groups(own) == [everyone]
+
+
 def test_card_groups_of_one_operation_that_rotate_one_proxy_pool_are_one_group():
     """Eighteen accounts on three cards, every one of them rotating through one pool of addresses: the pool is
     shared broadly by each card's group, so the three are one operation."""
