@@ -53,7 +53,7 @@ WORST = {"account_recall": min, "precision": min, "benign_fpr": max, "hard_negat
 #: Truth columns naming an attack account's variation axes (see distillguard.simulator.population).
 AXES = ("reask_rate", "reask_style", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
         "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
-        "linkage")
+        "linkage", "proxy_client", "proxy_accounts")
 #: Truth columns naming a benign group variant's facets (enterprise teams, research labs, agencies, load tests).
 FACETS = ("role", "group_size", "account_age")
 SHORT_ROWS = ["account_recall", "precision", "benign_fpr", "hard_negative_fpr", "ring_recall"]

@@ -22,7 +22,7 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, lone_resellers, participants, ring_evidence
+from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, proxy_rings, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -140,7 +140,13 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
         scored = scored.join(created, on="account_id", how="left")
     # a group is judged as linked (bystanders on its networks lower its members' mean); only its participants are its ring
     evidence = ring_evidence(linked, links, scored, member_events(linked), ring_settings)
-    return describe_rings(evidence, participants(linked, links, scored, ring_settings), links, scored, ring_settings)
+    ring_rows, members = describe_rings(evidence, participants(linked, links, scored, ring_settings), links, scored, ring_settings)
+    if "score" not in scored.columns:
+        return ring_rows, members
+    taken = set(members["account_id"].to_list()) | (exclude or set())
+    bar = policy_for(settings).population_bar(scored["score"])
+    proxy_rows, proxy_members = proxy_rings(links, scored, taken, bar, ring_settings)   # resellers of one or two accounts
+    return ring_rows + proxy_rows, pl.concat([members, proxy_members])
 
 
 def run_detection(
@@ -184,11 +190,6 @@ def run_detection(
 
     flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))
     flagged = apply_verdicts(flagged, verdicts, threshold=threshold)
-    lone_rows, lone_members = lone_resellers(flagged.filter(~pl.col("account_id").is_in(list(ring_of))), settings.rings)
-    ring_rows, members = ring_rows + lone_rows, pl.concat([members, lone_members])
-    ring_of.update(zip(lone_members["account_id"].to_list(), lone_members["ring_id"].to_list()))
-    ring_reason.update({r["ring_id"]: f"reseller ring {r['ring_id']} of its own (1 account fronting many downstream clients)" for r in lone_rows})
-    ring_kind.update({r["ring_id"]: r["kind"] for r in lone_rows})
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     previous = store.frame("SELECT account_id, first_flagged FROM flagged_accounts")
     first_flagged = dict(zip(previous["account_id"].to_list(), previous["first_flagged"].to_list()))

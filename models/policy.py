@@ -130,6 +130,8 @@ class PolicySettings(BaseModel):
 
     # -- downstream (reseller shape) ---------------------------------------------------------
     system_prompts_log10: tuple[float, float] = (0.6, 1.3)   # 4 .. 20 distinct system prompts
+    proxy_system_prompts_log10: tuple[float, float] = (1.3, 1.6)  # 20 .. 40 distinct system prompts are a proxy's alone, whatever
+                                                             # client calls (an agency's apps are a handful: at most 10 seen)
     client_styles_log10: tuple[float, float] = (0.6, 1.3)
     user_agents_log10: tuple[float, float] = (0.3, 1.0)
 
@@ -328,16 +330,19 @@ def anomaly(s: PolicySettings) -> pl.Expr:
 def downstream(s: PolicySettings) -> pl.Expr:
     """Many customers' apps behind one account, a proxy fronting them: many system prompts with many
     clients or sampling styles, or, from a proxy that strips its customers' system prompts, many
-    user agents each with their own settings. Any two of the three; one alone is an app or a tool.
+    user agents each with their own settings. Any two of the three; one alone is an app or a tool,
+    but for system prompts by the score (``proxy_system_prompts_log10``): a gateway that calls with
+    its own client forwards its customers' prompts, and no one app or agency has that many.
 
-    >>> f = pl.DataFrame({"n_system_prompts": [40, 0, 40, 1], "n_client_styles": [30, 30, 1, 2], "n_user_agents": [25, 25, 1, 1]})
-    >>> f.select(downstream(PolicySettings())).to_series().round(2).to_list()   # forwarded, stripped, one client, one app
-    [1.0, 1.0, 0.0, 0.0]
+    >>> f = pl.DataFrame({"n_system_prompts": [40, 0, 40, 1, 8], "n_client_styles": [30, 30, 1, 2, 1], "n_user_agents": [25, 25, 1, 1, 1]})
+    >>> f.select(downstream(PolicySettings())).to_series().round(2).to_list()   # forwarded, stripped, own client, one app, an agency
+    [1.0, 1.0, 1.0, 0.0, 0.0]
     """
     prompts = log_ramp(_col("n_system_prompts"), s.system_prompts_log10)
     styles = log_ramp(_col("n_client_styles"), s.client_styles_log10)
     agents = log_ramp(_col("n_user_agents"), s.user_agents_log10)
-    return pl.max_horizontal(prompts * pl.max_horizontal(styles, agents), styles * agents)
+    many_prompts = log_ramp(_col("n_system_prompts"), s.proxy_system_prompts_log10)
+    return pl.max_horizontal(prompts * pl.max_horizontal(styles, agents), styles * agents, many_prompts)
 
 
 def rerun(s: PolicySettings) -> pl.Expr:

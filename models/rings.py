@@ -108,8 +108,9 @@ class RingSettings(BaseModel):
     sweep_weight: float = 0.9                              # purpose points a full sharded sweep is worth to each member (less what its own coverage gave)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
-    lone_reseller_downstream: float = 0.5                 # a flagged account no ring holds is a reseller ring of its own from this
-                                                          # downstream evidence (lone_resellers): one account fronting many customers
+    lone_reseller_downstream: float = 0.5                 # an account no ring holds, over the bar alone, is a reseller ring of its
+                                                          # own (or with one more on its egress or card) from this downstream
+                                                          # evidence (proxy_rings): one or two accounts fronting many customers
     # a cohort: suspicious accounts of one rare e-mail domain created within hours of each other (split extractors)
     cohort_min_score: float = 0.7     # an account's own score (ignoring volume) from which its cohort links it
     cohort_hours: float = 6.0         # creation window of a cohort (overlapping windows, so a cohort is not cut at a boundary)
@@ -826,12 +827,12 @@ def _split_at_sparse_cuts(joined: pl.DataFrame, cores: pl.DataFrame, settings: R
     and a community under ``min_accounts`` joins the one it is most linked to. One operation's members are linked
     many times over (a card, a pool, a template, a schedule); two operations, a few times.
 
-    >>> one = [(f"a{i}", v) for i in range(6) for v in ("pay:A", "ip:A")] + [(f"b{i}", v) for i in range(6) for v in ("pay:B", "ip:B")]
+    >>> own = [(f"{o}{i}", f"{kind}:{o}") for o in "ab" for i in range(8) for kind in ("pay", "ip", "signup")]
     >>> bridge = [("a0", "sys:stock&mail:temp"), ("b0", "sys:stock&mail:temp")]
-    >>> joined = pl.DataFrame(one + bridge, schema=["account_id", "value"], orient="row")
-    >>> cores = pl.DataFrame({"account_id": [f"{o}{i}" for o in "ab" for i in range(6)], "group": ["a0"] * 12})
+    >>> joined = pl.DataFrame(own + bridge, schema=["account_id", "value"], orient="row")
+    >>> cores = pl.DataFrame({"account_id": [f"{o}{i}" for o in "ab" for i in range(8)], "group": ["a0"] * 16})
     >>> sorted(_split_at_sparse_cuts(joined, cores, RingSettings()).group_by("group").len()["len"].to_list())   # two cards, one bridge
-    [6, 6]
+    [8, 8]
     """
     big = cores.filter(pl.len().over("group") >= 2 * settings.min_accounts)
     if big.height == 0:
@@ -1305,41 +1306,69 @@ def ring_id_for(members: list[str]) -> str:
     return "ring-" + hashlib.md5(min(members).encode()).hexdigest()[:10]
 
 
-def lone_resellers(flagged: pl.DataFrame, settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
-    """Reseller rings of one account, as ``(ring rows, ring_members)``: of ``flagged`` (flagged accounts that no ring
-    holds, with their features and evidence), those whose own traffic is a proxy's, many customers' system prompts and
-    clients behind one account (``ev_downstream`` of ``lone_reseller_downstream`` or more). A reseller that buys one
-    account shares nothing with another, so no link finds it; the downstream customers it fronts are the ring.
+#: Kinds of value that are a proxy operator's own (its egress, its card, where it signed up, its mail domain), not its
+#: customers' (the system prompts and clients it forwards, which customers send through other proxies too).
+PROXY_OWN_KINDS = ("ip", "signup", "pay", "mail")
 
-    >>> flagged = pl.DataFrame({"account_id": ["proxy", "app"], "ev_downstream": [0.9, 0.0], "score": [1.4, 1.2],
-    ...     "n_system_prompts": [40, 1], "n_client_styles": [35, 1], "n_user_agents": [12, 1], "n_end_users": [300, 0],
-    ...     "n_requests": [9000, 5000], "first_seen": [None, None], "last_seen": [None, None]})
-    >>> rows, members = lone_resellers(flagged)
-    >>> [(r["kind"], r["n_accounts"]) for r in rows], members["account_id"].to_list()
-    ([('reseller', 1)], ['proxy'])
+
+def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar: float,
+                settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
+    """Reseller rings of one or two accounts, as ``(ring rows, ring_members)``: accounts no ring holds (not in
+    ``taken``) whose own score reaches ``bar`` and whose traffic is a proxy's (``ev_downstream`` of
+    ``lone_reseller_downstream`` or more: many customers' system prompts or clients behind one account), grouped by
+    a rare value of the operator's own (:data:`PROXY_OWN_KINDS`: an egress address, a card) that two of them share.
+    A reseller that runs on one account or two is under ``min_accounts``, so no linked group holds it; the
+    downstream customers it fronts are the ring.
+
+    >>> scored = pl.DataFrame({"account_id": ["p1", "p2", "p3", "app"], "ev_downstream": [0.9, 0.8, 1.0, 0.0],
+    ...     "score": [1.4, 1.2, 1.3, 1.5], "n_system_prompts": [40, 38, 50, 1], "n_client_styles": [35, 30, 2, 1],
+    ...     "n_user_agents": [12, 10, 1, 1], "n_end_users": [300, 250, 400, 0], "n_requests": [9000, 7000, 5000, 5000],
+    ...     "first_seen": [None] * 4, "last_seen": [None] * 4})
+    >>> links = pl.DataFrame({"account_id": ["p1", "p2", "p3", "p1", "p2"] + [f"x{i}" for i in range(30)],
+    ...                       "value": ["ip:203.0.113.7"] * 2 + ["ip:198.51.100.1", "sys:c1", "sys:c1"] + [f"ip:192.0.2.{i}" for i in range(30)]})
+    >>> rows, members = proxy_rings(links, scored, set(), 1.0)
+    >>> sorted((r["kind"], r["n_accounts"]) for r in rows), members.sort("account_id")["account_id"].to_list()
+    ([('reseller', 1), ('reseller', 2)], ['p1', 'p2', 'p3'])
     """
-    if "ev_downstream" not in flagged.columns:
-        return [], pl.DataFrame(schema={"ring_id": pl.String, "account_id": pl.String})
+    empty = pl.DataFrame(schema={"ring_id": pl.String, "account_id": pl.String})
+    if "ev_downstream" not in scored.columns or scored.height == 0:
+        return [], empty
+    proxies = scored.filter((pl.col("ev_downstream").fill_null(0.0) >= settings.lone_reseller_downstream) & (pl.col("score") >= bar)
+                            & ~pl.col("account_id").is_in(list(taken)))
+    if proxies.height == 0:
+        return [], empty
+    own = (links.filter(_kind(pl.col("value")).is_in(PROXY_OWN_KINDS))
+           .join(rare_values(links, settings).filter(pl.col("strong") | (_kind(pl.col("value")) == "mail")).select("value"), on="value")
+           .join(proxies.select("account_id"), on="account_id")
+           .filter(pl.len().over("value") >= 2).select("account_id", "value"))
+    alone = proxies.select("account_id", pl.format("self:{}", pl.col("account_id")).alias("value"))
+    groups = _components(pl.concat([own, alone]))
     rows: list[dict] = []
-    lone = flagged.filter(pl.col("ev_downstream").fill_null(0.0) >= settings.lone_reseller_downstream).sort("account_id")
-    for r in lone.iter_rows(named=True):
-        count = {name: int(r.get(name) or 0) for name in ("n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users")}
+    member_rows: list[dict] = []
+    for _, group in groups.join(proxies, on="account_id").sort("account_id").group_by("group", maintain_order=True):
+        members = group["account_id"].to_list()
+        ring_id = ring_id_for(members)
+        n = len(members)
+        count = {name: int(group[name].fill_null(0).sum()) for name in ("n_system_prompts", "n_client_styles", "n_user_agents", "n_end_users")}
+        score, downstream = (float(np.mean(group[name].cast(pl.Float64).fill_null(0.0).to_numpy())) for name in ("score", "ev_downstream"))
+        shared = own.filter(pl.col("account_id").is_in(members)).group_by("value").len().filter(pl.col("len") >= 2).sort("value")
+        reasons = [
+            f"{n} account{'s' if n > 1 else ''} judged a reseller/proxy service fronting many downstream clients on "
+            f"{'their' if n > 1 else 'its'} own traffic (account score {score:.2f}, bar {bar:.2f}): "
+            "the customers it fronts are the ring",
+            f"{count['n_system_prompts']} distinct system prompts, {count['n_client_styles']} client styles and "
+            f"{count['n_user_agents']} user agents behind {'them' if n > 1 else 'it'}, {count['n_end_users']} end users named "
+            f"(downstream evidence {downstream:.2f}; a proxy from {settings.lone_reseller_downstream:.2f})",
+        ] + [f"{h} of {n} accounts share {_value_label(v)}" for v, h in shared.iter_rows()]
         rows.append({
-            "ring_id": ring_id_for([r["account_id"]]), "kind": "reseller", "n_accounts": 1, "score": round(float(r["score"]), 4),
-            "reasons": "\n".join([
-                f"1 account judged a reseller/proxy service fronting many downstream clients on its own traffic (account score "
-                f"{r['score']:.2f}; it shares no card, network or schedule with another account, so its customers are the ring)",
-                f"{count['n_system_prompts']} distinct system prompts, {count['n_client_styles']} client styles and "
-                f"{count['n_user_agents']} user agents behind it, {count['n_end_users']} end users named (downstream evidence "
-                f"{r['ev_downstream']:.2f}; a ring is a reseller ring from {settings.lone_reseller_downstream:.2f})",
-            ]),
-            "n_requests": int(r["n_requests"]), "first_seen": r["first_seen"], "last_seen": r["last_seen"],
-            "shared": {"values": [], "synchronised_minute_share": None, "creation_spread_hours": None,
-                       "evidence": {"downstream": round(float(r["ev_downstream"]), 3)}},
+            "ring_id": ring_id, "kind": "reseller", "n_accounts": n, "score": round(score, 4),
+            "reasons": "\n".join(reasons), "n_requests": int(group["n_requests"].sum()),
+            "first_seen": group["first_seen"].min(), "last_seen": group["last_seen"].max(),
+            "shared": {"values": [{"value": v, "holders": h} for v, h in shared.iter_rows()], "synchronised_minute_share": None,
+                       "creation_spread_hours": None, "evidence": {"downstream": round(downstream, 3)}},
         })
-    members = pl.DataFrame({"ring_id": [r["ring_id"] for r in rows], "account_id": lone["account_id"].to_list()},
-                           schema={"ring_id": pl.String, "account_id": pl.String})
-    return rows, members
+        member_rows.extend({"ring_id": ring_id, "account_id": a} for a in members)
+    return rows, pl.DataFrame(member_rows, schema={"ring_id": pl.String, "account_id": pl.String})
 
 
 #: Link kinds the ring reasons describe in sentences of their own (staged creation, synchronised activity,

@@ -112,9 +112,17 @@ def test_disguised_ring_members_share_no_address_card_or_domain_only_how_they_as
 
 
 def test_reseller_accounts_front_many_system_prompts_and_clients(pop_a):
+    """A proxy forwards its customers' system prompts, or strips them; it forwards their user agents, or calls with
+    a client of its own; either way many end users stand behind it."""
     res = kind_of(pop_a, "reseller_ring").group_by("account_id").agg(
-        pl.col("system_prompt_hash").n_unique().alias("sp"), pl.col("user_agent").n_unique().alias("ua"))
-    assert (res["sp"] >= 20).all() and (res["ua"] >= 20).all()
+        pl.col("system_prompt_hash").drop_nulls().n_unique().alias("sp"), pl.col("user_agent").n_unique().alias("ua"),
+        pl.col("end_user_id").n_unique().alias("users"))
+    axes = res.join(pop_a.truth.select("account_id", "system_prompt", "proxy_client"), on="account_id")
+    assert (axes.filter(pl.col("system_prompt") == "forwarded")["sp"] >= 20).all()
+    assert (axes.filter(pl.col("system_prompt") == "stripped")["sp"] == 0).all()
+    assert (axes.filter(pl.col("proxy_client") == "forwarded")["ua"] >= 20).all()
+    assert (axes.filter(pl.col("proxy_client") == "own")["ua"] == 1).all()
+    assert (axes["users"] >= 100).all() and axes["proxy_client"].n_unique() == 2
 
 
 def test_strangers_send_the_same_default_system_prompt_and_are_linked_by_nothing(pop_a):
@@ -315,8 +323,8 @@ def test_implicit_reasoning_attackers_ask_with_the_cap_not_with_words(attackers)
         asked = sum(any(p in prompt for p in phrases) for prompt in row["prompts"]) / len(row["prompts"])
         if row["reasoning"] == "implicit":
             assert asked == 0 and row["min_max_tokens"] >= 8192 and row["median_completion"] > 1500, row["account_id"]
-        else:
-            assert asked > 0.35, (row["account_id"], asked)
+        else:       # mimicry members word half their prompts or more: at tens of prompts, a draw can fall to 0.3
+            assert asked > 0.25, (row["account_id"], asked)
 
 
 def test_grade_harvesters_send_candidate_answers_and_take_short_judgements(pop_a, pop_c, attackers):

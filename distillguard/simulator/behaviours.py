@@ -718,6 +718,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
     distilling = np.zeros(len(t), dtype=bool)
     sampling = acct.axes.get("sampling", "none")
     stripped = acct.axes.get("system_prompt") == "stripped"      # the proxy forwards no system prompt
+    own_client = acct.axes.get("proxy_client") == "own"          # ... and calls with its own client, not its customers'
     for i, c in enumerate(who):
         cust = customers[c]
         if cust["distiller"]:
@@ -732,7 +733,7 @@ def reseller(acct: Account, ctx: Context, n: int) -> dict:
             prompts.append(f"{v.app_prompts[(cust['offset'] + i) % len(v.app_prompts)]} ({noise[i]})")
             completion[i] = int(np.exp(np.log(200) + 0.6 * spread[i]))
         sys_hash.append(None if stripped else cust["system_prompt"])
-        ua.append(cust["user_agent"])
+        ua.append(acct.extra["proxy_ua"] if own_client else cust["user_agent"])
         temp.append(cust["temperature"])
         max_tok.append(cust["max_tokens"] if not cust["distiller"] or cust["explicit"] else 16384)
         users.append(f"{cust['user_prefix']}{user_no[i]}")

@@ -24,18 +24,18 @@ MIXES: dict[str, dict] = {
     "default": {"casual_chat": 280, "developer": 70, "coding_agent": 25, "production_integration": 15, "benchmark_runner": 8,
                 "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
                 "enterprise_teams": [24, 14, 10], "research_labs": [10, 6], "agency": 6, "load_tester": 3,
-                "bulk_extractor": 10, "coordinated_rings": [45, 35], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4],
+                "bulk_extractor": 10, "coordinated_rings": [45, 35], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4, 1],
                 "split_extractors": 6},
     "ring_heavy": {"casual_chat": 280, "developer": 70, "coding_agent": 25, "production_integration": 15, "benchmark_runner": 8,
                    "batch_job": 8, "campuses": [30, 30], "eval_lab": 6, "translation_product": 6, "label_vendor": 6,
                    "enterprise_teams": [20, 10], "research_labs": [8], "agency": 4, "load_tester": 3,
                    "bulk_extractor": 10, "coordinated_rings": [150, 60, 40, 25], "mimicry_rings": [20, 15], "burner_groups": [8, 6, 5],
-                   "reseller_rings": [5, 4, 3], "split_extractors": 6},
+                   "reseller_rings": [5, 4, 3, 2, 1], "split_extractors": 6},
     "hard_negative_heavy": {"casual_chat": 260, "developer": 60, "coding_agent": 20, "production_integration": 45,
                             "benchmark_runner": 24, "batch_job": 24, "campuses": [40, 30, 25, 20], "eval_lab": 16,
                             "translation_product": 12, "label_vendor": 10,
                             "enterprise_teams": [50, 30, 20, 12, 10], "research_labs": [20, 12, 8, 6], "agency": 14, "load_tester": 6,
-                            "bulk_extractor": 10, "coordinated_rings": [40, 30], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4],
+                            "bulk_extractor": 10, "coordinated_rings": [40, 30], "mimicry_rings": [20], "burner_groups": [6, 6], "reseller_rings": [4, 4, 1],
                             "split_extractors": 4},
 }
 #: The default mix without the hard negatives detection does not yet tell apart (research labs, issue 13): for tests of
@@ -125,6 +125,9 @@ DISGUISED_RING_P = {"coordinated_ring": 0.3}
 SHARED_EXIT_P = {"casual_chat": 0.06, "developer": 0.1}
 #: Reseller rings whose proxy strips the downstream customers' system prompts (the rest forward them).
 RESELLER_STRIPS_SYSTEM_PROMPTS_P = 0.35
+#: Reseller rings whose proxy calls the API with its own client (one user agent, as gateway software does) instead of
+#: forwarding its customers' user agents.
+RESELLER_OWN_CLIENT_P = 0.4
 #: What a split extractor's accounts share (one or two attributes; everything else is their own):
 #: the payment card, the prompt template (one sweep, partitioned), the client (user agent and
 #: system prompt), the sign-up hour, a custom e-mail domain.
@@ -134,9 +137,9 @@ SPLIT_SHARES = ("payment", "template", "payment+template", "client+template", "s
 #: the facets of the benign group variants (enterprise teams, research labs, agencies, load tests).
 AXIS_COLUMNS = ("reask_rate", "reask_style", "language", "reasoning", "age", "timing", "volume", "sampling", "system_prompt", "distill_share",
                 "fake_end_users", "conversation_wrapping", "greedy", "tool_traces", "preamble", "target", "split_accounts", "split_shared",
-                "role", "group_size", "account_age", "linkage")
+                "role", "group_size", "account_age", "linkage", "proxy_client", "proxy_accounts")
 ATTACK_AXES = ("reask_rate", "reask_style", "reasoning", "age", "timing", "sampling", "system_prompt", "fake_end_users", "conversation_wrapping", "greedy",
-               "tool_traces", "preamble", "target", "linkage")
+               "tool_traces", "preamble", "target", "linkage", "proxy_client", "proxy_accounts")
 TRUTH_COLUMNS = ("account_id", "kind", "label", "hard_negative", "ring_id", "ring_kind", "variant", *AXIS_COLUMNS,
                  "reask_share", "requests_per_day")
 
@@ -301,10 +304,10 @@ def _count(c: float, scale: float, minimum: int = 1) -> int:
 def size_bucket(k: int) -> str:
     """A group's number of accounts.
 
-    >>> [size_bucket(k) for k in (3, 6, 12, 30)]
-    ['3-4', '5-8', '9-16', '17-30']
+    >>> [size_bucket(k) for k in (1, 2, 3, 6, 12, 30)]
+    ['1', '2', '3-4', '5-8', '9-16', '17-30']
     """
-    return "3-4" if k <= 4 else "5-8" if k <= 8 else "9-16" if k <= 16 else "17-30"
+    return str(k) if k <= 2 else "3-4" if k <= 4 else "5-8" if k <= 8 else "9-16" if k <= 16 else "17-30"
 
 
 def _volume(rng, kind: str, factor: float) -> int:
@@ -752,7 +755,11 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         # the proxy forwards its customers' system prompts, or strips them (they are its customers' secrets);
         # drawn from a generator of its own, so the rest of a seed's population stays as it was
         strips = np.random.default_rng([config.seed, ring_no]).random() < RESELLER_STRIPS_SYSTEM_PROMPTS_P
-        ring = dict(draw_style(rng, "reseller_ring"), language="mixed", system_prompt="stripped" if strips else "forwarded")
+        own_client = np.random.default_rng([config.seed, ring_no, 2])
+        proxy_client = "own" if own_client.random() < RESELLER_OWN_CLIENT_P else "forwarded"
+        proxy_ua = str(own_client.choice(vocab.scripts + vocab.sdks))      # the gateway's own HTTP client
+        ring = dict(draw_style(rng, "reseller_ring"), language="mixed", system_prompt="stripped" if strips else "forwarded",
+                    proxy_client=proxy_client)
         egress, egress_asn = ids.datacenter_ips(int(rng.integers(3, 7)))
         domain = str(rng.choice(vocab.shady_domains))
         bucket = str(rng.choice(list(DISTILL_BUCKETS)))
@@ -769,11 +776,12 @@ def build_population(config: SimulationConfig, rng: np.random.Generator, vocab: 
         payments = [ids.fingerprint() for _ in range(2)]
         rate = _log_uniform(rng, *ATTACK_RATES["reseller_ring"])
         ring_tz = float(rng.choice(TZS))
-        k = _count(size, s, 3)
+        k = _count(size, s, min(3, size))         # a reseller may run on one or two accounts
         for m in range(k):
             per_day = rate * float(rng.lognormal(0, 0.2))
             a = person("reseller_ring", label="attack", ring_id=ring_id, ring_kind="reseller")
-            a.axes = dict(ring, per_day=per_day * config.volume, distill_share=bucket)
+            a.axes = dict(ring, per_day=per_day * config.volume, distill_share=bucket, proxy_accounts=size_bucket(k))
+            a.extra["proxy_ua"] = proxy_ua
             a.language, a.tz = "mixed", ring_tz
             a.ips, a.asns = egress, egress_asn
             a.extra["customers"] = customers
