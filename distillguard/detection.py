@@ -185,7 +185,8 @@ def run_detection(
     with console.status("linking accounts through what they share and judging the groups"):
         ring_rows, members = window.find_rings(scored, accounts, settings, exclude=dismissed)   # dismissed accounts join no ring
     ring_of = dict(zip(members["account_id"].to_list(), members["ring_id"].to_list()))
-    ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} accounts)" for r in ring_rows}
+    ring_reason = {r["ring_id"]: f"member of {r['kind']} ring {r['ring_id']} ({r['n_accounts']} account{'' if r['n_accounts'] == 1 else 's'})"
+                   for r in ring_rows}
     ring_kind = {r["ring_id"]: r["kind"] for r in ring_rows}
 
     flagged = scored.filter((pl.col("score") >= threshold) | pl.col("account_id").is_in(list(ring_of) + list(confirmed)))

@@ -211,7 +211,7 @@ def header(store: Store, subject: Subject, source: str, severity=None) -> str:
     elif subject.kind == "ring":
         title = f"distillguard report: ring {subject.ident}"
         kind = "reseller / proxy service" if row["kind"] == "reseller" else "coordinated extraction ring"
-        verdict = (f"<p class=\"verdict\">A {esc(kind)} of {row['n_accounts']} accounts, judged "
+        verdict = (f"<p class=\"verdict\">A {esc(kind)} of {row['n_accounts']} account{'' if row['n_accounts'] == 1 else 's'}, judged "
                    f"<b>{esc(_score_words(row['score'], (severity or _ring_severity)(row['score'])))}</b>. Why:</p>" + _reasons(row["reasons"]))
     else:
         title = f"distillguard report: account {subject.ident}"

@@ -65,6 +65,15 @@ def test_detection_meets_the_bars_on_unseen_populations(tmp_path, seed, mix, voc
         assert (flagged["reasons"].str.len_chars() > 0).all() and (rings["reasons"].str.len_chars() > 0).all()
         assert set(rings["kind"].unique()) <= {"coordinated", "reseller"}
         check_reasons_against_events(store, flagged, rings)
+        # a reseller on one account or two is a reseller ring of its own, not merged with another's
+        truth = read_truth(tmp_path / "traffic" / "truth.csv")
+        small = truth.filter(pl.col("ring_kind") == "reseller").group_by("ring_id").agg("account_id").filter(pl.col("account_id").list.len() <= 2)
+        predicted = members.join(rings.select("ring_id", "kind"), on="ring_id").group_by("ring_id", "kind").agg("account_id")
+        as_found = {tuple(sorted(a)): k for k, a in predicted.select("kind", "account_id").iter_rows()}
+        if mix == "ring_heavy":
+            assert small.height >= 2
+        for accounts in small["account_id"].to_list():
+            assert as_found.get(tuple(sorted(accounts))) == "reseller", accounts
 
 
 def check_reasons_against_events(store: Store, flagged: pl.DataFrame, rings: pl.DataFrame) -> None:
