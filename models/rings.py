@@ -108,7 +108,7 @@ class RingSettings(BaseModel):
     sweep_weight: float = 0.9                              # purpose points a full sharded sweep is worth to each member (less what its own coverage gave)
     volume_log10: tuple[float, float] = (3.5, 5.0)        # combined requests
     reseller_downstream: float = 0.5                      # members' median downstream evidence from which a ring is a reseller ring
-    lone_reseller_downstream: float = 0.5                 # an account no ring holds, over the bar alone, is a reseller ring of its
+    proxy_ring_downstream: float = 0.5                    # an account no ring holds, over the bar alone, is a reseller ring of its
                                                           # own (or with one more on its egress or card) from this downstream
                                                           # evidence (proxy_rings): one or two accounts fronting many customers
     # a cohort: suspicious accounts of one rare e-mail domain created within hours of each other (split extractors)
@@ -1315,7 +1315,7 @@ def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar:
                 settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
     """Reseller rings of one or two accounts, as ``(ring rows, ring_members)``: accounts no ring holds (not in
     ``taken``) whose own score reaches ``bar`` and whose traffic is a proxy's (``ev_downstream`` of
-    ``lone_reseller_downstream`` or more: many customers' system prompts or clients behind one account), grouped by
+    ``proxy_ring_downstream`` or more: many customers' system prompts or clients behind one account), grouped by
     a rare value of the operator's own (:data:`PROXY_OWN_KINDS`: an egress address, a card) that two of them share.
     A reseller that runs on one account or two is under ``min_accounts``, so no linked group holds it; the
     downstream customers it fronts are the ring.
@@ -1333,7 +1333,7 @@ def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar:
     empty = pl.DataFrame(schema={"ring_id": pl.String, "account_id": pl.String})
     if "ev_downstream" not in scored.columns or scored.height == 0:
         return [], empty
-    proxies = scored.filter((pl.col("ev_downstream").fill_null(0.0) >= settings.lone_reseller_downstream) & (pl.col("score") >= bar)
+    proxies = scored.filter((pl.col("ev_downstream").fill_null(0.0) >= settings.proxy_ring_downstream) & (pl.col("score") >= bar)
                             & ~pl.col("account_id").is_in(list(taken)))
     if proxies.height == 0:
         return [], empty
@@ -1358,7 +1358,7 @@ def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar:
             "the customers it fronts are the ring",
             f"{count['n_system_prompts']} distinct system prompts, {count['n_client_styles']} client styles and "
             f"{count['n_user_agents']} user agents behind {'them' if n > 1 else 'it'}, {count['n_end_users']} end users named "
-            f"(downstream evidence {downstream:.2f}; a proxy from {settings.lone_reseller_downstream:.2f})",
+            f"(downstream evidence {downstream:.2f}; a proxy from {settings.proxy_ring_downstream:.2f})",
         ] + [f"{h} of {n} accounts share {_value_label(v)}" for v, h in shared.iter_rows()]
         rows.append({
             "ring_id": ring_id, "kind": "reseller", "n_accounts": n, "score": round(score, 4),
