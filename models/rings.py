@@ -841,22 +841,28 @@ def _split_at_sparse_cuts(joined: pl.DataFrame, cores: pl.DataFrame, settings: R
     parts = []
     for _, held in held_all.group_by("group", maintain_order=True):
         held = held.select("account_id", "value")
-        community = _leiden_communities(held)
-        while True:
-            _, community = np.unique(community, return_inverse=True)
-            if community.max() == 0:
-                break
-            weights = _link_weights(held, community)
-            sizes = np.bincount(community)
+        _, community = np.unique(_leiden_communities(held), return_inverse=True)
+        weights = _link_weights(held, community)
+        sizes = np.bincount(community)
+        alive = np.ones(sizes.size, dtype=bool)
+        while alive.sum() > 1:
             within = np.diag(weights).copy()
             across = weights - np.diag(within)
             ratio = across / np.maximum(np.minimum.outer(within, within), 1e-9)
             small = sizes < settings.min_accounts          # joins its most linked neighbour first
             ratio[small, :] = np.where(across[small, :] > 0, 1e9 + across[small, :], -1.0)
+            ratio[~alive, :] = ratio[:, ~alive] = -1.0
             np.fill_diagonal(ratio, -1.0)
             c, d = np.unravel_index(np.argmax(ratio), ratio.shape)
             if ratio[c, d] < settings.split_cut_share:
                 break
+            # d into c: links add up (within c and d, and between them, are within the merged community)
+            merged_within = weights[c, c] + weights[d, d] + weights[c, d]
+            weights[c, :] += weights[d, :]
+            weights[:, c] += weights[:, d]
+            weights[c, c] = merged_within
+            weights[d, :] = weights[:, d] = 0.0
+            sizes[c], sizes[d], alive[d] = sizes[c] + sizes[d], 0, False
             community[community == d] = c
         accounts = held["account_id"].unique().sort()
         parts.append(pl.DataFrame({"account_id": accounts, "label": community})
