@@ -272,9 +272,18 @@ def test_scoring_rollup_features_flags_the_same_accounts(raw, from_rollups):
     assert from_raw and flagged(from_rollups) == from_raw
 
 
+#: How far a ring's score from rollups may sit from the raw-event path's: a reseller ring scores its
+#: accounts' mean, and KLL medians move an account's score by up to about 0.005 between runs.
+RING_SCORE_TOLERANCE = 0.01
+
+
 def test_detection_window_from_rollups_flags_the_same_accounts_and_rings():
     """The whole detection (scoring, population bar, rings linked and judged) from rollups alone
-    (:class:`distillguard.rollup_window.RollupWindow`) gives today's raw-event path's flags and rings."""
+    (:class:`distillguard.rollup_window.RollupWindow`) gives today's raw-event path's flags and rings.
+
+    Ring scores agree within :data:`RING_SCORE_TOLERANCE`, not exactly: medians from rollups are KLL
+    sketches, whose merge compacts at random, so an account's score moves by a few thousandths from
+    run to run, and a reseller ring's score is its accounts' mean score."""
     from distillguard.config import Settings
     from distillguard.detection import LoadedWindow, policy_for
     from distillguard.rollup_window import RollupWindow
@@ -294,7 +303,8 @@ def test_detection_window_from_rollups_flags_the_same_accounts_and_rings():
     assert rings_raw and flagged_raw
     assert flagged_rollups == flagged_raw
     assert rings_rollups.keys() == rings_raw.keys()
-    assert all(rings_rollups[r][:2] == rings_raw[r][:2] and abs(rings_rollups[r][2] - rings_raw[r][2]) < 1e-9 for r in rings_raw)
+    assert all(rings_rollups[r][:2] == rings_raw[r][:2] for r in rings_raw)
+    assert all(abs(rings_rollups[r][2] - rings_raw[r][2]) < RING_SCORE_TOLERANCE for r in rings_raw)
 
 
 @pytest.mark.slow
