@@ -20,7 +20,7 @@ from distillguard.features.families import ALL_FEATURES
 from distillguard.features.peers import peer_medians, with_peer_groups
 from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
-from distillguard.models.policy import DetectionPolicy
+from distillguard.models.policy import DetectionPolicy, beyond_a_bank
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, proxy_rings, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
@@ -138,6 +138,9 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
     if accounts is not None and "created_at" in accounts.columns and accounts.height:
         created = _utc(accounts.select("account_id", pl.col("created_at").alias("created_at_account")), "created_at_account")
         scored = scored.join(created, on="account_id", how="left")
+    # what members ask again is beyond one evaluation's bank (many temperatures, a harvest's size): the policy says so
+    if {"temperature_distinct", "distinct_prompts"} <= set(scored.columns):
+        scored = scored.with_columns(beyond_a_bank(settings.policy).alias("beyond_a_bank"))
     # a group is judged as linked (bystanders on its networks lower its members' mean); only its participants are its ring
     evidence = ring_evidence(linked, links, scored, member_events(linked), ring_settings)
     ring_rows, members = describe_rings(evidence, participants(linked, links, scored, ring_settings), links, scored, ring_settings)

@@ -569,4 +569,4 @@ class DetectionPolicy:
         return 1.0 + max(0.0, float(shift or 0.0))
 
 
-__all__ = ["DetectionPolicy", "PolicySettings", "FAMILIES", "INPUT_COLUMNS", "ramp", "log_ramp"]
+__all__ = ["DetectionPolicy", "PolicySettings", "FAMILIES", "INPUT_COLUMNS", "ramp", "log_ramp", "beyond_a_bank"]

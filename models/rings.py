@@ -97,7 +97,11 @@ class RingSettings(BaseModel):
     synchronised: tuple[float, float] = (0.05, 0.2)       # share of active minutes in which a third of the members fire, beyond
                                                           # the share members active independently would (_chance_share)
     cofiring_share: tuple[float, float] = (0.3, 0.7)      # ... or share of members firing in bursts with another member (cofiring_links)
-    template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template
+    template_share: tuple[float, float] = (0.3, 0.7)      # members sharing a system prompt or template ...
+    template_asks: tuple[float, float] = (0.2, 0.6)       # ... counted as far as members ask for what only distillation asks for (their mean
+                                                          # elicitation or sampling evidence): from none .. in full. Apps built from one
+                                                          # starter (0-0.17 in the second generator's draws) share its template and take
+                                                          # long answers; most operations ask for reasoning, grades or samples (0.75-1.0)
     network_share: tuple[float, float] = (0.5, 0.9)       # members sharing a client IP or signup network (weak: a campus NAT does too)
     joint_distinct_log10: tuple[float, float] = (2.5, 3.5)  # 300 .. 3,000 distinct prompts across members
     joint_novelty: tuple[float, float] = (0.6, 0.9)       # distinct / all prompts across members (disjoint shards)
@@ -1146,8 +1150,8 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
     ``events``: the members' events, or their :func:`member_activity` (from the per-account rollups).
 
     ``scored``: per account ``score``, ``points_purpose``, ``ev_downstream``,
-    ``n_requests``, ``first_seen``, ``last_seen`` and optionally ``score_ignoring_volume`` and
-    ``created_at_account``.
+    ``n_requests``, ``first_seen``, ``last_seen`` and optionally ``score_ignoring_volume``,
+    ``created_at_account`` and ``beyond_a_bank`` (:func:`distillguard.models.policy.beyond_a_bank`).
     """
     if membership.height == 0:
         return pl.DataFrame(schema={"group": pl.String, "points": pl.Float64})
@@ -1155,9 +1159,12 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         scored = scored.with_columns(pl.col("score_ignoring_volume").clip(None, 1.5).alias("member_score"))
     else:
         scored = scored.with_columns(pl.col("score").alias("member_score"))
-    scored = scored.with_columns(pl.lit(0.0).alias(c) for c in ("ev_rerun", "ev_one_sitting", "ev_coverage", "prompt_growth") if c not in scored.columns)
+    scored = scored.with_columns(pl.lit(0.0).alias(c) for c in ("ev_rerun", "ev_one_sitting", "ev_coverage", "prompt_growth", "beyond_a_bank")
+                                 if c not in scored.columns)
+    # unknown asks (no policy evidence given) are not held against a shared template
+    scored = scored.with_columns(pl.lit(1.0).alias(c) for c in ("ev_elicitation", "ev_sampling") if c not in scored.columns)
     cols = ["account_id", "member_score", "points_purpose", "ev_downstream", "ev_rerun", "ev_one_sitting", "ev_coverage", "prompt_growth",
-            "n_requests", "first_seen", "last_seen"]
+            "beyond_a_bank", "ev_elicitation", "ev_sampling", "n_requests", "first_seen", "last_seen"]
     created = "created_at_account" in scored.columns
     members = membership.join(scored.select(cols + (["created_at_account"] if created else [])), on="account_id", how="left")
     base = members.group_by("group").agg(
@@ -1168,6 +1175,9 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
         pl.col("points_purpose").fill_null(0.0).mean().alias("mean_purpose"),
         pl.col("ev_rerun").fill_null(0.0).mean().alias("mean_rerun"),
         pl.col("ev_one_sitting").fill_null(0.0).mean().alias("mean_sitting"),
+        pl.col("beyond_a_bank").fill_null(0.0).mean().alias("mean_beyond_bank"),
+        # what only a distiller asks for: reasoning traces, grades, fixed formats, log-probabilities, several samples
+        pl.max_horizontal(pl.col("ev_elicitation").fill_null(0.0), pl.col("ev_sampling").fill_null(0.0)).mean().alias("mean_asks"),
         pl.col("ev_coverage").fill_null(0.0).mean().alias("mean_coverage"),
         pl.col("prompt_growth").fill_null(0.0).mean().alias("mean_growth"),
         pl.col("ev_downstream").fill_null(0.0).median().alias("median_downstream"),
@@ -1250,7 +1260,13 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             # one schedule: minutes in which a third of the members fire, or members firing in the same bursts
             pl.max_horizontal(ramp(pl.col("synchronised_share") - pl.col("chance_share").fill_null(0.0), s.synchronised),
                               ramp(pl.col("n_cofiring").fill_null(0) / pl.col("n_accounts"), s.cofiring_share)).alias("rev_synchronised"),
-            ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share).alias("rev_shared_template"),
+            # a template strangers share too (a starter app's system prompt, a public template) is one operation's as far as its
+            # members ask for what only distillation asks for (``template_asks``): products built from one starter take long
+            # answers to growing prompt sets as well, but not reasoning traces, grades or many samples. One template fired
+            # in the same bursts is sent together whatever the members ask
+            pl.max_horizontal(ramp(pl.col("n_cofiring").fill_null(0) / pl.col("n_accounts"), s.template_share),
+                              ramp(pl.col("n_templated_together").fill_null(0) / pl.col("n_accounts"), s.template_share)
+                              * ramp(pl.col("mean_asks"), s.template_asks)).alias("rev_shared_template"),
             # members that are extractors alone, asking in one template's rare wording: the quieter ones are the same extraction
             (ramp(pl.col("mean_score"), s.members_alone)
              * ramp(pl.col("n_one_template").fill_null(0) / pl.col("n_accounts"), s.template_share)).alias("rev_alike_extractors"),
@@ -1258,10 +1274,13 @@ def ring_evidence(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.Data
             (log_ramp(pl.col("joint_distinct"), s.joint_distinct_log10)
              * ramp(pl.col("joint_novelty"), s.joint_novelty)).fill_null(0.0).alias("rev_joint_coverage"),
             log_ramp(pl.col("n_requests"), s.volume_log10).alias("rev_volume"),
-            # counter-evidence: members ask each other's prompts again and again (one bank re-run), as an evaluation does;
-            # a group whose prompts were not logged says nothing here
+            # counter-evidence: members ask each other's prompts again and again (one bank re-run), as an evaluation does,
+            # unless what they ask again is beyond one evaluation's bank (members' mean ``beyond_a_bank``, the policy's: they
+            # sample it at many temperatures, or it is larger than any evaluation's): samples of a harvest spread over
+            # accounts. A group whose prompts were not logged says nothing here
             pl.when(pl.col("joint_novelty").is_not_null())
-            .then(1.0 - ramp(pl.col("joint_novelty"), s.bank_reuse_novelty)).otherwise(0.0).alias("rev_bank_reuse"),
+            .then((1.0 - ramp(pl.col("joint_novelty"), s.bank_reuse_novelty)) * (1.0 - pl.col("mean_beyond_bank")))
+            .otherwise(0.0).alias("rev_bank_reuse"),
         )
         # disjoint shards of one sweep are what the members take together when what they take is a distiller's:
         # behaviour, not only acting together (a busy team asks as many distinct prompts, for its own purposes)

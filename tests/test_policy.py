@@ -10,7 +10,7 @@ import pytest
 from distillguard.config import Settings
 from distillguard.features import account_features
 from distillguard.features.text import FIXED_FORMAT, REASONING, RUBRIC, normalised_prompt, template_features
-from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings
+from distillguard.models.policy import FAMILIES, DetectionPolicy, PolicySettings, beyond_a_bank
 from distillguard.models.reasons import account_reasons
 from distillguard.models.rings import (
     RingSettings,
@@ -1036,6 +1036,56 @@ def test_a_lab_whose_calibration_accounts_rerun_a_fixed_bank_is_no_ring_but_the_
     # apart and weigh more together than either alone
     one_rerunner, sittings = [1.0] + [0.0] * 7, 0.925
     assert points(one_rerunner, sittings) < min(points(one_rerunner), points([0.0] * 8, sittings))
+
+
+def test_members_asking_one_list_again_and_again_at_many_temperatures_are_a_ring_not_a_bank_re_run():
+    """Six accounts on one card and network each ask the same 40 prompts, over and over (joint novelty 0.04), as an
+    evaluation re-runs its bank, each alone taking reasoning and long answers. At one fixed temperature the group
+    reads as a lab re-running a benchmark: no ring. Asked at twelve temperatures each, it is samples of a harvest
+    spread over accounts (the policy's ``beyond_a_bank``): a ring."""
+    members = [f"m{k}" for k in range(6)]
+    links = pl.DataFrame([(a, v) for a in members for v in ("pay:one-card", "ip:198.51.100.0/24")], schema=["account_id", "value"], orient="row")
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+    events = pl.DataFrame([(a, T0 + timedelta(minutes=37 * i + 11 * k), f"shared question {i % 40}") for k, a in enumerate(members) for i in range(160)],
+                          schema=["account_id", "ts", "prompt"], orient="row")
+    policy = PolicySettings()
+
+    def ring(temperatures: int) -> pl.DataFrame:
+        scored = pl.DataFrame([{"account_id": a, "score": 1.0, "score_ignoring_volume": 1.0, "points_purpose": 2.3, "ev_downstream": 0.0,
+                                "ev_rerun": 0.0, "ev_one_sitting": 0.0, "n_requests": 160, "prompt_growth": 0.2, "ev_coverage": 0.2,
+                                "temperature_distinct": temperatures, "distinct_prompts": 40,
+                                "first_seen": T0, "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=90 * k)}
+                               for k, a in enumerate(members)])
+        scored = scored.with_columns(beyond_a_bank(policy).alias("beyond_a_bank"))
+        return ring_evidence(membership, links, scored, events, RingSettings())
+
+    fixed, varied = ring(1), ring(12)
+    assert fixed["joint_novelty"][0] < 0.15 and fixed["rev_bank_reuse"][0] == 1.0 and varied["rev_bank_reuse"][0] == 0.0
+    assert fixed["points"][0] < RingSettings().flag_points <= varied["points"][0]
+
+
+def test_apps_built_from_one_starter_template_are_no_ring_but_accounts_asking_it_for_reasoning_are():
+    """Six accounts on their own cards send one starter's system prompt, each taking long answers to its own growing
+    set of prompts (each alone 0.8 of its bar). A template strangers share is one operation's only as far as its
+    members ask for what only distillation asks for: taking long answers is what apps built from one starter do, so
+    they are no ring; the same six asking for reasoning traces and several samples are one."""
+    members = [f"app{k}" for k in range(6)]
+    links = pl.DataFrame([(a, v) for a in members for v in ("sys:starter-meal-planner", f"pay:card-{a}")], schema=["account_id", "value"], orient="row")
+    membership = pl.DataFrame({"account_id": members, "group": ["g"] * len(members)})
+    events = pl.DataFrame([(a, T0 + timedelta(minutes=37 * i + 11 * k), f"{a} plan {i}") for k, a in enumerate(members) for i in range(60)],
+                          schema=["account_id", "ts", "prompt"], orient="row")
+
+    def ring(asks: float) -> dict:
+        scored = pl.DataFrame([{"account_id": a, "score": 0.8, "score_ignoring_volume": 0.8, "points_purpose": 2.0, "ev_downstream": 0.0,
+                                "ev_rerun": 0.0, "ev_one_sitting": 0.0, "n_requests": 60, "prompt_growth": 1.0, "ev_coverage": 0.5,
+                                "ev_elicitation": asks, "ev_sampling": asks,
+                                "first_seen": T0, "last_seen": T0 + timedelta(hours=40), "created_at_account": T0 - timedelta(days=90 * k)}
+                               for k, a in enumerate(members)])
+        return ring_evidence(membership, links, scored, events, RingSettings()).row(0, named=True)
+
+    apps, harvest = ring(0.0), ring(1.0)
+    assert apps["rev_shared_template"] == 0.0 and harvest["rev_shared_template"] == 1.0
+    assert apps["points"] < RingSettings().flag_points <= harvest["points"]
 
 
 def test_one_list_cut_into_a_slice_per_account_and_each_slice_asked_twice_is_a_ring_not_a_bank_re_run():
