@@ -22,7 +22,7 @@ from distillguard.features.registry import placed_names
 from distillguard.models.anomaly import PeerOutlierModel, anomaly_from_z
 from distillguard.models.policy import DetectionPolicy, beyond_a_bank
 from distillguard.models.reasons import account_reasons
-from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, proxy_rings, ring_evidence
+from distillguard.models.rings import derived_links, describe_rings, link_groups, link_values, participants, proxy_rings, rare_values, ring_evidence
 from distillguard.reviews import apply_verdicts, decisions, review_sets
 from distillguard.store import Store, sql_text
 
@@ -143,12 +143,13 @@ def rings_from_links(links: pl.DataFrame, member_events: Callable[[pl.DataFrame]
         scored = scored.with_columns(beyond_a_bank(settings.policy).alias("beyond_a_bank"))
     # a group is judged as linked (bystanders on its networks lower its members' mean); only its participants are its ring
     evidence = ring_evidence(linked, links, scored, member_events(linked), ring_settings)
-    ring_rows, members = describe_rings(evidence, participants(linked, links, scored, ring_settings), links, scored, ring_settings)
+    rare = rare_values(links, ring_settings)        # over all links, the excluded accounts' too (link_groups reads its own)
+    ring_rows, members = describe_rings(evidence, participants(linked, links, scored, ring_settings, rare), links, scored, ring_settings)
     if "score" not in scored.columns:
         return ring_rows, members
     taken = set(members["account_id"].to_list()) | (exclude or set())
     bar = policy_for(settings).population_bar(scored["score"])
-    proxy_rows, proxy_members = proxy_rings(links, scored, taken, bar, ring_settings)   # resellers of one or two accounts
+    proxy_rows, proxy_members = proxy_rings(links, scored, taken, bar, ring_settings, rare)   # resellers of one or two accounts
     return ring_rows + proxy_rows, pl.concat([members, proxy_members])
 
 

@@ -1028,7 +1028,7 @@ PARTICIPATION_KINDS = ("pay", "tmpl", "frames", "cofire", "sync", "cohort", "mad
 
 
 def participants(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataFrame,
-                 settings: RingSettings = RingSettings()) -> pl.DataFrame:
+                 settings: RingSettings = RingSettings(), rare: pl.DataFrame | None = None) -> pl.DataFrame:
     """``membership`` without the members that take no part in their group: neither suspicious alone
     (``score_ignoring_volume`` under ``member_min_score``) nor sharing a value of :data:`PARTICIPATION_KINDS`
     or a distinctive system prompt (one deployment's: ``strong_min_rarity``) with another member; groups left
@@ -1045,7 +1045,8 @@ def participants(membership: pl.DataFrame, links: pl.DataFrame, scored: pl.DataF
     if membership.height == 0 or "score_ignoring_volume" not in scored.columns:
         return membership
     alone = membership.join(scored.filter(_suspicious(settings.member_min_score)).select("account_id"), on="account_id", how="semi")
-    distinctive = rare_values(links, settings).filter(pl.col("strong") & (_kind(pl.col("value")) == "sys")).select("value")
+    rare = rare_values(links, settings) if rare is None else rare
+    distinctive = rare.filter(pl.col("strong") & (_kind(pl.col("value")) == "sys")).select("value")
     together = (
         pl.concat([links.filter(_kind(pl.col("value")).is_in(PARTICIPATION_KINDS)), links.join(distinctive, on="value", how="semi")])
         .join(membership, on="account_id")
@@ -1337,7 +1338,7 @@ PROXY_OWN_KINDS = ("ip", "signup", "pay", "mail")
 
 
 def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar: float,
-                settings: RingSettings = RingSettings()) -> tuple[list[dict], pl.DataFrame]:
+                settings: RingSettings = RingSettings(), rare: pl.DataFrame | None = None) -> tuple[list[dict], pl.DataFrame]:
     """Reseller rings of one or two accounts, as ``(ring rows, ring_members)``: accounts no ring holds (not in
     ``taken``) whose own score reaches ``bar`` and whose traffic is a proxy's (``ev_downstream`` of
     ``proxy_ring_downstream`` or more: many customers' system prompts or clients behind one account), grouped by
@@ -1363,7 +1364,8 @@ def proxy_rings(links: pl.DataFrame, scored: pl.DataFrame, taken: set[str], bar:
     if proxies.height == 0:
         return [], empty
     own = (links.filter(_kind(pl.col("value")).is_in(PROXY_OWN_KINDS))
-           .join(rare_values(links, settings).filter(pl.col("strong") | (_kind(pl.col("value")) == "mail")).select("value"), on="value")
+           .join((rare_values(links, settings) if rare is None else rare)
+                 .filter(pl.col("strong") | (_kind(pl.col("value")) == "mail")).select("value"), on="value")
            .join(proxies.select("account_id"), on="account_id")
            .filter(pl.len().over("value") >= 2).select("account_id", "value"))
     alone = proxies.select("account_id", pl.format("self:{}", pl.col("account_id")).alias("value"))
